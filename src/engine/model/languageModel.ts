@@ -1,0 +1,123 @@
+/**
+ * The model behind an interface: the experiment, the prompt builder and the faces see only this.
+ * The real implementation is transformersModel.ts (@huggingface/transformers on onnxruntime-node);
+ * tests of code where the model does not matter pass their own small implementation.
+ */
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+}
+
+/** Counts tokens; all that the prompt builder's budget needs. */
+export interface TokenCounter {
+  countTokens(text: string): number;
+}
+
+export interface Tokenizer extends TokenCounter {
+  /** Token ids of `text`; special tokens (BOS) are added unless `addSpecialTokens` is false. */
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
+  /** True when the model ships a chat template (tokenizer_config.json `chat_template`). */
+  readonly hasChatTemplate: boolean;
+  /** Renders messages with the model's chat template. Throws when `hasChatTemplate` is false. */
+  applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt: boolean }): string;
+}
+
+/** How a prompt string is to be encoded. */
+export interface PromptInput {
+  text: string;
+  /**
+   * False when `text` already holds the special tokens (a rendered chat template does);
+   * true adds them (BOS) as the tokenizer would by default.
+   */
+  addSpecialTokens: boolean;
+}
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** Generation ends when the decoded output contains any of these; the output is cut before it. */
+  stopSequences?: readonly string[];
+  signal?: AbortSignal;
+  /** A prefix computed once by `prefill`, when `prompt.text` starts with `prefix.text`. */
+  prefix?: PrefixState;
+}
+
+export type FinishReason = 'stop-sequence' | 'end-of-sequence' | 'max-new-tokens';
+
+export interface Generation {
+  /** The decoded output, cut before a stop sequence. */
+  text: string;
+  /** Ids of the generated tokens (the stop sequence's tokens included when one was hit). */
+  tokenIds: number[];
+  promptTokenCount: number;
+  finishReason: FinishReason;
+}
+
+export interface ContinuationScore {
+  /** Sum of the continuation tokens' natural-log probabilities. */
+  logProb: number;
+  tokenCount: number;
+  /** One natural-log probability per continuation token. */
+  tokenLogProbs: number[];
+}
+
+/** The key/value cache of a prompt prefix, reusable across prompts that share it. */
+export interface PrefixState {
+  readonly text: string;
+  readonly tokenCount: number;
+  dispose(): void;
+}
+
+export interface LanguageModel {
+  /** What the user named: a Hub id or a folder. */
+  readonly id: string;
+  /** Identifies the weights and tokenizer (a hash of the model files), for cache keys. */
+  readonly fingerprint: string;
+  readonly contextLength: number;
+  readonly vocabularySize: number;
+  readonly tokenizer: Tokenizer;
+  /** Greedy decoding. */
+  generate(prompt: PromptInput, options: GenerateOptions): Promise<Generation>;
+  /**
+   * Teacher-forced log-probability of `continuation` after `prompt`, from one forward pass over both,
+   * tokenized together (tokenizing the continuation alone would add a wrong leading token).
+   */
+  score(prompt: PromptInput, continuation: string, options?: { signal?: AbortSignal }): Promise<ContinuationScore>;
+  /** Computes the key/value cache of a shared prompt prefix once. Optional: not every runner has it. */
+  prefill?(prefix: PromptInput): Promise<PrefixState>;
+  dispose(): Promise<void>;
+}
+
+export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4';
+export type ModelDevice = 'cpu' | 'cuda';
+
+export interface LoadProgress {
+  file: string;
+  /** 0–100 where known. */
+  percent?: number;
+  status: 'initiate' | 'download' | 'progress' | 'done' | 'ready';
+}
+
+export interface ModelLoadOptions {
+  /** A Hugging Face Hub id (`org/name`) or a local folder in transformers.js layout. */
+  model: string;
+  dtype?: ModelDtype;
+  device?: ModelDevice;
+  /** Intra-op threads for onnxruntime; default: the runtime's choice. */
+  threads?: number;
+  /** Where Hub downloads are kept. */
+  cacheDir?: string;
+  /** False forbids any download: only local folders and the cache are used. */
+  allowDownload?: boolean;
+  onProgress?: (progress: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** A failure the user can act on: the message says what is missing and what to do. */
+export class ModelLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelLoadError';
+  }
+}
