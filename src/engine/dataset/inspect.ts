@@ -1,0 +1,174 @@
+/**
+ * Inspecting a dataset: one streaming pass that detects the schema, maps the fields, counts what is there
+ * and reports every line that cannot be used, with its line number.
+ */
+import { basename } from 'node:path';
+import type { TokenCounter } from '../model/languageModel';
+import { scanJsonLines, type LineProblem, type ScanSummary } from './jsonLines';
+import {
+  detectSchema, extractExample, type Example, type FieldMapping, type ReferenceCandidate, type SchemaName,
+} from './schema';
+import { DistributionAccumulator, DuplicateTracker, type Distribution } from './statistics';
+
+export interface InspectOptions {
+  /** Overrides of the detected field mapping; a schema override too. */
+  fields?: Partial<FieldMapping>;
+  schema?: SchemaName;
+  /** Counts tokens of inputs and references when given (a model's tokenizer). */
+  tokenizer?: TokenCounter;
+  /** Keep every usable record in memory (for a run); off for a plain inspection of a file of any size. */
+  collectExamples?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+/** Problems kept in full; past this only counted, so a broken 1 GB file does not fill memory. */
+export const MAX_LISTED_PROBLEMS = 1000;
+
+export interface LengthStatistics {
+  unit: 'characters' | 'tokens';
+  input: Distribution;
+  reference: Distribution;
+}
+
+export interface DatasetInspection {
+  file: string;
+  name: string;
+  bytes: number;
+  /** Records that are valid JSON objects. */
+  records: number;
+  /** Lines (or multi-line spans) that could not be read as a record. */
+  invalid: number;
+  errors: LineProblem[];
+  warnings: LineProblem[];
+  warningCount: number;
+  /** Records that are valid JSON but lack what the schema needs (no reference, no assistant turn…). */
+  unusable: number;
+  schemaProblems: LineProblem[];
+  /** Records that give an example to prompt with or evaluate. */
+  usable: number;
+  schema: SchemaName;
+  fields: FieldMapping;
+  referenceCandidates: ReferenceCandidate[];
+  /** How often each top-level field is present. */
+  fieldCounts: Record<string, number>;
+  /** Label → count, for classification. */
+  labels: Record<string, number> | null;
+  characters: LengthStatistics;
+  tokens: LengthStatistics | null;
+  distinctInputs: number;
+  duplicateInputs: number;
+  conflictingInputs: number;
+  scan: ScanSummary;
+  /** One sentence when the file is not JSON Lines at all (and so holds no record). */
+  notJsonLines: string | null;
+  /** Every usable record with `collectExamples`; else the first SAMPLE_EXAMPLES, for estimates and previews. */
+  examples: Example[];
+}
+
+export const SAMPLE_EXAMPLES = 500;
+
+/** Records kept before the schema is decided; they are then processed like the rest. */
+const DETECTION_SAMPLE = 200;
+
+export async function inspectDataset(file: string, options: InspectOptions = {}): Promise<DatasetInspection> {
+  const errors: LineProblem[] = [];
+  const warnings: LineProblem[] = [];
+  const schemaProblems: LineProblem[] = [];
+  let invalid = 0;
+  let warningCount = 0;
+  let unusable = 0;
+  let records = 0;
+  const fieldCounts = new Map<string, number>();
+  const labels = new Map<string, number>();
+  const characters = { input: new DistributionAccumulator(), reference: new DistributionAccumulator() };
+  const tokens = options.tokenizer ? { input: new DistributionAccumulator(), reference: new DistributionAccumulator() } : null;
+  const duplicates = new DuplicateTracker();
+  const examples: Example[] = [];
+
+  let sample: { record: Record<string, unknown>; line: number }[] | null = [];
+  let schema: SchemaName = 'unknown';
+  let fields: FieldMapping = { input: null, context: null, reference: null, label: null };
+  let referenceCandidates: ReferenceCandidate[] = [];
+
+  const process = (record: Record<string, unknown>, line: number): void => {
+    const extraction = extractExample(record, line, schema, fields);
+    if (!extraction.ok) {
+      unusable++;
+      if (schemaProblems.length < MAX_LISTED_PROBLEMS) schemaProblems.push({ line, column: 1, message: extraction.reason });
+      return;
+    }
+    const example = extraction.example;
+    const inputText = example.context ? `${example.input}\n${example.context}` : example.input;
+    characters.input.add(inputText.length);
+    characters.reference.add(example.reference.length);
+    if (tokens && options.tokenizer) {
+      tokens.input.add(options.tokenizer.countTokens(inputText));
+      tokens.reference.add(options.tokenizer.countTokens(example.reference));
+    }
+    duplicates.add(inputText, example.reference);
+    if (example.label !== undefined) labels.set(example.label, (labels.get(example.label) ?? 0) + 1);
+    if (options.collectExamples || examples.length < SAMPLE_EXAMPLES) examples.push(example);
+  };
+
+  const decide = (): void => {
+    if (!sample) return;
+    const detection = detectSchema(sample.map((entry) => entry.record));
+    schema = options.schema ?? detection.schema;
+    fields = { ...detection.fields, ...options.fields };
+    referenceCandidates = detection.referenceCandidates;
+    const decided = sample;
+    sample = null;
+    for (const entry of decided) process(entry.record, entry.line);
+  };
+
+  const scan = await scanJsonLines(file, {
+    onRecord(record, span) {
+      records++;
+      for (const key of Object.keys(record)) fieldCounts.set(key, (fieldCounts.get(key) ?? 0) + 1);
+      if (sample) {
+        sample.push({ record, line: span.line });
+        if (sample.length >= DETECTION_SAMPLE) decide();
+      } else process(record, span.line);
+    },
+    onError(problem) {
+      invalid++;
+      if (errors.length < MAX_LISTED_PROBLEMS) errors.push(problem);
+    },
+    onWarning(problem) {
+      warningCount++;
+      if (warnings.length < MAX_LISTED_PROBLEMS) warnings.push(problem);
+    },
+  }, { signal: options.signal, onProgress: options.onProgress });
+  decide();
+
+  if (scan.multiLineRecords > 0) {
+    warningCount++;
+    warnings.unshift({
+      line: 1, column: 1,
+      message: `${scan.multiLineRecords} record${scan.multiLineRecords === 1 ? ' spans' : 's span'} several lines (pretty-printed JSON): JSON Lines wants one record per line`,
+    });
+  }
+  if (scan.arrayLines > 0) {
+    warningCount++;
+    warnings.unshift({ line: 1, column: 1, message: `${scan.arrayLines} line${scan.arrayLines === 1 ? ' is a JSON array' : 's are JSON arrays'}, not objects: read as records with fields "0", "1", …` });
+  }
+
+  const notJsonLines = scan.notJsonLines ?? null;
+  return {
+    file, name: basename(file), bytes: scan.bytes,
+    records: notJsonLines ? 0 : records,
+    invalid, errors, warnings, warningCount, unusable, schemaProblems,
+    usable: notJsonLines ? 0 : records - unusable,
+    schema, fields, referenceCandidates,
+    fieldCounts: Object.fromEntries(fieldCounts),
+    labels: (schema as SchemaName) === 'classification' || fields.label ? Object.fromEntries([...labels].sort((a, b) => b[1] - a[1])) : null,
+    characters: { unit: 'characters', input: characters.input.result(), reference: characters.reference.result() },
+    tokens: tokens ? { unit: 'tokens', input: tokens.input.result(), reference: tokens.reference.result() } : null,
+    distinctInputs: duplicates.distinctInputs,
+    duplicateInputs: duplicates.duplicates,
+    conflictingInputs: duplicates.conflictingInputs,
+    scan, notJsonLines,
+    examples: notJsonLines ? [] : examples,
+  };
+}

@@ -1,0 +1,390 @@
+/**
+ * Streams a JSON Lines file record by record, never holding the whole file in memory.
+ *
+ * Real files are messy, so the scanner is forgiving where the intent is clear and loud about it:
+ * - a UTF-8 byte-order mark, CRLF line ends, blank lines and a missing final newline are accepted;
+ * - a record pretty-printed over several lines is joined and read, with a warning;
+ * - raw control characters (a tab) inside strings are invalid JSON, but the record is read, with a warning;
+ * - a key that appears twice in one object is reported (JSON.parse silently keeps the last value);
+ * - every line that cannot be read gives an error with its line, column and a short reason, and reading goes on.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+
+export interface RecordSpan {
+  /** 1-based line where the record starts. */
+  line: number;
+  /** 1-based line where it ends (equal to `line` for a well-formed JSONL record). */
+  endLine: number;
+}
+
+export interface LineProblem {
+  line: number;
+  /** 1-based column in characters, where known. */
+  column: number;
+  message: string;
+}
+
+export interface ScanHandlers {
+  onRecord(value: Record<string, unknown>, span: RecordSpan): void;
+  onError(problem: LineProblem): void;
+  onWarning(problem: LineProblem): void;
+}
+
+export interface ScanOptions {
+  signal?: AbortSignal;
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+/** What the scan saw of the file as a whole. */
+export interface ScanSummary {
+  bytes: number;
+  lines: number;
+  blankLines: number;
+  hasByteOrderMark: boolean;
+  crlfLines: number;
+  endsWithNewline: boolean;
+  /** Records that spanned several lines. */
+  multiLineRecords: number;
+  /** Lines that were JSON arrays and were read as records with fields "0", "1", …. */
+  arrayLines: number;
+  /** Lines that were JSON but neither object nor array (numbers, strings, null). */
+  scalarLines: number;
+  /** Set when the file as a whole is not JSON Lines: one sentence saying what it is. */
+  notJsonLines?: string;
+}
+
+/** Longest line we will hold; anything longer is reported and skipped, not loaded. */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/** How far a pretty-printed record may spread before we stop joining lines and call it unclosed. */
+const MAX_RECORD_LINES = 10_000;
+const MAX_RECORD_CHARS = 16 * 1024 * 1024;
+
+const LFS_POINTER = 'version https://git-lfs.github.com/spec/v1';
+
+export async function scanJsonLines(path: string, handlers: ScanHandlers, options: ScanOptions = {}): Promise<ScanSummary> {
+  const totalBytes = (await stat(path)).size;
+  const summary: ScanSummary = {
+    bytes: totalBytes, lines: 0, blankLines: 0, hasByteOrderMark: false, crlfLines: 0, endsWithNewline: false,
+    multiLineRecords: 0, arrayLines: 0, scalarLines: 0,
+  };
+  const assembler = new RecordAssembler(handlers, summary);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let skippingLongLine = false;
+  let bytesRead = 0;
+  let lineNumber = 0;
+  let firstChunk = true;
+  let lastByte = -1;
+
+  const finishLine = (bytes: Buffer): void => {
+    lineNumber++;
+    let text = bytes.toString('utf8');
+    if (lineNumber === 1 && text.charCodeAt(0) === 0xfeff) {
+      summary.hasByteOrderMark = true;
+      text = text.slice(1);
+    }
+    if (text.endsWith('\r')) {
+      summary.crlfLines++;
+      text = text.slice(0, -1);
+    }
+    assembler.line(text, lineNumber);
+  };
+
+  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      options.signal?.throwIfAborted();
+      if (firstChunk) {
+        firstChunk = false;
+        const diagnosis = diagnoseBinary(chunk);
+        if (diagnosis) {
+          summary.notJsonLines = diagnosis;
+          return summary;
+        }
+      }
+      bytesRead += chunk.length;
+      lastByte = chunk[chunk.length - 1] ?? lastByte;
+      let start = 0;
+      for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+        if (skippingLongLine) {
+          skippingLongLine = false;
+        } else {
+          const piece = chunk.subarray(start, newline);
+          finishLine(pending.length ? Buffer.concat([...pending, piece]) : piece);
+        }
+        pending = [];
+        pendingBytes = 0;
+        start = newline + 1;
+      }
+      if (start < chunk.length && !skippingLongLine) {
+        pending.push(chunk.subarray(start));
+        pendingBytes += chunk.length - start;
+        if (pendingBytes > MAX_LINE_BYTES) {
+          lineNumber++;
+          handlers.onError({ line: lineNumber, column: 1, message: `line is longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB; skipped` });
+          pending = [];
+          pendingBytes = 0;
+          skippingLongLine = true;
+        }
+      }
+      options.onProgress?.(bytesRead, totalBytes);
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (pending.length) finishLine(Buffer.concat(pending));
+  else if (skippingLongLine) { /* the long line ran to the end of the file and was already reported */ }
+  summary.endsWithNewline = lastByte === 0x0a;
+  summary.lines = lineNumber;
+  assembler.end();
+  summary.notJsonLines ??= assembler.diagnoseWholeFile(totalBytes);
+  return summary;
+}
+
+/** Random bytes and other binary files are told apart from text on the first chunk. */
+function diagnoseBinary(chunk: Buffer): string | undefined {
+  const sample = chunk.subarray(0, 8192);
+  let controls = 0;
+  for (const byte of sample) {
+    if (byte === 0) return 'The file is binary (it holds NUL bytes), not JSON Lines text.';
+    if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) controls++;
+  }
+  const text = sample.toString('utf8');
+  let replacements = 0;
+  for (const char of text) if (char === '\uFFFD') replacements++;
+  if (controls + replacements > sample.length * 0.1) {
+    return 'The file is binary (not UTF-8 text), not JSON Lines.';
+  }
+  return undefined;
+}
+
+/**
+ * Turns lines into records: one line, one record, except where a line opens an object it does not close,
+ * in which case lines are joined until the brackets balance (pretty-printed JSON).
+ */
+class RecordAssembler {
+  private joined: { text: string[]; startLine: number; chars: number; depth: BracketDepth } | undefined;
+  private firstContentLine: string | undefined;
+  private records = 0;
+  private contentLines = 0;
+  private arrayOfRecordsAtTop = false;
+
+  constructor(private readonly handlers: ScanHandlers, private readonly summary: ScanSummary) {}
+
+  line(text: string, lineNumber: number): void {
+    if (this.joined) {
+      this.continueJoined(text, lineNumber);
+      return;
+    }
+    const trimmed = text.trim();
+    if (trimmed === '') {
+      this.summary.blankLines++;
+      return;
+    }
+    this.contentLines++;
+    if (this.firstContentLine === undefined) {
+      this.firstContentLine = trimmed;
+      if (trimmed === LFS_POINTER) return;
+      if (trimmed === '[') this.arrayOfRecordsAtTop = true;
+    }
+    const parsed = parseLine(trimmed);
+    if (parsed.ok) {
+      this.accept(parsed.value, { line: lineNumber, endLine: lineNumber }, parsed.warnings, text);
+      return;
+    }
+    const depth = bracketDepth(trimmed);
+    if ((trimmed.startsWith('{') || trimmed.startsWith('[')) && depth.open > 0 && !depth.broken) {
+      this.joined = { text: [text], startLine: lineNumber, chars: text.length, depth };
+      return;
+    }
+    this.handlers.onError({ line: lineNumber, column: columnOf(parsed.error, text), message: describeParseError(parsed.error, trimmed) });
+  }
+
+  end(): void {
+    if (this.joined) {
+      const { startLine, text } = this.joined;
+      this.handlers.onError({
+        line: startLine, column: 1,
+        message: `a record opened here is never closed (${text.length} lines to the end of the file)`,
+      });
+      this.joined = undefined;
+    }
+  }
+
+  diagnoseWholeFile(totalBytes: number): string | undefined {
+    const oneArrayLine = this.contentLines === 1 && this.summary.arrayLines === 1;
+    if (this.records > 0 && !this.arrayOfRecordsAtTop && !oneArrayLine) return undefined;
+    if (totalBytes === 0 || this.firstContentLine === undefined) return 'The file is empty: it holds no records.';
+    if (this.firstContentLine === LFS_POINTER) {
+      return 'This is a Git LFS pointer, not the data: run `git lfs pull` to fetch the real file.';
+    }
+    if (this.arrayOfRecordsAtTop || oneArrayLine || this.firstContentLine.startsWith('[')) {
+      return 'The file is one JSON array, not JSON Lines (one object per line): convert it, e.g. `jq -c ".[]" file.json > file.jsonl`.';
+    }
+    if (this.summary.scalarLines > 0 && this.records === 0) {
+      return 'The lines are JSON values but not objects: each line of a dataset must be a JSON object.';
+    }
+    return 'No line of the file is a JSON object: it is not JSON Lines.';
+  }
+
+  private continueJoined(text: string, lineNumber: number): void {
+    const joined = this.joined!;
+    joined.text.push(text);
+    joined.chars += text.length + 1;
+    joined.depth = bracketDepth(text, joined.depth);
+    if (joined.depth.open <= 0 || joined.depth.broken) {
+      this.joined = undefined;
+      const whole = joined.text.join('\n');
+      const parsed = parseLine(whole);
+      if (parsed.ok) {
+        this.summary.multiLineRecords++;
+        this.accept(parsed.value, { line: joined.startLine, endLine: lineNumber }, parsed.warnings, whole);
+      } else {
+        this.handlers.onError({
+          line: joined.startLine, column: 1,
+          message: `a record spanning lines ${joined.startLine}–${lineNumber} is not valid JSON: ${shortReason(parsed.error)}`,
+        });
+      }
+      return;
+    }
+    if (joined.text.length > MAX_RECORD_LINES || joined.chars > MAX_RECORD_CHARS) {
+      // Not a pretty-printed record after all: report its first line and read the rest line by line again.
+      this.joined = undefined;
+      const [first, ...rest] = joined.text;
+      this.handlers.onError({
+        line: joined.startLine, column: (first?.length ?? 0) + 1,
+        message: `'${(first ?? '').trim().slice(0, 1)}' opens a record that is not closed within ${MAX_RECORD_LINES} lines`,
+      });
+      rest.forEach((restLine, index) => this.line(restLine, joined.startLine + 1 + index));
+    }
+  }
+
+  private accept(value: unknown, span: RecordSpan, warnings: string[], text: string): void {
+    if (Array.isArray(value)) {
+      if (this.arrayOfRecordsAtTop) return;
+      this.summary.arrayLines++;
+      const asRecord: Record<string, unknown> = {};
+      value.forEach((element, index) => { asRecord[String(index)] = element; });
+      value = asRecord;
+    } else if (value === null || typeof value !== 'object') {
+      this.summary.scalarLines++;
+      this.handlers.onError({ line: span.line, column: 1, message: `line is a JSON ${value === null ? 'null' : typeof value}, not an object` });
+      return;
+    }
+    for (const warning of warnings) this.handlers.onWarning({ line: span.line, column: 1, message: warning });
+    const duplicate = span.line === span.endLine ? duplicateTopLevelKey(text) : undefined;
+    if (duplicate) {
+      this.handlers.onWarning({
+        line: span.line, column: duplicate.column,
+        message: `key "${duplicate.key}" appears more than once in this record; the last value is used`,
+      });
+    }
+    this.records++;
+    this.handlers.onRecord(value as Record<string, unknown>, span);
+  }
+}
+
+type ParseResult = { ok: true; value: unknown; warnings: string[] } | { ok: false; error: Error };
+
+function parseLine(text: string): ParseResult {
+  try {
+    return { ok: true, value: JSON.parse(text), warnings: [] };
+  } catch (error) {
+    // Raw tabs and other control characters inside strings are the most common near-miss: read them as escapes.
+    if (/[\u0000-\u001f]/.test(text)) {
+      const escaped = escapeRawControlCharacters(text);
+      try {
+        return { ok: true, value: JSON.parse(escaped), warnings: ['raw control character (e.g. a tab) inside a string, which JSON forbids; read as an escape'] };
+      } catch { /* fall through to the original error */ }
+    }
+    return { ok: false, error: error as Error };
+  }
+}
+
+function escapeRawControlCharacters(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    const code = char.charCodeAt(0);
+    if (inString && char === '\\') {
+      out += char + (text[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    if (char === '"') inString = !inString;
+    if (inString && code < 0x20) out += '\\u' + code.toString(16).padStart(4, '0');
+    else out += char;
+  }
+  return out;
+}
+
+interface BracketDepth { open: number; inString: boolean; escaped: boolean; broken: boolean }
+
+/** Bracket depth after `text`, ignoring brackets inside strings; `broken` when a closer has no opener. */
+function bracketDepth(text: string, from: BracketDepth = { open: 0, inString: false, escaped: false, broken: false }): BracketDepth {
+  let { open, inString, escaped } = from;
+  let broken = from.broken;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (char === 0x5c) escaped = true;
+      else if (char === 0x22) inString = false;
+      continue;
+    }
+    if (char === 0x22) inString = true;
+    else if (char === 0x7b || char === 0x5b) open++;
+    else if (char === 0x7d || char === 0x5d) {
+      open--;
+      if (open < 0) broken = true;
+    }
+  }
+  // A string never spans lines in JSON; a line that ends inside one is broken, not pretty-printed.
+  if (inString) broken = true;
+  return { open, inString: false, escaped: false, broken };
+}
+
+/** The first key that appears twice at the top level of a one-line object, with its column. */
+function duplicateTopLevelKey(text: string): { key: string; column: number } | undefined {
+  if (text.indexOf('"', text.indexOf('"') + 1) === -1) return undefined;
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (char === 0x22) {
+      const start = i;
+      i++;
+      while (i < text.length && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (j < text.length && (text.charCodeAt(j) === 0x20 || text.charCodeAt(j) === 0x09)) j++;
+      if (text.charCodeAt(j) !== 0x3a) continue;
+      const key = text.slice(start + 1, i);
+      if (seen.has(key)) return { key, column: start + 1 };
+      seen.add(key);
+    } else if (char === 0x7b || char === 0x5b) depth++;
+    else if (char === 0x7d || char === 0x5d) depth--;
+  }
+  return undefined;
+}
+
+function columnOf(error: Error, line: string): number {
+  const match = /position (\d+)/.exec(error.message);
+  if (!match) return line.length + 1;
+  // The parse ran on the trimmed line; add back the leading white space.
+  const leading = line.length - line.trimStart().length;
+  return Number(match[1]) + leading + 1;
+}
+
+function shortReason(error: Error): string {
+  return error.message.replace(/, "[\s\S]*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '');
+}
+
+function describeParseError(error: Error, trimmed: string): string {
+  if (trimmed === LFS_POINTER || /^(oid sha256:|size \d+$)/.test(trimmed)) return 'Git LFS pointer line, not a record';
+  if (/^[}\]],?$/.test(trimmed)) return `stray '${trimmed}' with no record open`;
+  if (trimmed.startsWith('{')) return `not valid JSON: ${shortReason(error)}`;
+  return `not a JSON object: ${shortReason(error)}`;
+}

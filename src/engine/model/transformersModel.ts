@@ -1,0 +1,982 @@
+/**
+ * The real LanguageModel: @huggingface/transformers (4.x) on onnxruntime-node.
+ *
+ * The ML stack is heavy, so `@huggingface/transformers` is imported lazily, on the first
+ * `loadLanguageModel` call; the extension activates without it. The bundle (esbuild, CommonJS) keeps
+ * the package external and leaves `import()` alone, so Node resolves the package's ESM build.
+ *
+ * How text becomes tokens, everywhere in this file:
+ * - `PromptInput.addSpecialTokens` goes straight to the tokenizer's `add_special_tokens` (BOS for Llama
+ *   tokenizers). Special tokens written in the text (a rendered chat template) are always recognised.
+ * - Generated text is decoded with special tokens skipped and *in context*: it is the exact string that
+ *   follows `prompt.text`, so a leading space the model produced is kept (`" Paris"`, not `"Paris"`).
+ * - Scoring tokenizes `prompt.text + continuation` together, as the model would see it.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import {
+  ModelLoadError,
+  type ChatMessage,
+  type ContinuationScore,
+  type FinishReason,
+  type GenerateOptions,
+  type Generation,
+  type LanguageModel,
+  type LoadProgress,
+  type ModelLoadOptions,
+  type PrefixState,
+  type PromptInput,
+  type Tokenizer,
+} from './languageModel';
+
+// ---------------------------------------------------------------------------------------------
+// The small part of the transformers.js API this file uses, typed narrowly. The package's own
+// typings are loose (many `any`s); these keep strict mode meaningful and the dependency visible.
+// ---------------------------------------------------------------------------------------------
+
+type TensorData = ArrayLike<number> | ArrayLike<bigint>;
+
+interface TfTensor {
+  readonly type: string;
+  readonly dims: number[];
+  readonly data: TensorData;
+  readonly location?: string;
+  to(type: string): TfTensor;
+  dispose(): void;
+}
+
+interface TfTensorConstructor {
+  new (type: string, data: TensorData | readonly unknown[], dims: number[]): TfTensor;
+}
+
+/** A `DynamicCache`: past key/value tensors by input name (`past_key_values.0.key`, ...). */
+type TfCache = Record<string, TfTensor>;
+
+interface TfTokenizer {
+  encode(text: string, options?: { add_special_tokens?: boolean }): number[];
+  decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
+  apply_chat_template(
+    messages: ChatMessage[],
+    options: { tokenize: false; add_generation_prompt: boolean },
+  ): string;
+  readonly chat_template: unknown;
+  readonly eos_token_id?: number | null;
+  readonly bos_token_id?: number | null;
+}
+
+interface TfSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+}
+
+interface TfModel {
+  readonly config: Record<string, unknown>;
+  readonly generation_config: Record<string, unknown> | null;
+  readonly sessions: Record<string, TfSession>;
+  forward(inputs: Record<string, unknown>): Promise<Record<string, TfTensor>>;
+  generate(options: Record<string, unknown>): Promise<TfTensor | { sequences: TfTensor }>;
+  dispose(): Promise<unknown>;
+}
+
+interface TfProgressEvent {
+  status?: string;
+  name?: string;
+  file?: string;
+  progress?: number;
+  loaded?: number;
+  total?: number;
+}
+
+interface TfPretrainedOptions {
+  local_files_only: boolean;
+  cache_dir?: string;
+  progress_callback?: (event: TfProgressEvent) => void;
+}
+
+interface TfModelOptions extends TfPretrainedOptions {
+  dtype: string;
+  device: string;
+  session_options: { intraOpNumThreads?: number };
+}
+
+type FetchLike = (input: unknown, init?: Record<string, unknown>) => Promise<unknown>;
+
+interface TfEnv {
+  cacheDir: string | null;
+  allowRemoteModels: boolean;
+  allowLocalModels: boolean;
+  fetch: FetchLike;
+}
+
+interface StoppingCriteriaInstance {
+  _call(inputIds: readonly (readonly (number | bigint)[])[], scores?: unknown): boolean[];
+}
+
+interface TransformersApi {
+  env: TfEnv;
+  Tensor: TfTensorConstructor;
+  DynamicCache: new (entries?: Record<string, TfTensor>) => TfCache;
+  StoppingCriteria: new () => StoppingCriteriaInstance;
+  AutoTokenizer: { from_pretrained(id: string, options: TfPretrainedOptions): Promise<TfTokenizer> };
+  AutoModelForCausalLM: { from_pretrained(id: string, options: TfModelOptions): Promise<TfModel> };
+}
+
+let transformersPromise: Promise<TransformersApi> | undefined;
+
+/** Imports @huggingface/transformers once, on first use. */
+function loadTransformers(): Promise<TransformersApi> {
+  transformersPromise ??= import('@huggingface/transformers').then(
+    (module) => module as unknown as TransformersApi,
+    (error: unknown) => {
+      transformersPromise = undefined;
+      throw new ModelLoadError(
+        `Could not load the @huggingface/transformers runtime (${messageOf(error)}). Reinstall the extension; ` +
+          'its onnxruntime-node native module may be missing for this platform.',
+      );
+    },
+  );
+  return transformersPromise;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files and dtypes
+// ---------------------------------------------------------------------------------------------
+
+/** transformers.js' own dtype → file-name suffix mapping (src/utils/dtypes.js DEFAULT_DTYPE_SUFFIX_MAPPING). */
+const DTYPE_SUFFIX: Readonly<Record<string, string>> = {
+  fp32: '',
+  fp16: '_fp16',
+  int8: '_int8',
+  uint8: '_uint8',
+  q8: '_quantized',
+  q4: '_q4',
+  q2: '_q2',
+  q1: '_q1',
+  q4f16: '_q4f16',
+  q2f16: '_q2f16',
+  q1f16: '_q1f16',
+  bnb4: '_bnb4',
+};
+
+/** The ONNX file transformers.js loads for a decoder-only model of this dtype, relative to the model folder. */
+export function onnxFileForDtype(dtype: string): string {
+  return `onnx/model${DTYPE_SUFFIX[dtype] ?? ''}.onnx`;
+}
+
+const DTYPE_FILES_HINT =
+  'fp32 → onnx/model.onnx, fp16 → onnx/model_fp16.onnx, q8 → onnx/model_quantized.onnx, q4 → onnx/model_q4.onnx';
+
+const LAYOUT_HINT = 'transformers.js layout (config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx)';
+
+const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
+
+function dtypeOfSuffix(fileName: string): string | undefined {
+  const match = /^model(.*)\.onnx$/.exec(fileName);
+  if (!match) return undefined;
+  return Object.keys(DTYPE_SUFFIX).find((dtype) => DTYPE_SUFFIX[dtype] === match[1]);
+}
+
+/** Reads the dtype named in config.json's `transformers.js_config`, when there is one. */
+function configuredDtype(config: Record<string, unknown> | undefined): string | undefined {
+  const jsConfig = config?.['transformers.js_config'];
+  if (!isRecord(jsConfig)) return undefined;
+  const dtype = jsConfig.dtype;
+  if (typeof dtype === 'string' && dtype in DTYPE_SUFFIX) return dtype;
+  if (isRecord(dtype) && typeof dtype.model === 'string' && dtype.model in DTYPE_SUFFIX) return dtype.model;
+  return undefined;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ModelLoadError(`Could not read ${file}: ${messageOf(error)}`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!isRecord(value)) throw new Error('not a JSON object');
+    return value;
+  } catch (error) {
+    throw new ModelLoadError(
+      `${file} is not valid JSON (${messageOf(error)}). The file may be truncated; replace it with the model's original file.`,
+    );
+  }
+}
+
+function isLfsPointer(file: string): boolean {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(64);
+      const read = fs.readSync(fd, head, 0, head.length, 0);
+      return head.subarray(0, read).toString('utf8').startsWith('version https://git-lfs');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Checks a local folder before transformers sees it, so the user gets one message naming every missing file. */
+function checkModelFolder(folder: string, dtype: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(folder);
+  } catch {
+    throw new ModelLoadError(
+      `Model folder not found: ${folder}. Point the model setting at a folder in ${LAYOUT_HINT}, ` +
+        'or at a Hugging Face Hub id such as HuggingFaceTB/SmolLM2-135M.',
+    );
+  }
+  if (!stat.isDirectory()) {
+    throw new ModelLoadError(
+      `${folder} is a file, not a model folder. Point the model setting at the folder that holds config.json, ` +
+        'tokenizer.json, tokenizer_config.json and onnx/.',
+    );
+  }
+  const onnxFile = onnxFileForDtype(dtype);
+  const missing = [...REQUIRED_FILES, onnxFile].filter((file) => !fs.existsSync(path.join(folder, file)));
+  if (missing.length === 0) return;
+
+  let message = `The model folder ${folder} is missing ${missing.join(', ')}.`;
+  if (missing.includes(onnxFile)) {
+    const available = listOnnxModels(folder);
+    message += ` For dtype "${dtype}" transformers.js loads ${onnxFile} (${DTYPE_FILES_HINT}).`;
+    if (available.length > 0) {
+      const usable = available
+        .map((file) => ({ file, dtype: dtypeOfSuffix(file) }))
+        .filter((entry): entry is { file: string; dtype: string } => entry.dtype !== undefined);
+      message += ` The folder has ${available.map((file) => `onnx/${file}`).join(', ')}`;
+      message += usable.length > 0 ? `: set the dtype to ${usable.map((u) => `"${u.dtype}"`).join(' or ')}.` : '.';
+    } else {
+      message += ' Export the model to ONNX (for example with optimum: `optimum-cli export onnx --task text-generation-with-past`).';
+    }
+  }
+  if (missing.some((file) => (REQUIRED_FILES as readonly string[]).includes(file))) {
+    message += ` A model folder in ${LAYOUT_HINT} needs all of them.`;
+  }
+  throw new ModelLoadError(message);
+}
+
+function listOnnxModels(folder: string): string[] {
+  try {
+    return fs
+      .readdirSync(path.join(folder, 'onnx'))
+      .filter((file) => /^model.*\.onnx$/.test(file))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * sha256 over the tokenizer and config files, the ONNX file's (and its external data's) size and first
+ * and last MiB, and the dtype: fast, and different whenever the weights or the tokenizer differ.
+ */
+export function fingerprintModelFolder(folder: string, dtype: string): string {
+  const hash = createHash('sha256');
+  hash.update(`prompt-or-finetune/model-fingerprint/v1\0dtype=${dtype}\0`);
+  for (const file of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+    hash.update(`${file}\0`);
+    try {
+      hash.update(fs.readFileSync(path.join(folder, file)));
+    } catch {
+      hash.update('<absent>');
+    }
+    hash.update('\0');
+  }
+  const onnxFile = onnxFileForDtype(dtype);
+  const baseName = path.basename(onnxFile);
+  let dataFiles: string[] = [];
+  try {
+    dataFiles = fs
+      .readdirSync(path.join(folder, 'onnx'))
+      .filter((file) => file.startsWith(`${baseName}_data`))
+      .sort()
+      .map((file) => `onnx/${file}`);
+  } catch {
+    // no onnx folder: the ONNX file below hashes as absent
+  }
+  for (const file of [onnxFile, ...dataFiles]) {
+    hash.update(`${file}\0`);
+    hashHeadAndTail(hash, path.join(folder, file));
+  }
+  return hash.digest('hex');
+}
+
+function hashHeadAndTail(hash: ReturnType<typeof createHash>, file: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    hash.update('<absent>\0');
+    return;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    hash.update(`size=${size}\0`);
+    const buffer = Buffer.alloc(Math.min(MIB, size));
+    const readAt = (position: number): void => {
+      const read = fs.readSync(fd, buffer, 0, buffer.length, position);
+      hash.update(buffer.subarray(0, read));
+    };
+    readAt(0);
+    if (size > MIB) readAt(size - buffer.length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------------
+
+/** A Hub repository id: `name` or `org/name` (the Hub's own rules, minus revisions). */
+const HUB_ID = /^(?:[A-Za-z0-9][\w.-]{0,95}\/)?[A-Za-z0-9][\w.-]{0,95}$/;
+
+type ModelSource = { kind: 'folder'; folder: string } | { kind: 'hub'; id: string };
+
+function resolveSource(model: string): ModelSource {
+  const trimmed = model.trim();
+  if (trimmed === '') {
+    throw new ModelLoadError(
+      `No model is set. Point the model setting at a local folder in ${LAYOUT_HINT}, or at a Hugging Face Hub id.`,
+    );
+  }
+  const expanded = trimmed === '~' || trimmed.startsWith('~/') ? path.join(homeDir(), trimmed.slice(1)) : trimmed;
+  const resolved = path.resolve(expanded);
+  if (fs.existsSync(resolved)) return { kind: 'folder', folder: resolved };
+  const looksLikePath =
+    path.isAbsolute(expanded) ||
+    expanded !== trimmed ||
+    /^\.\.?([/\\]|$)/.test(trimmed) ||
+    trimmed.includes('\\') ||
+    trimmed.endsWith('/');
+  if (looksLikePath || !HUB_ID.test(trimmed) || trimmed.includes('..') || trimmed.includes('--')) {
+    // Not a Hub id: report it as the folder it was meant to be.
+    checkModelFolder(resolved, 'fp32');
+  }
+  return { kind: 'hub', id: trimmed };
+}
+
+function homeDir(): string {
+  return process.env.HOME ?? process.env.USERPROFILE ?? '/';
+}
+
+/** One load at a time: transformers' `env` is process-wide and a load adjusts it. */
+let loadChain: Promise<unknown> = Promise.resolve();
+
+export async function loadLanguageModel(options: ModelLoadOptions): Promise<LanguageModel> {
+  options.signal?.throwIfAborted();
+  const source = resolveSource(options.model);
+  const run = loadChain.then(() => loadSerialized(options, source));
+  loadChain = run.catch(() => undefined);
+  return run;
+}
+
+async function loadSerialized(options: ModelLoadOptions, source: ModelSource): Promise<LanguageModel> {
+  const signal = options.signal;
+  signal?.throwIfAborted();
+  const device = options.device ?? 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') {
+    throw new ModelLoadError(`Unknown device "${String(device)}". Use "cpu" or "cuda".`);
+  }
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads > 0)) {
+    throw new ModelLoadError(`threads must be a positive whole number; got ${String(options.threads)}.`);
+  }
+
+  let dtype: string;
+  if (source.kind === 'folder') {
+    const config = fs.existsSync(path.join(source.folder, 'config.json'))
+      ? readJson(path.join(source.folder, 'config.json'))
+      : undefined;
+    dtype = options.dtype ?? configuredDtype(config) ?? 'fp32';
+    checkModelFolder(source.folder, dtype);
+  } else {
+    dtype = options.dtype ?? 'fp32';
+  }
+
+  const tf = await loadTransformers();
+  signal?.throwIfAborted();
+
+  const env = tf.env;
+  const saved = { cacheDir: env.cacheDir, allowRemoteModels: env.allowRemoteModels, fetch: env.fetch };
+  const allowDownload = options.allowDownload !== false;
+  const id = source.kind === 'folder' ? source.folder : source.id;
+  const cacheDir = source.kind === 'hub' ? path.resolve(options.cacheDir ?? env.cacheDir ?? '.cache') : undefined;
+
+  const pretrained: TfPretrainedOptions = { local_files_only: source.kind === 'folder' || !allowDownload };
+  if (cacheDir !== undefined) pretrained.cache_dir = cacheDir;
+  if (source.kind === 'hub' && options.onProgress) {
+    const onProgress = options.onProgress;
+    pretrained.progress_callback = (event) => forwardProgress(event, onProgress);
+  }
+  const modelOptions: TfModelOptions = {
+    ...pretrained,
+    dtype,
+    device,
+    session_options: options.threads !== undefined ? { intraOpNumThreads: options.threads } : {},
+  };
+
+  let tokenizer: TfTokenizer | undefined;
+  let model: TfModel | undefined;
+  const started = performance.now();
+  try {
+    if (source.kind === 'hub') {
+      if (cacheDir !== undefined) env.cacheDir = cacheDir;
+      // transformers checks some files' existence with default options (its own `env`), so the
+      // "no download" rule must be set there too, not only through `local_files_only`.
+      env.allowRemoteModels = allowDownload;
+      if (signal) {
+        const baseFetch = saved.fetch;
+        env.fetch = (input, init) => baseFetch(input, { ...init, signal });
+      }
+    }
+    tokenizer = await tf.AutoTokenizer.from_pretrained(id, pretrained);
+    signal?.throwIfAborted();
+    model = await tf.AutoModelForCausalLM.from_pretrained(id, modelOptions);
+    signal?.throwIfAborted();
+  } catch (error) {
+    await model?.dispose().catch(() => undefined);
+    if (signal?.aborted) throw signal.reason;
+    throw explainLoadError(error, { source, dtype, device, allowDownload, cacheDir });
+  } finally {
+    env.cacheDir = saved.cacheDir;
+    env.allowRemoteModels = saved.allowRemoteModels;
+    env.fetch = saved.fetch;
+  }
+
+  const folder = source.kind === 'folder' ? source.folder : path.join(cacheDir ?? '', ...source.id.split('/'));
+  if (!model.sessions.model || !model.sessions.model.outputNames.includes('logits')) {
+    await model.dispose().catch(() => undefined);
+    throw new ModelLoadError(
+      `${options.model} loaded, but its ONNX graph has no "logits" output: it is not a causal language model ` +
+        '(export it with the task text-generation-with-past).',
+    );
+  }
+  const instance = new TransformersLanguageModel({
+    tf,
+    tokenizer,
+    model,
+    id: options.model,
+    fingerprint: fingerprintModelFolder(folder, dtype),
+    loadMilliseconds: performance.now() - started,
+  });
+  options.onProgress?.({ file: options.model, status: 'ready', percent: 100 });
+  return instance;
+}
+
+function forwardProgress(event: TfProgressEvent, onProgress: (progress: LoadProgress) => void): void {
+  const status = event.status;
+  if (status !== 'initiate' && status !== 'download' && status !== 'progress' && status !== 'done' && status !== 'ready') {
+    return; // e.g. 'progress_total', an aggregate over files
+  }
+  const progress: LoadProgress = { file: event.file ?? event.name ?? '', status };
+  if (typeof event.progress === 'number' && Number.isFinite(event.progress)) {
+    progress.percent = Math.max(0, Math.min(100, event.progress));
+  } else if (status === 'done') {
+    progress.percent = 100;
+  }
+  try {
+    onProgress(progress);
+  } catch {
+    // a failing progress listener must not fail the download
+  }
+}
+
+interface LoadContext {
+  source: ModelSource;
+  dtype: string;
+  device: string;
+  allowDownload: boolean;
+  cacheDir: string | undefined;
+}
+
+/** Turns whatever transformers or onnxruntime threw into a message the user can act on. */
+function explainLoadError(error: unknown, context: LoadContext): ModelLoadError {
+  if (error instanceof ModelLoadError) return error;
+  const message = messageOf(error);
+  const { source, dtype, device } = context;
+  const name = source.kind === 'folder' ? source.folder : source.id;
+  const onnxFile = onnxFileForDtype(dtype);
+
+  if (/cuda|providers_shared|Unsupported device/i.test(message) && device !== 'cpu') {
+    return new ModelLoadError(
+      `The "${device}" device is not available here (${firstLine(message)}). onnxruntime-node offers CUDA only on ` +
+        'Linux x64 with CUDA 12 and cuDNN 9 installed, and this extension ships without its CUDA libraries. ' +
+        'Set the device to "cpu".',
+    );
+  }
+  if (source.kind === 'folder') {
+    const missing = /not found locally at "([^"]+)"/.exec(message)?.[1];
+    if (missing) {
+      return new ModelLoadError(
+        `The model folder ${source.folder} is missing ${path.relative(source.folder, missing) || missing}. ` +
+          `A model folder in ${LAYOUT_HINT} needs it.`,
+      );
+    }
+  }
+  if (/protobuf parsing failed|load model from .* failed|invalid model|failed to load model|ONNXRuntimeError|no graph was found/i.test(message)) {
+    const file = source.kind === 'folder' ? path.join(source.folder, onnxFile) : `${onnxFile} of ${source.id}`;
+    const lfs = source.kind === 'folder' && isLfsPointer(path.join(source.folder, onnxFile));
+    return new ModelLoadError(
+      lfs
+        ? `${file} is a Git LFS pointer, not the model weights. Fetch the real file (git lfs pull) or download the folder again.`
+        : `${file} is not a valid ONNX model (${firstLine(message)}). The file may be truncated or corrupt ` +
+            '(an interrupted download or copy): replace it with a fresh copy of the model.',
+    );
+  }
+  if (source.kind === 'folder') {
+    return new ModelLoadError(`Could not load the model folder ${source.folder}: ${firstLine(message)}`);
+  }
+
+  // Hub ids
+  const status = (error as { status?: unknown } | null)?.status;
+  if (!context.allowDownload && /local_files_only|allowRemoteModels|not found locally/i.test(message)) {
+    return new ModelLoadError(
+      `${name} is not in the model cache (${context.cacheDir ?? 'default cache'}) and downloads are disabled. ` +
+        `Allow downloads, or point the model setting at a local folder in ${LAYOUT_HINT}.`,
+    );
+  }
+  if (status === 401 || status === 403 || /unauthorized|forbidden|gated/i.test(message)) {
+    return new ModelLoadError(
+      `The Hugging Face Hub refused access to ${name} (a gated or private model). Accept its terms on huggingface.co ` +
+        'and set the HF_TOKEN environment variable, or point the model setting at a local folder.',
+    );
+  }
+  if (status === 404 || /could not locate file/i.test(message)) {
+    const file = /"(https?:[^"]+)"/.exec(message)?.[1];
+    return new ModelLoadError(
+      `${name} on the Hugging Face Hub has no ${file ? file.replace(/^.*\/resolve\/[^/]+\//, '') : 'such file'}` +
+        ` (for dtype "${dtype}" it needs ${onnxFile}; ${DTYPE_FILES_HINT}). Check the id and the dtype; ` +
+        'transformers.js needs a repository with ONNX weights (e.g. from onnx-community or HuggingFaceTB).',
+    );
+  }
+  if (isNetworkError(error)) {
+    return new ModelLoadError(
+      `Could not download ${name} from the Hugging Face Hub (offline?). Point the model setting at a local folder ` +
+        'in transformers.js layout (config.json, tokenizer.json, onnx/model.onnx).',
+    );
+  }
+  return new ModelLoadError(`Could not load ${name} from the Hugging Face Hub: ${firstLine(message)}`);
+}
+
+function isNetworkError(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current !== undefined && current !== null && !seen.has(current)) {
+    seen.add(current);
+    const message = messageOf(current);
+    const code = (current as { code?: unknown }).code;
+    if (
+      /fetch failed|network|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|socket|getaddrinfo|certificate/i.test(
+        `${message} ${typeof code === 'string' ? code : ''}`,
+      )
+    ) {
+      return true;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  // Any other TypeError from a fetch (e.g. a proxy refusing) is still "could not reach the Hub".
+  return error instanceof TypeError;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model
+// ---------------------------------------------------------------------------------------------
+
+interface ModelParts {
+  tf: TransformersApi;
+  tokenizer: TfTokenizer;
+  model: TfModel;
+  id: string;
+  fingerprint: string;
+  loadMilliseconds: number;
+}
+
+class TransformersTokenizer implements Tokenizer {
+  readonly hasChatTemplate: boolean;
+
+  constructor(private readonly inner: TfTokenizer) {
+    this.hasChatTemplate = inner.chat_template !== null && inner.chat_template !== undefined && inner.chat_template !== '';
+  }
+
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[] {
+    return this.inner.encode(text, { add_special_tokens: options?.addSpecialTokens ?? true });
+  }
+
+  /** `skipSpecialTokens` defaults to false, as in transformers: `decode(encode(s))` shows the BOS. */
+  decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string {
+    if (ids.length === 0) return '';
+    return this.inner.decode([...ids], { skip_special_tokens: options?.skipSpecialTokens ?? false });
+  }
+
+  /** The text's own tokens, without the BOS that `encode` adds. */
+  countTokens(text: string): number {
+    return this.inner.encode(text, { add_special_tokens: false }).length;
+  }
+
+  applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt: boolean }): string {
+    if (!this.hasChatTemplate) {
+      throw new Error('This model has no chat template (tokenizer_config.json has no chat_template); format the prompt as plain text.');
+    }
+    return this.inner.apply_chat_template(
+      messages.map((message) => ({ role: message.role, content: message.content })),
+      { tokenize: false, add_generation_prompt: options.addGenerationPrompt },
+    );
+  }
+}
+
+class TransformersPrefix implements PrefixState {
+  disposed = false;
+
+  constructor(
+    readonly owner: TransformersLanguageModel,
+    readonly text: string,
+    readonly tokenIds: readonly number[],
+    private cache: Record<string, TfTensor> | undefined,
+  ) {}
+
+  get tokenCount(): number {
+    return this.tokenIds.length;
+  }
+
+  /** A fresh cache object over the same tensors: generate() updates its cache in place. */
+  cacheEntries(): Record<string, TfTensor> | undefined {
+    return this.disposed || !this.cache ? undefined : { ...this.cache };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const tensor of Object.values(this.cache ?? {})) {
+      if (tensor.location === 'gpu-buffer') tensor.dispose();
+    }
+    this.cache = undefined;
+  }
+}
+
+/** Serializes work on one ONNX session: runs never overlap, so `threads` means what it says. */
+class WorkQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+class TransformersLanguageModel implements LanguageModel {
+  readonly id: string;
+  readonly fingerprint: string;
+  readonly contextLength: number;
+  readonly vocabularySize: number;
+  readonly tokenizer: TransformersTokenizer;
+  /** How long `loadLanguageModel` spent in transformers (tokenizer and session), in milliseconds. */
+  readonly loadMilliseconds: number;
+
+  private readonly tf: TransformersApi;
+  private readonly inner: TfModel;
+  private readonly rawTokenizer: TfTokenizer;
+  private readonly eosTokenIds: readonly number[];
+  private readonly queue = new WorkQueue();
+  private disposed = false;
+
+  constructor(parts: ModelParts) {
+    this.tf = parts.tf;
+    this.inner = parts.model;
+    this.rawTokenizer = parts.tokenizer;
+    this.id = parts.id;
+    this.fingerprint = parts.fingerprint;
+    this.loadMilliseconds = parts.loadMilliseconds;
+    this.tokenizer = new TransformersTokenizer(parts.tokenizer);
+    const config = parts.model.config;
+    const textConfig = isRecord(config.text_config) ? config.text_config : {};
+    this.contextLength =
+      firstPositiveInteger(
+        config.max_position_embeddings,
+        config.n_positions,
+        config.max_sequence_length,
+        config.seq_length,
+        config.n_ctx,
+        textConfig.max_position_embeddings,
+      ) ?? 2048;
+    this.vocabularySize = firstPositiveInteger(config.vocab_size, textConfig.vocab_size) ?? 0;
+    const eos = new Set<number>();
+    for (const value of [parts.model.generation_config?.eos_token_id, config.eos_token_id, parts.tokenizer.eos_token_id]) {
+      for (const id of Array.isArray(value) ? value : [value]) {
+        if (typeof id === 'number' && Number.isInteger(id) && id >= 0) eos.add(id);
+      }
+    }
+    this.eosTokenIds = [...eos];
+  }
+
+  async generate(prompt: PromptInput, options: GenerateOptions): Promise<Generation> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    if (!Number.isFinite(options.maxNewTokens) || options.maxNewTokens < 0) {
+      throw new RangeError(`maxNewTokens must be a number ≥ 0; got ${options.maxNewTokens}.`);
+    }
+    return this.queue.run(async () => {
+      this.assertUsable();
+      signal?.throwIfAborted();
+      const promptIds = this.encodePrompt(prompt);
+      if (promptIds.length >= this.contextLength) {
+        throw new Error(
+          `The prompt has ${promptIds.length} tokens; the model's context is ${this.contextLength}. Shorten the prompt (fewer examples).`,
+        );
+      }
+      const maxNewTokens = Math.min(Math.floor(options.maxNewTokens), this.contextLength - promptIds.length);
+      if (maxNewTokens === 0) {
+        return { text: '', tokenIds: [], promptTokenCount: promptIds.length, finishReason: 'max-new-tokens' };
+      }
+
+      const stopSequences = (options.stopSequences ?? []).filter((stop) => stop.length > 0);
+      const decodeNew = (ids: readonly number[]): string => this.decodeContinuation(promptIds, ids);
+      const promptLength = promptIds.length;
+      class StopOnTextOrAbort extends this.tf.StoppingCriteria {
+        override _call(inputIds: readonly (readonly (number | bigint)[])[]): boolean[] {
+          return inputIds.map((row) => {
+            if (signal?.aborted) return true;
+            if (stopSequences.length === 0) return false;
+            const text = decodeNew(row.slice(promptLength).map(Number));
+            return findStop(text, stopSequences) !== undefined;
+          });
+        }
+      }
+
+      const request: Record<string, unknown> = {
+        input_ids: this.idsTensor(promptIds),
+        attention_mask: this.onesTensor(promptIds.length),
+        max_new_tokens: maxNewTokens,
+        // pure greedy decoding, whatever the model's generation_config.json suggests
+        do_sample: false,
+        num_beams: 1,
+        repetition_penalty: 1.0,
+        no_repeat_ngram_size: 0,
+        min_length: 0,
+        min_new_tokens: null,
+        eos_token_id: this.eosTokenIds.length > 0 ? [...this.eosTokenIds] : null,
+        stopping_criteria: [new StopOnTextOrAbort()],
+      };
+      const cache = this.usablePrefixCache(options.prefix, prompt, promptIds);
+      if (cache) request.past_key_values = new this.tf.DynamicCache(cache);
+
+      const output = await this.inner.generate(request);
+      signal?.throwIfAborted();
+      const sequences = 'sequences' in output ? output.sequences : output;
+      const all = Array.from(sequences.data as ArrayLike<bigint | number>, Number);
+      const tokenIds = all.slice(promptLength);
+      let text = decodeNew(tokenIds);
+      let finishReason: FinishReason;
+      const stop = findStop(text, stopSequences);
+      if (stop !== undefined) {
+        text = text.slice(0, stop);
+        finishReason = 'stop-sequence';
+      } else if (tokenIds.length > 0 && this.eosTokenIds.includes(tokenIds[tokenIds.length - 1]!)) {
+        finishReason = 'end-of-sequence';
+      } else {
+        finishReason = 'max-new-tokens';
+      }
+      return { text, tokenIds, promptTokenCount: promptLength, finishReason };
+    });
+  }
+
+  async score(prompt: PromptInput, continuation: string, options?: { signal?: AbortSignal }): Promise<ContinuationScore> {
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    return this.queue.run(async () => {
+      this.assertUsable();
+      signal?.throwIfAborted();
+      const { jointIds, start } = this.splitContinuation(prompt, continuation);
+      if (start >= jointIds.length) return { logProb: 0, tokenCount: 0, tokenLogProbs: [] };
+      if (start === 0) {
+        throw new Error(
+          'Cannot score the first token of a sequence: the prompt is empty and adds no BOS token. Give a prompt, or addSpecialTokens: true.',
+        );
+      }
+      if (jointIds.length > this.contextLength) {
+        throw new Error(
+          `Prompt and continuation have ${jointIds.length} tokens; the model's context is ${this.contextLength}.`,
+        );
+      }
+      const keep = jointIds.length - start + 1; // logits at positions start-1 .. end
+      const outputs = await this.inner.forward(this.forwardInputs(jointIds, keep));
+      signal?.throwIfAborted();
+      const logits = outputs.logits;
+      if (!logits) throw new Error('The model returned no logits.');
+      const tokenLogProbs = logProbsOfTargets(logits, jointIds, start);
+      const logProb = tokenLogProbs.reduce((sum, value) => sum + value, 0);
+      return { logProb, tokenCount: tokenLogProbs.length, tokenLogProbs };
+    });
+  }
+
+  async prefill(prefix: PromptInput): Promise<PrefixState> {
+    return this.queue.run(async () => {
+      this.assertUsable();
+      const ids = this.encodePrompt(prefix);
+      if (ids.length >= this.contextLength) {
+        throw new Error(`The prefix has ${ids.length} tokens; the model's context is ${this.contextLength}.`);
+      }
+      const outputs = await this.inner.forward(this.forwardInputs(ids, 1));
+      return new TransformersPrefix(this, prefix.text, ids, pastFromOutputs(outputs));
+    });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.queue.run(async () => {
+      await this.inner.dispose();
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private assertUsable(): void {
+    if (this.disposed) throw new Error(`The model ${this.id} has been disposed.`);
+  }
+
+  private encodePrompt(prompt: PromptInput): number[] {
+    const ids = this.rawTokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
+    if (ids.length === 0) {
+      throw new Error('The prompt is empty and adds no BOS token: there is nothing to condition on.');
+    }
+    return ids;
+  }
+
+  /**
+   * Tokenizes prompt and continuation together and finds where the continuation's tokens begin: after
+   * the prompt's own tokens when those are a prefix of the joint tokens (the usual case), otherwise at
+   * the first position where they differ (the boundary merged into one token, e.g. a prompt ending in
+   * a space before a word; that token, which covers the end of the prompt too, is counted as continuation).
+   */
+  private splitContinuation(prompt: PromptInput, continuation: string): { jointIds: number[]; start: number } {
+    const promptIds = this.rawTokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
+    const jointIds = this.rawTokenizer.encode(prompt.text + continuation, { add_special_tokens: prompt.addSpecialTokens });
+    let start = 0;
+    while (start < promptIds.length && start < jointIds.length && promptIds[start] === jointIds[start]) start++;
+    if (continuation.length === 0) start = jointIds.length;
+    return { jointIds, start };
+  }
+
+  /** The text `newIds` add after `promptIds`, decoded in context so leading spaces survive. */
+  private decodeContinuation(promptIds: readonly number[], newIds: readonly number[]): string {
+    if (newIds.length === 0) return '';
+    const options = { skip_special_tokens: true };
+    const context = promptIds.slice(-8);
+    const before = this.rawTokenizer.decode(context, options);
+    const joint = this.rawTokenizer.decode([...context, ...newIds], options);
+    return joint.startsWith(before) ? joint.slice(before.length) : this.rawTokenizer.decode([...newIds], options);
+  }
+
+  private usablePrefixCache(
+    prefix: PrefixState | undefined,
+    prompt: PromptInput,
+    promptIds: readonly number[],
+  ): Record<string, TfTensor> | undefined {
+    if (!(prefix instanceof TransformersPrefix) || prefix.owner !== this) return undefined;
+    if (!prompt.text.startsWith(prefix.text)) return undefined;
+    const prefixIds = prefix.tokenIds;
+    // The cache must hold exactly the prompt's first tokens, and leave at least one token to run.
+    if (prefixIds.length >= promptIds.length) return undefined;
+    for (let i = 0; i < prefixIds.length; i++) if (prefixIds[i] !== promptIds[i]) return undefined;
+    return prefix.cacheEntries();
+  }
+
+  private forwardInputs(ids: readonly number[], logitsToKeep: number): Record<string, unknown> {
+    const inputs: Record<string, unknown> = {
+      input_ids: this.idsTensor(ids),
+      attention_mask: this.onesTensor(ids.length),
+    };
+    if (this.inner.sessions.model?.inputNames.includes('num_logits_to_keep')) {
+      inputs.num_logits_to_keep = new this.tf.Tensor('int64', BigInt64Array.from([BigInt(logitsToKeep)]), []);
+    }
+    return inputs;
+  }
+
+  private idsTensor(ids: readonly number[]): TfTensor {
+    return new this.tf.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, ids.length]);
+  }
+
+  private onesTensor(length: number): TfTensor {
+    return new this.tf.Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]);
+  }
+}
+
+/** The decoder's `present.*` outputs, renamed to the `past_key_values.*` inputs (as transformers does). */
+function pastFromOutputs(outputs: Record<string, TfTensor>): Record<string, TfTensor> {
+  const past: Record<string, TfTensor> = {};
+  for (const [name, tensor] of Object.entries(outputs)) {
+    if (!name.startsWith('present')) continue;
+    const pastName = name
+      .replace('present_ssm', 'past_ssm')
+      .replace('present_conv', 'past_conv')
+      .replace('present_recurrent', 'past_recurrent')
+      .replace('present_compressor', 'past_compressor')
+      .replace('present_indexer', 'past_indexer')
+      .replace('present', 'past_key_values');
+    past[pastName] = tensor;
+  }
+  return past;
+}
+
+/**
+ * Natural-log probabilities of `ids[start..]`, each from the logits one position earlier.
+ * `logits` holds the last `rows` positions of the sequence (all of them, or fewer with num_logits_to_keep).
+ */
+export function logProbsOfTargets(logits: TfTensor, ids: readonly number[], start: number): number[] {
+  const floats = logits.type === 'float32' ? logits : logits.to('float32');
+  const data = floats.data as ArrayLike<number>;
+  const [, rows, vocabulary] = floats.dims as [number, number, number];
+  const firstRowPosition = ids.length - rows; // sequence position of logits row 0
+  const result: number[] = [];
+  for (let t = start; t < ids.length; t++) {
+    const row = t - 1 - firstRowPosition;
+    if (row < 0) throw new Error('The model returned fewer logits than the continuation needs.');
+    const offset = row * vocabulary;
+    let max = -Infinity;
+    for (let j = 0; j < vocabulary; j++) max = Math.max(max, data[offset + j]!);
+    let sum = 0;
+    for (let j = 0; j < vocabulary; j++) sum += Math.exp(data[offset + j]! - max);
+    result.push(data[offset + ids[t]!]! - max - Math.log(sum));
+  }
+  return result;
+}
+
+function findStop(text: string, stops: readonly string[]): number | undefined {
+  let best: number | undefined;
+  for (const stop of stops) {
+    const index = text.indexOf(stop);
+    if (index >= 0 && (best === undefined || index < best)) best = index;
+  }
+  return best;
+}
+
+function firstPositiveInteger(...values: unknown[]): number | undefined {
+  for (const value of values) {
+    if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function firstLine(message: string): string {
+  const line = message.split('\n').find((part) => part.trim() !== '') ?? message;
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}

@@ -1,0 +1,100 @@
+/**
+ * Builds the few-shot prompt for one query: the chosen examples, in the template or the model's chat
+ * template, within the token budget. The budget drops the least relevant examples; it never cuts the query.
+ */
+import type { Example, SchemaName } from '../dataset/schema';
+import type { ChatMessage, PromptInput, Tokenizer } from '../model/languageModel';
+import { renderExample, renderInstruction, renderQuery, validateTemplate, type PromptTemplate } from './template';
+
+export interface PromptSettings {
+  schema: SchemaName;
+  template: PromptTemplate;
+  /** 'auto' uses the model's chat template when it has one. */
+  chatTemplate: 'auto' | 'never';
+  contextLength: number;
+  /** Tokens kept free for the model's answer. */
+  reservedOutputTokens: number;
+  /** Known labels (classification), for the instruction. */
+  labels: readonly string[];
+}
+
+export interface BuiltPrompt {
+  prompt: PromptInput;
+  /** Shots that made it into the prompt. */
+  shots: number;
+  /** Lines of the examples used, in prompt order. */
+  exampleLines: number[];
+  /** Examples asked for but dropped to stay within the budget. */
+  droppedForBudget: number;
+  promptTokens: number;
+  stopSequences: string[];
+  usesChatTemplate: boolean;
+}
+
+export type PromptResult = { ok: true; built: BuiltPrompt } | { ok: false; reason: string; promptTokens: number };
+
+/**
+ * `examples` come most relevant first; in the prompt the most relevant stands nearest the query.
+ * The caller guarantees (via ExamplePool) that none of them is the query or a duplicate of it; this function
+ * checks the query's own line once more, since leaking it would make every score meaningless.
+ */
+export function buildPrompt(query: Example, examples: readonly Example[], tokenizer: Tokenizer, settings: PromptSettings): PromptResult {
+  validateTemplate(settings.template);
+  if (examples.some((example) => example.line === query.line)) throw new Error(`line ${query.line} was offered as its own example`);
+  const useChat = settings.chatTemplate === 'auto' && tokenizer.hasChatTemplate;
+  const budget = settings.contextLength - settings.reservedOutputTokens;
+  let chosen = examples.slice();
+  let dropped = 0;
+  for (;;) {
+    const prompt = useChat ? chatPrompt(query, chosen, tokenizer, settings) : textPrompt(query, chosen, settings);
+    const promptTokens = tokenizer.encode(prompt.text, { addSpecialTokens: prompt.addSpecialTokens }).length;
+    if (promptTokens <= budget) {
+      return {
+        ok: true,
+        built: {
+          prompt, shots: chosen.length, exampleLines: chosen.map((example) => example.line).reverse(), droppedForBudget: dropped,
+          promptTokens, stopSequences: useChat ? [] : settings.template.stopSequences, usesChatTemplate: useChat,
+        },
+      };
+    }
+    if (chosen.length === 0) {
+      return { ok: false, reason: `the query alone takes ${promptTokens} tokens, more than the ${budget} left after reserving ${settings.reservedOutputTokens} for the answer`, promptTokens };
+    }
+    // Estimate how many to drop from the average example size, so a long pool does not cost k tokenizations.
+    const perExample = promptTokens / (chosen.length + 1);
+    const excess = Math.max(1, Math.ceil((promptTokens - budget) / Math.max(1, perExample)));
+    const drop = Math.min(chosen.length, excess);
+    chosen = chosen.slice(0, chosen.length - drop);
+    dropped += drop;
+  }
+}
+
+function textPrompt(query: Example, examples: readonly Example[], settings: PromptSettings): PromptInput {
+  const { template } = settings;
+  const parts: string[] = [];
+  const instruction = renderInstruction(template, settings.labels);
+  if (instruction) parts.push(instruction);
+  for (const example of [...examples].reverse()) parts.push(renderExample(template, example));
+  parts.push(renderQuery(template, query));
+  return { text: parts.join(template.separator), addSpecialTokens: true };
+}
+
+/**
+ * Chat: each example becomes its own turns (its conversation, then the reference as the assistant's turn),
+ * the query's conversation comes last; one system message, the query's, stays first.
+ */
+function chatPrompt(query: Example, examples: readonly Example[], tokenizer: Tokenizer, settings: PromptSettings): PromptInput {
+  const turns = (example: Example): ChatMessage[] =>
+    example.messages ?? [{ role: 'user', content: renderQuery(settings.template, example).trimEnd() }];
+  const queryTurns = turns(query);
+  const system = queryTurns.filter((message) => message.role === 'system');
+  const instruction = renderInstruction(settings.template, settings.labels);
+  const messages: ChatMessage[] = [
+    ...(system.length ? system : instruction ? [{ role: 'system' as const, content: instruction }] : []),
+  ];
+  for (const example of [...examples].reverse()) {
+    messages.push(...turns(example).filter((message) => message.role !== 'system'), { role: 'assistant', content: example.reference });
+  }
+  messages.push(...queryTurns.filter((message) => message.role !== 'system'));
+  return { text: tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }), addSpecialTokens: false };
+}

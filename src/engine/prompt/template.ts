@@ -1,0 +1,77 @@
+/**
+ * Prompt templates: how one example, and the query, read in a few-shot prompt.
+ *
+ * A template is plain text with placeholders `{input}`, `{context}`, `{reference}` and `{labels}`.
+ * `[[ … ]]` marks an optional section, dropped when a placeholder inside it is empty (Alpaca's
+ * "### Input:" when a record has no input). The query is the example template cut just before `{reference}`.
+ */
+import type { Example, SchemaName } from '../dataset/schema';
+
+export interface PromptTemplate {
+  /** Text before the examples; may use `{labels}`. */
+  instruction: string;
+  /** One example; must contain `{reference}`. */
+  example: string;
+  /** Between examples, and between the last example and the query. */
+  separator: string;
+  /** Generation stops at any of these (the start of a next example). */
+  stopSequences: string[];
+}
+
+export const DEFAULT_TEMPLATES: Record<SchemaName, PromptTemplate> = {
+  // Legacy OpenAI fine-tuning data: the prompt already ends with its separator, the completion with its stop.
+  'prompt-completion': { instruction: '', example: '{input}{reference}', separator: '\n', stopSequences: ['\n'] },
+  instruction: {
+    instruction: 'Below are instructions that describe tasks, each followed by a response that completes it.',
+    example: '### Instruction:\n{input}\n\n[[### Input:\n{context}\n\n]]### Response:\n{reference}',
+    separator: '\n\n',
+    stopSequences: ['### Instruction:', '\n\n\n'],
+  },
+  classification: {
+    instruction: 'Classify each text as one of: {labels}.',
+    example: 'Text: {input}\nLabel: {reference}',
+    separator: '\n\n',
+    stopSequences: ['\n'],
+  },
+  'input-output': { instruction: '', example: 'Input: {input}\n[[Context: {context}\n]]Output: {reference}', separator: '\n\n', stopSequences: ['\nInput:', '\n\n\n'] },
+  // Chat records without a chat template in the model: turns as plain text.
+  chat: { instruction: '', example: '{input}\nassistant: {reference}', separator: '\n\n', stopSequences: ['\nuser:', '\n\n\n'] },
+  unknown: { instruction: '', example: 'Input: {input}\nOutput: {reference}', separator: '\n\n', stopSequences: ['\nInput:'] },
+};
+
+export function validateTemplate(template: PromptTemplate): void {
+  if (!template.example.includes('{reference}')) {
+    throw new RangeError('the example template must contain {reference}, where the model writes its answer');
+  }
+}
+
+interface Values {
+  input: string;
+  context: string;
+  reference: string;
+  labels: string;
+}
+
+/** Fills placeholders, dropping optional sections whose placeholders are empty. */
+export function fill(text: string, values: Partial<Values>): string {
+  const withSections = text.replace(/\[\[([\s\S]*?)\]\]/g, (_, section: string) => {
+    const names = [...section.matchAll(/\{(input|context|reference|labels)\}/g)].map((match) => match[1] as keyof Values);
+    return names.some((name) => !values[name]) ? '' : section;
+  });
+  return withSections.replace(/\{(input|context|reference|labels)\}/g, (_, name: keyof Values) => values[name] ?? '');
+}
+
+/** One example, as it reads among the shots. */
+export function renderExample(template: PromptTemplate, example: Example): string {
+  return fill(template.example, { input: example.input, context: example.context, reference: example.reference });
+}
+
+/** The query: the example template up to `{reference}`, filled with the query's input. */
+export function renderQuery(template: PromptTemplate, example: Example): string {
+  const head = template.example.slice(0, template.example.indexOf('{reference}'));
+  return fill(head, { input: example.input, context: example.context });
+}
+
+export function renderInstruction(template: PromptTemplate, labels: readonly string[]): string {
+  return fill(template.instruction, { labels: labels.join(', ') });
+}

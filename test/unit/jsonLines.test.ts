@@ -1,0 +1,103 @@
+/** The JSONL reader on broken and unusual input: exact lines, columns and reasons. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inspectDataset } from '../../src/engine/dataset/inspect';
+import { temporaryFolder } from '../support/paths';
+
+async function inspectText(content: string | Buffer): Promise<Awaited<ReturnType<typeof inspectDataset>>> {
+  const folder = temporaryFolder();
+  try {
+    const file = join(folder.path, 'data.jsonl');
+    writeFileSync(file, content);
+    return await inspectDataset(file);
+  } finally {
+    folder.remove();
+  }
+}
+
+test('a malformed line is reported with its line and column, and reading goes on', async () => {
+  const result = await inspectText('{"prompt":"a","completion":"b"}\n{"prompt":"c" "completion":"d"}\n{"prompt":"e","completion":"f"}\n');
+  assert.equal(result.records, 2);
+  assert.equal(result.invalid, 1);
+  assert.deepEqual(result.errors, [{ line: 2, column: 15, message: "not valid JSON: Expected ',' or '}' after property value" }]);
+});
+
+test('a truncated last line is an error where it breaks off', async () => {
+  const cut = await inspectText('{"prompt":"a","completion":"b"}\n{"prompt":"c","compl');
+  assert.equal(cut.records, 1);
+  assert.deepEqual(cut.errors, [{ line: 2, column: 21, message: 'not valid JSON: Unterminated string' }]);
+  const open = await inspectText('{"prompt":"a","completion":"b"}\n{"prompt":"c",\n');
+  assert.deepEqual(open.errors, [{ line: 2, column: 1, message: 'a record opened here is never closed (1 lines to the end of the file)' }]);
+});
+
+test('lines that are not objects are named for what they are', async () => {
+  const result = await inspectText('{"text":"a","label":"x"}\n42\n"just a string"\nnot json at all\n}\n');
+  assert.equal(result.records, 1);
+  assert.deepEqual(result.errors.map((error) => [error.line, error.message]), [
+    [2, 'line is a JSON number, not an object'],
+    [3, 'line is a JSON string, not an object'],
+    [4, 'not a JSON object: Unexpected token \'o\', "not json at all" is not valid JSON'.replace(/, "not json at all" is not valid JSON$/, '')],
+    [5, "stray '}' with no record open"],
+  ]);
+});
+
+test('a raw tab inside a string is read, with a warning', async () => {
+  const result = await inspectText('{"prompt":"a\tb","completion":"c"}\n');
+  assert.equal(result.records, 1);
+  assert.equal(result.examples[0]!.input, 'a\tb');
+  assert.deepEqual(result.warnings, [{ line: 1, column: 1, message: 'raw control character (e.g. a tab) inside a string, which JSON forbids; read as an escape' }]);
+});
+
+test('a duplicate key is reported with its column; the last value is used', async () => {
+  const result = await inspectText('{"text":"a","label":"x","label":"y"}\n');
+  assert.equal(result.records, 1);
+  assert.deepEqual(result.warnings, [{ line: 1, column: 25, message: 'key "label" appears more than once in this record; the last value is used' }]);
+  assert.equal(result.examples[0]?.reference ?? JSON.stringify(result.schemaProblems), 'y');
+});
+
+test('an empty file, random bytes, a JSON array and a Git LFS pointer are diagnosed in one sentence', async () => {
+  const cases: [string | Buffer, string][] = [
+    ['', 'The file is empty: it holds no records.'],
+    ['\n\n  \n', 'The file is empty: it holds no records.'],
+    [Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256)), 'The file is binary (it holds NUL bytes), not JSON Lines text.'],
+    ['[\n  {"prompt": "a", "completion": "b"},\n  {"prompt": "c", "completion": "d"}\n]\n', 'The file is one JSON array, not JSON Lines (one object per line): convert it, e.g. `jq -c ".[]" file.json > file.jsonl`.'],
+    ['[{"prompt": "a", "completion": "b"}, {"prompt": "c", "completion": "d"}]', 'The file is one JSON array, not JSON Lines (one object per line): convert it, e.g. `jq -c ".[]" file.json > file.jsonl`.'],
+    ['version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n', 'This is a Git LFS pointer, not the data: run `git lfs pull` to fetch the real file.'],
+  ];
+  for (const [content, diagnosis] of cases) {
+    const result = await inspectText(content);
+    assert.equal(result.notJsonLines, diagnosis, JSON.stringify(content).slice(0, 40));
+    assert.equal(result.records, 0);
+  }
+});
+
+test('lines that are arrays of objects are read as records with numbered fields', async () => {
+  const lines = [
+    '[{"model":"ada:ft","prompt":"2+2="},{"choices":[{"text":"4"}]}]',
+    '[{"model":"ada:ft","prompt":"3+3="},{"choices":[{"text":"6"}]}]',
+  ];
+  const result = await inspectText(lines.join('\n') + '\n');
+  assert.equal(result.records, 2);
+  assert.equal(result.schema, 'input-output');
+  assert.deepEqual([result.fields.input, result.fields.reference], ['0.prompt', '1.choices.0.text']);
+  assert.deepEqual(result.examples.map((example) => [example.input, example.reference]), [['2+2=', '4'], ['3+3=', '6']]);
+  assert.match(result.warnings[0]!.message, /^2 lines are JSON arrays, not objects/);
+});
+
+test('very long lines and any Unicode are read whole', async () => {
+  const long = 'ж🙂'.repeat(300_000);
+  const result = await inspectText(`{"prompt":"${long}","completion":"é"}\r\n{"prompt":"x","completion":"y"}`);
+  assert.equal(result.records, 2);
+  assert.equal(result.examples[0]!.input.length, long.length);
+  assert.equal(result.characters.input.max, long.length);
+});
+
+test('an unclosed brace does not swallow the rest of the file', async () => {
+  const rest = Array.from({ length: 20_005 }, (_, i) => `{"prompt":"p${i}","completion":"c${i}"}`);
+  const result = await inspectText(['{"prompt": "never closed", "completion": {', ...rest].join('\n'));
+  assert.equal(result.records, 20_005);
+  assert.deepEqual(result.errors.map((error) => error.line), [1]);
+  assert.match(result.errors[0]!.message, /opens a record that is not closed within 10000 lines/);
+});
