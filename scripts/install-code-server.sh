@@ -87,6 +87,9 @@ mkdir -p "$work/tmp"
 # npm_config_yes: node-pty's postinstall runs `npx node-gyp`, which a `yes=false` in ~/.npmrc would cancel.
 # npm_config_unsafe_perm: code-server's postinstall.sh refuses to run as root unless this is set.
 log "npm install code-server@$CS_VERSION into $DEST"
+# A wrong version or a half-finished install (interrupted postinstall) may still look "up to date" to npm's
+# lockfile: remove the package so that npm installs it, and runs its postinstall, afresh.
+rm -rf "$DEST/node_modules/code-server"
 TMPDIR="$work/tmp" npm_config_yes=true npm_config_unsafe_perm=true \
   npm install --no-audit --no-fund --loglevel=error "code-server@$CS_VERSION" </dev/null
 

@@ -163,9 +163,11 @@ async function startServer({ userDataDir, extensionsDir, env = {}, settings = {}
   const stop = () => stopped || (stopped = (async () => {
     process.removeListener('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
+      let timer;
       const exited = new Promise(resolve => child.once('exit', resolve));
       killGroup('SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
+      await Promise.race([exited, new Promise(resolve => { timer = setTimeout(resolve, 5000); })]);
+      clearTimeout(timer); // a pending timer would keep the test process alive for 5 s
     }
     killGroup('SIGKILL'); // children that ignored SIGTERM or outlived the main process
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -303,9 +305,11 @@ const QUICK_INPUT = '.quick-input-widget';
 const QUICK_INPUT_BOX = `${QUICK_INPUT} .quick-input-box input`;
 const QUICK_INPUT_ROW = `${QUICK_INPUT} .quick-input-list .monaco-list-row`;
 
-// Opens a quick input with `key`, types `text` and picks the first row whose label passes `matches`; retries until
-// `timeout`, because right after start-up the palette may not list an extension's commands yet.
-async function pickFromQuickInput(page, key, text, rowLabel, timeout) {
+// Opens a quick input with `key`, types `text` and clicks the first row labelled exactly `label`. An open
+// palette does not pick up commands registered after it opened, and right after start-up an extension's commands
+// may not be registered yet: so on a miss it closes the palette and tries again, until `timeout`.
+async function pickFromQuickInput(page, key, text, label, timeout) {
+  const exact = new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
   const deadline = Date.now() + timeout;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -313,21 +317,19 @@ async function pickFromQuickInput(page, key, text, rowLabel, timeout) {
       const input = page.locator(QUICK_INPUT_BOX);
       await input.waitFor({ state: 'visible', timeout: 5000 });
       await input.fill(text);
-      const row = page.locator(QUICK_INPUT_ROW).filter({ has: page.locator('.label-name', { hasText: rowLabel }) }).first();
-      await row.waitFor({ state: 'visible', timeout: Math.min(5000, Math.max(500, deadline - Date.now())) });
+      const row = page.locator(QUICK_INPUT_ROW).filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
+      await row.waitFor({ state: 'visible', timeout: Math.min(1500, Math.max(500, deadline - Date.now())) });
       // Enter picks the *focused* row; make sure it is ours, then accept.
       await row.click();
       return;
     } catch (err) {
-      if (Date.now() >= deadline) throw new Error(`no "${rowLabel}" after ${attempt} tries: ${err.message}`);
+      if (Date.now() >= deadline) {
+        throw new Error(`"${text}" listed no "${label}" within ${timeout} ms (${attempt} tries): ${err.message}`);
+      }
       await page.keyboard.press('Escape').catch(() => {});
       await sleep(500);
     }
   }
-}
-
-function exactLabel(text) {
-  return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
 }
 
 /**
@@ -337,7 +339,7 @@ function exactLabel(text) {
  * @param {{timeout?: number}} [options] default 30000
  */
 async function runCommand(page, title, { timeout = 30000 } = {}) {
-  await step(page, `runCommand("${title}")`, () => pickFromQuickInput(page, 'F1', `>${title}`, exactLabel(title), timeout));
+  await step(page, `runCommand("${title}")`, () => pickFromQuickInput(page, 'F1', `>${title}`, title, timeout));
 }
 
 /**
@@ -349,8 +351,8 @@ async function runCommand(page, title, { timeout = 30000 } = {}) {
 async function openFile(page, name, { timeout = 30000 } = {}) {
   const base = path.basename(name);
   await step(page, `openFile("${name}")`, async () => {
-    await pickFromQuickInput(page, 'Control+P', name, exactLabel(base), timeout);
-    await page.locator('.tabs-container .tab.active', { has: page.locator('.label-name', { hasText: exactLabel(base) }) })
+    await pickFromQuickInput(page, 'Control+P', name, base, timeout);
+    await page.locator('.tabs-container .tab.active', { has: page.getByText(base, { exact: true }) })
       .waitFor({ state: 'visible', timeout });
   });
 }

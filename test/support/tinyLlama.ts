@@ -129,6 +129,7 @@ export async function buildTinyLlama(folder: string, options: BuildOptions = {})
   await writeFile(join(folder, 'generation_config.json'), JSON.stringify(generationConfig, null, 2) + '\n');
   await writeFile(join(folder, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig, null, 2) + '\n');
   await writeFile(join(folder, 'tokenizer.json'), JSON.stringify(buildTokenizerJson(shape.vocabularySize)));
+  // writeFile takes the chunks as an iterable and writes them in order, with no concatenated copy.
   await writeFile(join(folder, 'onnx', 'model.onnx'), buildModelProto(shape, seed));
 }
 
@@ -239,7 +240,7 @@ function buildTokenizerJson(vocabularySize: number): unknown {
   //    order: letters (and space-letter tokens) first, so the extra tokens look like word pieces.
   if (vocab.size < vocabularySize) {
     const pieces = [...vocab.keys()].slice(SPECIAL_TOKENS.length);
-    const isLetters = (token: string): boolean => /^Ġ?[a-zA-Z]+$/.test(token);
+    const isLetters = (token: string): boolean => /^Ġ?[a-zA-Z]*$/.test(token); // 'Ġ' (space) included
     const ordered = [...pieces.filter(isLetters), ...pieces.filter((token) => !isLetters(token))];
     outer: for (const left of ordered) {
       for (const right of ordered) {
@@ -299,7 +300,7 @@ function buildTokenizerJson(vocabularySize: number): unknown {
 // Weights
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32, inlined so the weights never change when src/engine/random.ts does. */
+/** mulberry32 returning raw 32-bit words; inlined so the weights never change when src/engine/random.ts does. */
 function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return (): number => {
@@ -307,18 +308,22 @@ function mulberry32(seed: number): () => number {
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
 }
 
 /**
- * `count` values with mean 0 and standard deviation `std`, from a triangular distribution (sum of two
- * uniforms): normal enough, and plain arithmetic, so every machine produces the same bits (no Math.log/cos).
+ * `count` values with mean 0 and standard deviation `std`, from a triangular distribution (the sum of the
+ * two 16-bit halves of one random word, as two uniforms): normal enough, one generator call per weight
+ * (135M of them for the SmolLM2 shape), and plain arithmetic, so every machine produces the same bits.
  */
 function randomWeights(random: () => number, count: number, std: number): Float32Array {
   const values = new Float32Array(count);
-  const scale = std * Math.sqrt(6); // the variance of u1 + u2 - 1 is 1/6
-  for (let i = 0; i < count; i++) values[i] = (random() + random() - 1) * scale;
+  const scale = (std * Math.sqrt(6)) / 65536; // u1 + u2 - 1 has variance 1/6
+  for (let i = 0; i < count; i++) {
+    const word = random();
+    values[i] = ((word & 0xffff) + (word >>> 16) + 1 - 65536) * scale; // (u1 + u2 - 1) * 65536, u = (k + 0.5) / 65536
+  }
   return values;
 }
 
@@ -333,11 +338,16 @@ const BOOL = onnx.TensorProto.DataType.BOOL;
 const MASKED = -3.4028234663852886e38;
 
 type Attribute = number | number[] | { float: number };
+interface Initializer {
+  header: onnx.ITensorProto;
+  data: Uint8Array;
+}
 
 /** Collects nodes and initializers; every node gets a unique output name from its op type. */
 class GraphBuilder {
   readonly nodes: onnx.INodeProto[] = [];
-  readonly initializers: onnx.ITensorProto[] = [];
+  /** Tensor headers (name, dims, type) with their raw little-endian bytes kept apart; see encodeModel. */
+  readonly initializers: Initializer[] = [];
   private counter = 0;
   private readonly constants = new Map<string, string>();
 
@@ -359,7 +369,7 @@ class GraphBuilder {
   }
 
   weight(name: string, dims: number[], data: Float32Array): string {
-    this.initializers.push({ name, dims, dataType: FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    this.initializers.push({ header: { name, dims, dataType: FLOAT }, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
 
@@ -367,23 +377,24 @@ class GraphBuilder {
   int64(values: number[], dims: number[] = [values.length]): string {
     return this.constant('i64', values, dims, () => {
       const data = BigInt64Array.from(values, (v) => BigInt(v));
-      return { dataType: INT64, rawData: new Uint8Array(data.buffer) };
+      return { dataType: INT64, data: new Uint8Array(data.buffer) };
     });
   }
 
   float(values: number[], dims: number[] = [values.length]): string {
     return this.constant('f32', values, dims, () => {
       const data = Float32Array.from(values);
-      return { dataType: FLOAT, rawData: new Uint8Array(data.buffer) };
+      return { dataType: FLOAT, data: new Uint8Array(data.buffer) };
     });
   }
 
-  private constant(kind: string, values: number[], dims: number[], make: () => onnx.ITensorProto): string {
+  private constant(kind: string, values: number[], dims: number[], make: () => { dataType: number; data: Uint8Array }): string {
     const key = `${kind}:${dims.join('x')}:${values.join(',')}`;
     let name = this.constants.get(key);
     if (name === undefined) {
       name = `const_${kind}_${this.constants.size}`;
-      this.initializers.push({ ...make(), name, dims });
+      const { dataType, data } = make();
+      this.initializers.push({ header: { name, dims, dataType }, data });
       this.constants.set(key, name);
     }
     return name;
@@ -409,7 +420,8 @@ function valueInfo(name: string, elemType: number, dims: Dim[]): onnx.IValueInfo
   };
 }
 
-function buildModelProto(shape: LlamaShape, seed: number): Uint8Array {
+/** The serialized model as a list of byte chunks, to be written one after another. */
+function buildModelProto(shape: LlamaShape, seed: number): Uint8Array[] {
   const { vocabularySize: V, hiddenSize: H, layers, heads, keyValueHeads: KV, intermediateSize: I } = shape;
   const headDim = H / heads;
   const group = heads / KV;
@@ -525,11 +537,40 @@ function buildModelProto(shape: LlamaShape, seed: number): Uint8Array {
     }
   }
 
-  const model: onnx.IModelProto = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    producerName: 'test/support/tinyLlama.ts',
-    graph: { name: 'tiny_llama', node: g.nodes, initializer: g.initializers, input: inputs, output: outputs },
-  };
-  return onnx.ModelProto.encode(model).finish();
+  return encodeModel(
+    { irVersion: 8, opsetImport: [{ domain: '', version: 17 }], producerName: 'test/support/tinyLlama.ts' },
+    { name: 'tiny_llama', node: g.nodes, input: inputs, output: outputs },
+    g.initializers,
+  );
+}
+
+/**
+ * Serializes ModelProto{graph: GraphProto{..., initializer: [...]}} without copying the weights: protobufjs
+ * encodes everything but the raw tensor bytes, and the length-delimited wrappers around them are written
+ * here. Protobuf parsers accept fields in any order, so appending `graph` (field 7) to the model's other
+ * fields, `initializer` (field 5) to the graph's, and `raw_data` (field 9) to each tensor's header is a
+ * valid encoding. For the SmolLM2 shape this saves a 650 MB copy and seconds of protobufjs work.
+ */
+function encodeModel(model: onnx.IModelProto, graph: onnx.IGraphProto, initializers: Initializer[]): Uint8Array[] {
+  const graphChunks: Uint8Array[] = [onnx.GraphProto.encode(graph).finish()];
+  for (const { header, data } of initializers) {
+    const tensorHeader = onnx.TensorProto.encode(header).finish();
+    const rawDataKey = fieldKey(9, data.length);
+    graphChunks.push(fieldKey(5, tensorHeader.length + rawDataKey.length + data.length), tensorHeader, rawDataKey, data);
+  }
+  const graphLength = graphChunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  return [onnx.ModelProto.encode(model).finish(), fieldKey(7, graphLength), ...graphChunks];
+}
+
+/** The key and length prefix of a length-delimited protobuf field (wire type 2). */
+function fieldKey(field: number, length: number): Uint8Array {
+  const bytes = [(field << 3) | 2];
+  for (let rest = length; ; rest = Math.floor(rest / 128)) {
+    if (rest < 128) {
+      bytes.push(rest);
+      break;
+    }
+    bytes.push((rest % 128) | 128);
+  }
+  return Uint8Array.from(bytes);
 }

@@ -69,6 +69,8 @@ interface TfTokenizer {
 interface TfSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** Set by transformers: the dtype and device it chose. */
+  readonly config?: { dtype?: string; device?: string };
 }
 
 interface TfModel {
@@ -96,7 +98,7 @@ interface TfPretrainedOptions {
 }
 
 interface TfModelOptions extends TfPretrainedOptions {
-  dtype: string;
+  dtype?: string;
   device: string;
   session_options: { intraOpNumThreads?: number };
 }
@@ -380,6 +382,13 @@ export async function loadLanguageModel(options: ModelLoadOptions): Promise<Lang
   return run;
 }
 
+/** Where the files come from: a folder on disk (possibly a complete Hub download in the cache), or the Hub. */
+type LoadPlan =
+  | { kind: 'folder'; folder: string; hubId?: string; cacheDir?: string }
+  | { kind: 'download'; id: string; cacheDir: string };
+
+type LoadStage = 'tokenizer' | 'model';
+
 async function loadSerialized(options: ModelLoadOptions, source: ModelSource): Promise<LanguageModel> {
   const signal = options.signal;
   signal?.throwIfAborted();
@@ -390,49 +399,66 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
   if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads > 0)) {
     throw new ModelLoadError(`threads must be a positive whole number; got ${String(options.threads)}.`);
   }
-
-  let dtype: string;
   if (source.kind === 'folder') {
-    const config = fs.existsSync(path.join(source.folder, 'config.json'))
-      ? readJson(path.join(source.folder, 'config.json'))
-      : undefined;
-    dtype = options.dtype ?? configuredDtype(config) ?? 'fp32';
-    checkModelFolder(source.folder, dtype);
-  } else {
-    dtype = options.dtype ?? 'fp32';
+    checkModelFolder(source.folder, folderDtype(source.folder, options.dtype));
   }
 
   const tf = await loadTransformers();
   signal?.throwIfAborted();
-
   const env = tf.env;
-  const saved = { cacheDir: env.cacheDir, allowRemoteModels: env.allowRemoteModels, fetch: env.fetch };
   const allowDownload = options.allowDownload !== false;
-  const id = source.kind === 'folder' ? source.folder : source.id;
-  const cacheDir = source.kind === 'hub' ? path.resolve(options.cacheDir ?? env.cacheDir ?? '.cache') : undefined;
 
-  const pretrained: TfPretrainedOptions = { local_files_only: source.kind === 'folder' || !allowDownload };
-  if (cacheDir !== undefined) pretrained.cache_dir = cacheDir;
-  if (source.kind === 'hub' && options.onProgress) {
-    const onProgress = options.onProgress;
-    pretrained.progress_callback = (event) => forwardProgress(event, onProgress);
+  let plan: LoadPlan;
+  if (source.kind === 'folder') {
+    plan = { kind: 'folder', folder: source.folder };
+  } else {
+    const cacheDir = path.resolve(options.cacheDir ?? env.cacheDir ?? '.cache');
+    // transformers.js keeps a Hub file `org/name/<file>` at `<cacheDir>/org/name/<file>`.
+    const cached = path.join(cacheDir, ...source.id.split('/'));
+    const missing = missingModelFiles(cached, folderDtype(cached, options.dtype));
+    if (missing.length === 0) {
+      plan = { kind: 'folder', folder: cached, hubId: source.id, cacheDir };
+    } else if (!allowDownload) {
+      throw new ModelLoadError(
+        `${source.id} is not in the model cache (${cacheDir}: ${missing.join(', ')} missing) and downloads are disabled. ` +
+          `Allow downloads, or point the model setting at a local folder in ${LAYOUT_HINT}.`,
+      );
+    } else {
+      plan = { kind: 'download', id: source.id, cacheDir };
+    }
+  }
+
+  const pretrained: TfPretrainedOptions = { local_files_only: plan.kind === 'folder' };
+  let requestedDtype: string | undefined;
+  if (plan.kind === 'folder') {
+    requestedDtype = folderDtype(plan.folder, options.dtype);
+  } else {
+    requestedDtype = options.dtype; // undefined: transformers picks config.json's transformers.js_config dtype, else fp32
+    pretrained.cache_dir = plan.cacheDir;
+    if (options.onProgress) {
+      const onProgress = options.onProgress;
+      pretrained.progress_callback = (event) => forwardProgress(event, onProgress);
+    }
   }
   const modelOptions: TfModelOptions = {
     ...pretrained,
-    dtype,
     device,
     session_options: options.threads !== undefined ? { intraOpNumThreads: options.threads } : {},
   };
+  if (requestedDtype !== undefined) modelOptions.dtype = requestedDtype;
 
+  const saved = { cacheDir: env.cacheDir, allowRemoteModels: env.allowRemoteModels, fetch: env.fetch };
+  const id = plan.kind === 'folder' ? plan.folder : plan.id;
+  let stage: LoadStage = 'tokenizer';
   let tokenizer: TfTokenizer | undefined;
   let model: TfModel | undefined;
   const started = performance.now();
   try {
-    if (source.kind === 'hub') {
-      if (cacheDir !== undefined) env.cacheDir = cacheDir;
-      // transformers checks some files' existence with default options (its own `env`), so the
-      // "no download" rule must be set there too, not only through `local_files_only`.
-      env.allowRemoteModels = allowDownload;
+    if (plan.kind === 'download') {
+      // transformers checks some files' existence with default options, that is with its global
+      // `env`, so the cache folder must be set there as well as through `cache_dir`.
+      env.cacheDir = plan.cacheDir;
+      env.allowRemoteModels = true;
       if (signal) {
         const baseFetch = saved.fetch;
         env.fetch = (input, init) => baseFetch(input, { ...init, signal });
@@ -440,26 +466,29 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
     }
     tokenizer = await tf.AutoTokenizer.from_pretrained(id, pretrained);
     signal?.throwIfAborted();
+    stage = 'model';
     model = await tf.AutoModelForCausalLM.from_pretrained(id, modelOptions);
     signal?.throwIfAborted();
   } catch (error) {
     await model?.dispose().catch(() => undefined);
     if (signal?.aborted) throw signal.reason;
-    throw explainLoadError(error, { source, dtype, device, allowDownload, cacheDir });
+    throw explainLoadError(error, { plan, stage, dtype: requestedDtype ?? 'fp32', device });
   } finally {
     env.cacheDir = saved.cacheDir;
     env.allowRemoteModels = saved.allowRemoteModels;
     env.fetch = saved.fetch;
   }
 
-  const folder = source.kind === 'folder' ? source.folder : path.join(cacheDir ?? '', ...source.id.split('/'));
-  if (!model.sessions.model || !model.sessions.model.outputNames.includes('logits')) {
+  const session = model.sessions.model;
+  if (!session || !session.outputNames.includes('logits')) {
     await model.dispose().catch(() => undefined);
     throw new ModelLoadError(
       `${options.model} loaded, but its ONNX graph has no "logits" output: it is not a causal language model ` +
         '(export it with the task text-generation-with-past).',
     );
   }
+  const dtype = session.config?.dtype ?? requestedDtype ?? 'fp32';
+  const folder = plan.kind === 'folder' ? plan.folder : path.join(plan.cacheDir, ...plan.id.split('/'));
   const instance = new TransformersLanguageModel({
     tf,
     tokenizer,
@@ -470,6 +499,18 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
   });
   options.onProgress?.({ file: options.model, status: 'ready', percent: 100 });
   return instance;
+}
+
+/** The dtype a folder will be loaded with: the one asked for, else config.json's, else fp32. */
+function folderDtype(folder: string, requested: string | undefined): string {
+  if (requested !== undefined) return requested;
+  const configFile = path.join(folder, 'config.json');
+  if (!fs.existsSync(configFile)) return 'fp32';
+  return configuredDtype(readJson(configFile)) ?? 'fp32';
+}
+
+function missingModelFiles(folder: string, dtype: string): string[] {
+  return [...REQUIRED_FILES, onnxFileForDtype(dtype)].filter((file) => !fs.existsSync(path.join(folder, file)));
 }
 
 function forwardProgress(event: TfProgressEvent, onProgress: (progress: LoadProgress) => void): void {
@@ -491,77 +532,89 @@ function forwardProgress(event: TfProgressEvent, onProgress: (progress: LoadProg
 }
 
 interface LoadContext {
-  source: ModelSource;
+  plan: LoadPlan;
+  stage: LoadStage;
   dtype: string;
   device: string;
-  allowDownload: boolean;
-  cacheDir: string | undefined;
 }
 
 /** Turns whatever transformers or onnxruntime threw into a message the user can act on. */
 function explainLoadError(error: unknown, context: LoadContext): ModelLoadError {
   if (error instanceof ModelLoadError) return error;
   const message = messageOf(error);
-  const { source, dtype, device } = context;
-  const name = source.kind === 'folder' ? source.folder : source.id;
+  const { plan, dtype, device, stage } = context;
   const onnxFile = onnxFileForDtype(dtype);
 
-  if (/cuda|providers_shared|Unsupported device/i.test(message) && device !== 'cpu') {
+  if (device !== 'cpu' && /cuda|providers_shared|Unsupported device|execution provider/i.test(message)) {
     return new ModelLoadError(
       `The "${device}" device is not available here (${firstLine(message)}). onnxruntime-node offers CUDA only on ` +
         'Linux x64 with CUDA 12 and cuDNN 9 installed, and this extension ships without its CUDA libraries. ' +
         'Set the device to "cpu".',
     );
   }
-  if (source.kind === 'folder') {
+
+  if (plan.kind === 'folder') {
+    const where = plan.hubId ? `${plan.hubId} (cached at ${plan.folder})` : plan.folder;
     const missing = /not found locally at "([^"]+)"/.exec(message)?.[1];
     if (missing) {
       return new ModelLoadError(
-        `The model folder ${source.folder} is missing ${path.relative(source.folder, missing) || missing}. ` +
+        `The model folder ${where} is missing ${path.relative(plan.folder, missing) || missing}. ` +
           `A model folder in ${LAYOUT_HINT} needs it.`,
       );
     }
-  }
-  if (/protobuf parsing failed|load model from .* failed|invalid model|failed to load model|ONNXRuntimeError|no graph was found/i.test(message)) {
-    const file = source.kind === 'folder' ? path.join(source.folder, onnxFile) : `${onnxFile} of ${source.id}`;
-    const lfs = source.kind === 'folder' && isLfsPointer(path.join(source.folder, onnxFile));
+    if (/protobuf parsing failed|load model from .* failed|invalid model|failed to load model|ONNXRuntimeError|no graph was found/i.test(message)) {
+      const file = path.join(plan.folder, onnxFile);
+      return new ModelLoadError(
+        isLfsPointer(file)
+          ? `${file} is a Git LFS pointer, not the model weights. Fetch the real file (git lfs pull) or download the folder again.`
+          : `${file} is not a valid ONNX model (${firstLine(message)}). The file may be truncated or corrupt ` +
+              '(an interrupted download or copy): replace it with a fresh copy of the model.',
+      );
+    }
     return new ModelLoadError(
-      lfs
-        ? `${file} is a Git LFS pointer, not the model weights. Fetch the real file (git lfs pull) or download the folder again.`
-        : `${file} is not a valid ONNX model (${firstLine(message)}). The file may be truncated or corrupt ` +
-            '(an interrupted download or copy): replace it with a fresh copy of the model.',
+      stage === 'tokenizer'
+        ? `Could not read the tokenizer of ${where} (tokenizer.json, tokenizer_config.json): ${firstLine(message)}. ` +
+            'The files may be damaged or in a format transformers.js does not know; replace them with the model\'s originals.'
+        : `Could not load the model in ${where}: ${firstLine(message)}`,
     );
-  }
-  if (source.kind === 'folder') {
-    return new ModelLoadError(`Could not load the model folder ${source.folder}: ${firstLine(message)}`);
   }
 
-  // Hub ids
+  // Downloading from the Hub
+  const name = plan.id;
   const status = (error as { status?: unknown } | null)?.status;
-  if (!context.allowDownload && /local_files_only|allowRemoteModels|not found locally/i.test(message)) {
+  if (isNetworkError(error)) {
     return new ModelLoadError(
-      `${name} is not in the model cache (${context.cacheDir ?? 'default cache'}) and downloads are disabled. ` +
-        `Allow downloads, or point the model setting at a local folder in ${LAYOUT_HINT}.`,
+      `Could not download ${name} from the Hugging Face Hub (offline?). Point the model setting at a local folder ` +
+        'in transformers.js layout (config.json, tokenizer.json, onnx/model.onnx).',
     );
   }
-  if (status === 401 || status === 403 || /unauthorized|forbidden|gated/i.test(message)) {
+  if (status === 401 || status === 403 || /unauthorized|forbidden/i.test(message)) {
     return new ModelLoadError(
       `The Hugging Face Hub refused access to ${name} (a gated or private model). Accept its terms on huggingface.co ` +
         'and set the HF_TOKEN environment variable, or point the model setting at a local folder.',
     );
   }
   if (status === 404 || /could not locate file/i.test(message)) {
-    const file = /"(https?:[^"]+)"/.exec(message)?.[1];
+    const url = /"(https?:[^"]+)"/.exec(message)?.[1];
+    const file = url ? decodeURIComponent(url.replace(/^.*?\/resolve\/[^/]+\//, '')) : undefined;
     return new ModelLoadError(
-      `${name} on the Hugging Face Hub has no ${file ? file.replace(/^.*\/resolve\/[^/]+\//, '') : 'such file'}` +
-        ` (for dtype "${dtype}" it needs ${onnxFile}; ${DTYPE_FILES_HINT}). Check the id and the dtype; ` +
-        'transformers.js needs a repository with ONNX weights (e.g. from onnx-community or HuggingFaceTB).',
+      `${name} on the Hugging Face Hub has no ${file ?? 'such file'} (for dtype "${dtype}" transformers.js loads ` +
+        `${onnxFile}; ${DTYPE_FILES_HINT}). Check the id and the dtype: the repository must hold ONNX weights ` +
+        '(as onnx-community/* and HuggingFaceTB/* repositories do).',
     );
   }
-  if (isNetworkError(error)) {
+  if (/protobuf parsing failed|load model from .* failed|invalid model|ONNXRuntimeError/i.test(message)) {
     return new ModelLoadError(
-      `Could not download ${name} from the Hugging Face Hub (offline?). Point the model setting at a local folder ` +
-        'in transformers.js layout (config.json, tokenizer.json, onnx/model.onnx).',
+      `The downloaded ${onnxFile} of ${name} is not a valid ONNX model (${firstLine(message)}). Delete ` +
+        `${path.join(plan.cacheDir, ...name.split('/'))} and load again.`,
+    );
+  }
+  const cached = path.join(plan.cacheDir, ...name.split('/'));
+  const missing = missingModelFiles(cached, dtype);
+  if (missing.length > 0 && error instanceof TypeError) {
+    return new ModelLoadError(
+      `${name} is not on the Hugging Face Hub, or not in ${LAYOUT_HINT}: ${missing.join(', ')} could not be fetched. ` +
+        'Check the id, pick a repository with ONNX weights and a tokenizer.json, or point the model setting at a local folder.',
     );
   }
   return new ModelLoadError(`Could not load ${name} from the Hugging Face Hub: ${firstLine(message)}`);
@@ -583,8 +636,7 @@ function isNetworkError(error: unknown): boolean {
     }
     current = (current as { cause?: unknown }).cause;
   }
-  // Any other TypeError from a fetch (e.g. a proxy refusing) is still "could not reach the Hub".
-  return error instanceof TypeError;
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------

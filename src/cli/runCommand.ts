@@ -1,0 +1,171 @@
+/** `prompt-or-finetune run` and `demo`: measure the base model at several shot counts. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { ParseArgsConfig } from 'node:util';
+import { runExperiment, RunCancelledError, DatasetNotRunnableError } from '../engine/experiment/experiment';
+import type { ExperimentReport } from '../engine/experiment/report';
+import { ModelLoadError, type LanguageModel, type ModelDtype, type ModelDevice } from '../engine/model/languageModel';
+import { SELECTION_STRATEGIES, type SelectionStrategy } from '../engine/prompt/selection';
+import { renderReportHtml } from '../engine/report/html';
+import { renderReportMarkdown, summaryParagraph } from '../engine/report/markdown';
+import { DEFAULT_MODEL, DEFAULT_SETTINGS, parseShots } from '../engine/settings';
+import { UsageError, UserFacingError } from './errors';
+import { checkSettings, datasetArgument, INSPECT_OPTIONS, numberOption } from './inspectCommand';
+import { ProgressLine } from './progress';
+
+export const RUN_OPTIONS = {
+  ...INSPECT_OPTIONS,
+  shots: { type: 'string' },
+  limit: { type: 'string' },
+  select: { type: 'string' },
+  seed: { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  threads: { type: 'string' },
+  device: { type: 'string' },
+  html: { type: 'string' },
+  markdown: { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  'embedding-model': { type: 'string' },
+  json: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+type Values = Record<string, string | boolean | undefined>;
+
+/** Where outputs are cached between runs unless --cache-dir says otherwise. */
+export function defaultCacheFolder(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'prompt-or-finetune');
+}
+
+export async function runCommand(positionals: string[], values: Values): Promise<number> {
+  const file = datasetArgument(positionals, 'run');
+  if (typeof values.model !== 'string') throw new UsageError('run needs --model <Hub id or folder>, e.g. --model ../shared/models/stories260K');
+  const model = await loadModel(values.model, values);
+  try {
+    return await runAndReport(file, model, values);
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** The README's main job: a shipped example dataset, the default model, a report. */
+export async function demoCommand(values: Values): Promise<number> {
+  const root = resolve(__dirname, '..');
+  const file = join(root, 'examples', 'capitals.jsonl');
+  const requested = typeof values.model === 'string' ? values.model : DEFAULT_MODEL;
+  let model: LanguageModel;
+  try {
+    model = await loadModel(requested, values);
+  } catch (error) {
+    if (!(error instanceof ModelLoadError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    const local = [process.env.PROMPT_OR_FINETUNE_MODEL, join(root, '..', 'shared', 'models', 'stories260K')].find((folder) => folder && existsSync(folder));
+    if (!local) {
+      process.stderr.write(`The demo needs a model: run 'npm run demo -- --model <folder>' with a folder in transformers.js layout (config.json, tokenizer.json, onnx/model.onnx).\n`);
+      return 1;
+    }
+    process.stderr.write(`Using the local model ${local} instead (set PROMPT_OR_FINETUNE_MODEL or pass --model to choose another).\n`);
+    model = await loadModel(local, values);
+  }
+  try {
+    const outputs = join(root, '.cache', 'demo');
+    return await runAndReport(file, model, {
+      shots: '0,1,2,4,8', ...values,
+      json: values.json ?? join(outputs, 'report.json'), html: values.html ?? join(outputs, 'report.html'),
+    });
+  } finally {
+    await model.dispose();
+  }
+}
+
+async function loadModel(id: string, values: Values): Promise<LanguageModel> {
+  const dtype = (values.dtype ?? 'fp32') as ModelDtype;
+  if (!['fp32', 'fp16', 'q8', 'q4'].includes(dtype)) throw new UsageError(`--dtype must be fp32, fp16, q8 or q4, not "${dtype}"`);
+  const device = (values.device ?? 'cpu') as ModelDevice;
+  if (!['cpu', 'cuda'].includes(device)) throw new UsageError(`--device must be cpu or cuda, not "${device}"`);
+  const threads = values.threads === undefined ? undefined : numberOption(values, 'threads', 1, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1');
+  const progress = new ProgressLine(`Loading ${id}`);
+  const { loadLanguageModel } = await import('../engine/model/transformersModel');
+  try {
+    return await loadLanguageModel({
+      model: id, dtype, device, threads, allowDownload: !values.offline,
+      cacheDir: typeof values['cache-dir'] === 'string' ? join(values['cache-dir'], 'models') : join(defaultCacheFolder(), 'models'),
+      onProgress: (event) => progress.update((event.percent ?? 0) / 100, event.file),
+    });
+  } finally {
+    progress.done();
+  }
+}
+
+async function runAndReport(file: string, model: LanguageModel, values: Values): Promise<number> {
+  const base = checkSettings(values);
+  const selection = (values.select ?? DEFAULT_SETTINGS.selection) as SelectionStrategy;
+  if (!SELECTION_STRATEGIES.includes(selection)) throw new UsageError(`--select must be one of ${SELECTION_STRATEGIES.join(', ')}, not "${selection}"`);
+  let shots = DEFAULT_SETTINGS.shots;
+  try {
+    if (typeof values.shots === 'string') shots = parseShots(values.shots);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const settings = {
+    ...base, shots, selection,
+    heldOut: numberOption(values, 'limit', DEFAULT_SETTINGS.heldOut, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
+    seed: numberOption(values, 'seed', DEFAULT_SETTINGS.seed, Number.isInteger, 'a whole number'),
+    maxNewTokens: numberOption(values, 'max-new-tokens', DEFAULT_SETTINGS.maxNewTokens, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
+  };
+  const cacheFolder = values['no-cache'] ? null : join(typeof values['cache-dir'] === 'string' ? values['cache-dir'] : defaultCacheFolder(), 'outputs');
+  const embedder = typeof values['embedding-model'] === 'string' ? await loadEmbedder(values['embedding-model'], values) : undefined;
+
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  const progress = new ProgressLine(`Running ${model.id}`);
+  let report: ExperimentReport;
+  try {
+    report = await runExperiment({
+      file, settings, model, cacheFolder, embedder, signal: controller.signal,
+      onProgress: (event) => progress.update(event.total ? event.done / event.total : 0, `${event.done}/${event.total} · ${event.message}`),
+    });
+  } catch (error) {
+    progress.done();
+    if (error instanceof RunCancelledError) {
+      writeOutputs(error.partial, values);
+      process.stderr.write(`Cancelled after ${error.partial.items.length} items; they are cached, so the same command resumes from them.\n`);
+      return 130;
+    }
+    if (error instanceof DatasetNotRunnableError) throw new UserFacingError(error.message);
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    progress.done();
+  }
+  writeOutputs(report, values);
+  process.stdout.write(summaryParagraph(report) + '\n');
+  return 0;
+}
+
+async function loadEmbedder(id: string, values: Values): Promise<import('../engine/prompt/selection').Embedder> {
+  const { loadEmbedder: load } = await import('../engine/model/embeddingModel');
+  return load({ model: id, allowDownload: !values.offline, cacheDir: join(defaultCacheFolder(), 'models') });
+}
+
+function writeOutputs(report: ExperimentReport, values: Values): void {
+  const write = (path: unknown, content: () => string, what: string): void => {
+    if (typeof path !== 'string') return;
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    writeFileSync(path, content());
+    process.stderr.write(`${what} written to ${path}\n`);
+  };
+  write(values.json, () => JSON.stringify(report, null, 2) + '\n', 'JSON report');
+  write(values.markdown, () => renderReportMarkdown(report), 'Markdown report');
+  write(values.html, () => renderReportHtml(report, webviewAssets()), 'HTML report');
+}
+
+/** The report webview's own script and style, inlined into the HTML export so it renders the same. */
+function webviewAssets(): { script: string; style: string } {
+  const root = resolve(__dirname, '..');
+  const script = join(root, 'dist', 'webview', 'report.js');
+  if (!existsSync(script)) throw new UserFacingError(`${script} is missing: run 'npm run build' first`);
+  return { script: readFileSync(script, 'utf8'), style: readFileSync(join(root, 'media', 'report.css'), 'utf8') };
+}

@@ -1,0 +1,43 @@
+/**
+ * The check before any model runs: inspect the dataset, then estimate the shots from the bounds.
+ * The command line's `inspect`, the extension's Inspect and Estimate commands and its hovers all call this.
+ */
+import { estimateShots, type ShotEstimate } from './bounds/estimate';
+import { inspectDataset, type DatasetInspection, type InspectOptions } from './dataset/inspect';
+import type { Tokenizer } from './model/languageModel';
+import type { CheckSettings } from './settings';
+
+export interface DatasetCheck {
+  inspection: DatasetInspection;
+  /** Null when the file holds no usable record. */
+  estimate: ShotEstimate | null;
+  /** Where the context length came from. */
+  contextLengthSource: string;
+}
+
+export interface ModelFacts {
+  tokenizer: Tokenizer;
+  contextLength: number;
+  vocabularySize: number;
+  id: string;
+}
+
+export async function checkDataset(
+  file: string,
+  settings: CheckSettings,
+  options: { model?: ModelFacts; collectExamples?: boolean } & Pick<InspectOptions, 'signal' | 'onProgress'> = {},
+): Promise<DatasetCheck> {
+  const { model } = options;
+  const inspection = await inspectDataset(file, {
+    fields: settings.fields, schema: settings.schema, tokenizer: model?.tokenizer,
+    collectExamples: options.collectExamples, signal: options.signal, onProgress: options.onProgress,
+  });
+  const contextLength = model?.contextLength ?? settings.contextLength;
+  const estimate = inspection.usable > 0
+    ? estimateShots(inspection, {
+      epsilon: settings.epsilon, delta: settings.delta, contextLength, vocabularySize: model?.vocabularySize,
+      inputDimension: settings.inputDimension, maxNewTokens: settings.maxNewTokens, template: settings.template,
+    }, model?.tokenizer)
+    : null;
+  return { inspection, estimate, contextLengthSource: model ? `${model.id} (config)` : 'setting (no model selected)' };
+}

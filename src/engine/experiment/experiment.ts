@@ -1,0 +1,198 @@
+/**
+ * The experiment: held-out items answered by the base model at several shot counts, compared with the
+ * reference outputs. Every model call is cached on disk and checked for cancellation, so a cancelled run
+ * keeps what it did and the next run resumes from it.
+ */
+import { matchLabel, METRICS } from '../compare/metrics';
+import { checkDataset } from '../datasetCheck';
+import type { Example } from '../dataset/schema';
+import type { ContinuationScore, Generation, LanguageModel } from '../model/languageModel';
+import { buildPrompt, type PromptSettings } from '../prompt/builder';
+import { createSelector, type Embedder } from '../prompt/selection';
+import { DEFAULT_TEMPLATES } from '../prompt/template';
+import type { CheckSettings } from '../settings';
+import { curvePoint, measuredVerdict } from './aggregate';
+import { cacheKey, OutputCache } from './outputCache';
+import { REPORT_VERSION, type CurvePoint, type ExperimentReport, type ItemRow, type MetricId, type SkippedItem } from './report';
+import { splitExamples } from './split';
+
+export interface ExperimentProgress {
+  done: number;
+  total: number;
+  k: number;
+  cached: number;
+  message: string;
+}
+
+export interface ExperimentOptions {
+  file: string;
+  settings: CheckSettings;
+  model: LanguageModel;
+  /** Folder of the output cache; null runs without one. */
+  cacheFolder: string | null;
+  embedder?: Embedder;
+  signal?: AbortSignal;
+  onProgress?: (progress: ExperimentProgress) => void;
+}
+
+/** A run stopped by its signal; `partial` holds the report of what was done. */
+export class RunCancelledError extends Error {
+  override name = 'AbortError';
+  constructor(readonly partial: ExperimentReport) {
+    super('The run was cancelled; what was done is kept, and running again resumes from it.');
+  }
+}
+
+/** The dataset cannot be run on: the message says why. */
+export class DatasetNotRunnableError extends Error {
+  override name = 'DatasetNotRunnableError';
+}
+
+const TEXT_METRICS = METRICS.map((metric) => metric.id) as MetricId[];
+
+export async function runExperiment(options: ExperimentOptions): Promise<ExperimentReport> {
+  const started = Date.now();
+  const { settings, model, signal } = options;
+  const check = await checkDataset(options.file, settings, {
+    model: { tokenizer: model.tokenizer, contextLength: model.contextLength, vocabularySize: model.vocabularySize, id: model.id },
+    collectExamples: true, signal,
+  });
+  const { inspection, estimate } = check;
+  if (inspection.notJsonLines) throw new DatasetNotRunnableError(`${inspection.name}: ${inspection.notJsonLines}`);
+  if (!estimate || inspection.usable < 2) {
+    const why = inspection.schemaProblems[0] ? ` (line ${inspection.schemaProblems[0].line}: ${inspection.schemaProblems[0].message})` : '';
+    throw new DatasetNotRunnableError(`${inspection.name}: ${inspection.usable} usable records; a run needs at least 2${why}.`);
+  }
+  const classification = inspection.schema === 'classification';
+  const labels = Object.keys(inspection.labels ?? {});
+  const { heldOut, pool } = splitExamples(inspection.examples, settings.heldOut, settings.seed);
+
+  const kFit = estimate.fit.kFit;
+  const leftOutShots: ExperimentReport['leftOutShots'] = [];
+  const shots = settings.shots.filter((k) => {
+    if (k === 0) return true;
+    if (k > pool.length) leftOutShots.push({ k, reason: `only ${pool.length} examples in the pool` });
+    else if (k > Math.max(kFit, 1) * 2) leftOutShots.push({ k, reason: `about ${kFit} shots fit in ${model.contextLength} tokens` });
+    else return true;
+    return false;
+  });
+
+  const template = settings.template ?? DEFAULT_TEMPLATES[inspection.schema];
+  const reservedOutputTokens = Math.min(settings.maxNewTokens, Math.max(8, Math.ceil(estimate.inputs.outputLength)));
+  const promptSettings: PromptSettings = {
+    schema: inspection.schema, template, chatTemplate: settings.chatTemplate, contextLength: model.contextLength,
+    reservedOutputTokens, labels,
+  };
+  const selector = await createSelector(pool, { strategy: settings.selection, seed: settings.seed, embedder: options.embedder, signal });
+  const cache = options.cacheFolder ? new OutputCache(options.cacheFolder, model.fingerprint) : null;
+  const primary: MetricId = classification ? 'label_accuracy' : 'exact_match';
+  const metrics: MetricId[] = classification ? ['label_accuracy', ...TEXT_METRICS] : TEXT_METRICS;
+
+  const items: ItemRow[] = [];
+  const skippedItems: SkippedItem[] = [];
+  const timing = { modelCalls: 0, cachedCalls: 0, generatedTokens: 0, scoredTokens: 0, generationSeconds: 0, scoringSeconds: 0 };
+  const total = shots.length * heldOut.length;
+
+  const report = (complete: boolean): ExperimentReport => {
+    const curve: CurvePoint[] = [];
+    const rowsAt = (k: number): ItemRow[] => items.filter((row) => row.k === k);
+    for (const k of shots) {
+      const rows = rowsAt(k);
+      if (rows.length === 0) continue;
+      curve.push(curvePoint(k, rows, { metrics, primary, delta: settings.delta, seed: settings.seed, baseline: k === shots[0] ? undefined : rowsAt(shots[0]!) }));
+    }
+    return {
+      version: REPORT_VERSION, createdAt: new Date().toISOString(), complete,
+      dataset: { file: inspection.file, name: inspection.name, schema: inspection.schema, fields: inspection.fields, records: inspection.records, usable: inspection.usable, invalid: inspection.invalid },
+      model: { id: model.id, fingerprint: model.fingerprint, contextLength: model.contextLength, vocabularySize: model.vocabularySize },
+      settings: {
+        epsilon: settings.epsilon, delta: settings.delta, seed: settings.seed, selection: settings.selection, maxNewTokens: settings.maxNewTokens,
+        requestedShots: settings.shots, heldOut: settings.heldOut, chatTemplate: settings.chatTemplate === 'auto' && model.tokenizer.hasChatTemplate,
+      },
+      split: { heldOut: heldOut.length, pool: pool.length },
+      shots, leftOutShots, primaryMetric: primary, estimate,
+      verdict: { theory: estimate.verdict, measured: measuredVerdict(curve, settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match') },
+      curve, items, skippedItems,
+      timing: {
+        seconds: (Date.now() - started) / 1000, modelCalls: timing.modelCalls, cachedCalls: timing.cachedCalls,
+        generatedTokens: timing.generatedTokens, scoredTokens: timing.scoredTokens,
+        generatedTokensPerSecond: timing.generationSeconds > 0 ? timing.generatedTokens / timing.generationSeconds : null,
+        scoredTokensPerSecond: timing.scoringSeconds > 0 ? timing.scoredTokens / timing.scoringSeconds : null,
+      },
+    };
+  };
+
+  const generate = async (prompt: Parameters<LanguageModel['generate']>[0], stopSequences: string[]): Promise<{ generation: Generation; cached: boolean }> => {
+    const key = cacheKey({ kind: 'generate', model: model.fingerprint, prompt, maxNewTokens: settings.maxNewTokens, stopSequences });
+    const hit = cache?.generation(key);
+    if (hit) {
+      timing.cachedCalls++;
+      return { generation: hit, cached: true };
+    }
+    signal?.throwIfAborted();
+    const began = performance.now();
+    const generation = await model.generate(prompt, { maxNewTokens: settings.maxNewTokens, stopSequences, signal });
+    timing.generationSeconds += (performance.now() - began) / 1000;
+    timing.modelCalls++;
+    timing.generatedTokens += generation.tokenIds.length;
+    cache?.putGeneration(key, generation);
+    return { generation, cached: false };
+  };
+
+  const score = async (prompt: Parameters<LanguageModel['score']>[0], reference: string): Promise<ContinuationScore | null> => {
+    if (reference === '') return null;
+    const key = cacheKey({ kind: 'score', model: model.fingerprint, prompt, reference });
+    const hit = cache?.score(key);
+    if (hit) {
+      timing.cachedCalls++;
+      return hit;
+    }
+    signal?.throwIfAborted();
+    const began = performance.now();
+    const result = await model.score(prompt, reference, { signal });
+    timing.scoringSeconds += (performance.now() - began) / 1000;
+    timing.modelCalls++;
+    timing.scoredTokens += result.tokenCount;
+    cache?.putScore(key, result);
+    return result;
+  };
+
+  let done = 0;
+  try {
+    for (const k of shots) {
+      for (const query of heldOut) {
+        options.onProgress?.({ done, total, k, cached: timing.cachedCalls, message: `${k} shots: item ${heldOut.indexOf(query) + 1} of ${heldOut.length}` });
+        const row = await evaluate(query, k);
+        if ('reason' in row) skippedItems.push(row);
+        else items.push(row);
+        done++;
+      }
+    }
+  } catch (error) {
+    if (signal?.aborted) throw new RunCancelledError(report(false));
+    throw error;
+  }
+  options.onProgress?.({ done, total, k: shots[shots.length - 1] ?? 0, cached: timing.cachedCalls, message: 'done' });
+  return report(true);
+
+  async function evaluate(query: Example, k: number): Promise<ItemRow | SkippedItem> {
+    const began = performance.now();
+    const examples = k === 0 ? [] : await selector.select(query, k);
+    const built = buildPrompt(query, examples, model.tokenizer, promptSettings);
+    if (!built.ok) return { k, line: query.line, reason: built.reason };
+    const { prompt, stopSequences } = built.built;
+    const { generation, cached } = await generate(prompt, stopSequences);
+    const scored = await score(prompt, query.reference);
+    const output = generation.text;
+    const predictedLabel = classification ? matchLabel(output, labels) : null;
+    const scores: ItemRow['scores'] = {};
+    for (const metric of METRICS) scores[metric.id] = metric.score(output, query.reference);
+    if (classification) scores.label_accuracy = predictedLabel === query.reference ? 1 : 0;
+    return {
+      k, line: query.line, prompt: prompt.text, promptTokens: built.built.promptTokens, shotsUsed: built.built.shots,
+      exampleLines: built.built.exampleLines, output, finishReason: generation.finishReason, reference: query.reference,
+      predictedLabel, scores, referenceLogProb: scored?.logProb ?? null, referenceTokens: scored?.tokenCount ?? null,
+      cached, milliseconds: performance.now() - began,
+    };
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The report a run yields: plain data, serialisable as JSON, that every face shows (the webview panel,
+ * the side panel, the command line's summary, the HTML and Markdown exports).
+ */
+import type { ShotEstimate } from '../bounds/estimate';
+import type { TheoryVerdict } from '../bounds/bounds';
+import type { FieldMapping, SchemaName } from '../dataset/schema';
+import type { FinishReason } from '../model/languageModel';
+import type { SelectionStrategy } from '../prompt/selection';
+
+export const REPORT_VERSION = 1;
+
+export type MetricId = 'exact_match' | 'token_f1' | 'rouge_l' | 'chrf' | 'bleu' | 'label_accuracy';
+
+export interface MetricSummary {
+  mean: number;
+  /** 95% percentile-bootstrap interval of the mean. */
+  low: number;
+  high: number;
+}
+
+export interface Disagreement {
+  /** r̂(k) = 1 − the primary metric's agreement rate. */
+  rate: number;
+  /** Wilson interval at confidence 1 − δ: the interval the measured verdict uses. */
+  low: number;
+  high: number;
+  /** Hoeffding's half-width sqrt(ln(2/δ) / 2n), shown beside it as bounds.md suggests. */
+  hoeffdingHalfWidth: number;
+}
+
+export interface PairedComparison {
+  /** Against which shot count. */
+  baseline: number;
+  test: 'mcnemar' | 'paired-bootstrap';
+  metric: MetricId;
+  /** Mean of (this k − baseline). */
+  difference: number;
+  pValue: number;
+}
+
+export interface CurvePoint {
+  k: number;
+  /** Held-out items evaluated at this k. */
+  n: number;
+  /** Mean shots that fitted the budget (≤ k). */
+  meanShotsUsed: number;
+  metrics: Partial<Record<MetricId, MetricSummary>>;
+  disagreement: Disagreement;
+  /** Mean log-probability per token of the references under the prompted model, and its perplexity. */
+  referenceLogProbPerToken: number | null;
+  referencePerplexity: number | null;
+  /** Classification: predicted label → share (unmatched outputs under "(none)"), and TV to the references'. */
+  predictedLabels: Record<string, number> | null;
+  labelTotalVariation: number | null;
+  paired: PairedComparison | null;
+}
+
+export type MeasuredVerdictKind = 'prompting-suffices' | 'still-improving' | 'fine-tune' | 'undecided' | 'not-run';
+
+export interface MeasuredVerdict {
+  kind: MeasuredVerdictKind;
+  /** The shot count the verdict points at (the smallest that suffices, else the best). */
+  k: number | null;
+  sentence: string;
+  /** Undecided: held-out items that would let the interval clear ε at the observed rate. */
+  itemsNeeded: number | null;
+}
+
+export interface ItemRow {
+  k: number;
+  /** Line of the held-out record in the dataset. */
+  line: number;
+  prompt: string;
+  promptTokens: number;
+  shotsUsed: number;
+  exampleLines: number[];
+  output: string;
+  finishReason: FinishReason;
+  reference: string;
+  /** Classification: the label the output maps to, or null. */
+  predictedLabel: string | null;
+  scores: Partial<Record<MetricId, number>>;
+  referenceLogProb: number | null;
+  referenceTokens: number | null;
+  cached: boolean;
+  milliseconds: number;
+}
+
+export interface SkippedItem {
+  k: number;
+  line: number;
+  reason: string;
+}
+
+export interface RunTiming {
+  seconds: number;
+  modelCalls: number;
+  cachedCalls: number;
+  generatedTokens: number;
+  scoredTokens: number;
+  /** Over the calls made (not the cached ones). */
+  generatedTokensPerSecond: number | null;
+  scoredTokensPerSecond: number | null;
+}
+
+export interface ExperimentReport {
+  version: typeof REPORT_VERSION;
+  createdAt: string;
+  /** False when the run was cancelled: the curve covers what was done. */
+  complete: boolean;
+  dataset: { file: string; name: string; schema: SchemaName; fields: FieldMapping; records: number; usable: number; invalid: number };
+  model: { id: string; fingerprint: string; contextLength: number; vocabularySize: number };
+  settings: {
+    epsilon: number; delta: number; seed: number; selection: SelectionStrategy; maxNewTokens: number;
+    requestedShots: number[]; heldOut: number; chatTemplate: boolean;
+  };
+  split: { heldOut: number; pool: number };
+  /** The shot counts measured, and those left out with why. */
+  shots: number[];
+  leftOutShots: { k: number; reason: string }[];
+  primaryMetric: MetricId;
+  estimate: ShotEstimate;
+  verdict: { theory: TheoryVerdict; measured: MeasuredVerdict };
+  curve: CurvePoint[];
+  items: ItemRow[];
+  skippedItems: SkippedItem[];
+  timing: RunTiming;
+}

@@ -1,0 +1,70 @@
+/** The report as Markdown (an export, and the command line's summary paragraph). Dataset text is escaped. */
+import type { CurvePoint, ExperimentReport, MetricId } from '../experiment/report';
+
+export const METRIC_TITLES: Record<MetricId, string> = {
+  label_accuracy: 'Label accuracy',
+  exact_match: 'Exact match',
+  token_f1: 'Token F1',
+  rouge_l: 'ROUGE-L',
+  chrf: 'chrF',
+  bleu: 'BLEU',
+};
+
+const percent = (value: number | null | undefined): string =>
+  value === null || value === undefined || Number.isNaN(value) ? '—' : `${(value * 100).toFixed(1)}%`;
+
+/** One paragraph: the verdicts, what was measured, and how long it took. */
+export function summaryParagraph(report: ExperimentReport): string {
+  const { measured, theory } = report.verdict;
+  const best = report.curve.reduce<CurvePoint | undefined>((a, b) => (!a || b.disagreement.rate < a.disagreement.rate ? b : a), undefined);
+  const timing = report.timing;
+  const speed = timing.generatedTokensPerSecond ? `, ${Math.round(timing.generatedTokensPerSecond)} generated and ${Math.round(timing.scoredTokensPerSecond ?? 0)} scored tokens/s` : '';
+  return [
+    `${report.complete ? '' : '(Cancelled: partial results.) '}${measured.sentence}`,
+    `Theory: ${theory.sentence}`,
+    `Measured ${report.dataset.name} with ${report.model.id} on ${report.split.heldOut} held-out items (pool ${report.split.pool}) at k = ${report.shots.join(', ')}` +
+      (best ? `; best ${METRIC_TITLES[report.primaryMetric].toLowerCase()} ${percent(1 - best.disagreement.rate)} at k = ${best.k}` : '') +
+      (report.leftOutShots.length ? `; left out ${report.leftOutShots.map((s) => `k = ${s.k} (${s.reason})`).join(', ')}` : '') +
+      (report.skippedItems.length ? `; ${report.skippedItems.length} item runs skipped (e.g. line ${report.skippedItems[0]!.line}: ${report.skippedItems[0]!.reason})` : '') +
+      `. ${timing.modelCalls} model calls, ${timing.cachedCalls} from the cache, ${timing.seconds.toFixed(1)} s${speed}.`,
+  ].join(' ');
+}
+
+/** Escapes text for a Markdown table cell or paragraph: no markup, no links, no HTML from the dataset. */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (char) => `\\${char}`)
+    .replace(/\r?\n/g, ' ⏎ ');
+}
+
+export function renderReportMarkdown(report: ExperimentReport): string {
+  const metricIds = Object.keys(report.curve[0]?.metrics ?? {}) as MetricId[];
+  const lines: string[] = [];
+  lines.push(`# Prompt or Fine-Tune: ${escapeMarkdown(report.dataset.name)}`, '');
+  lines.push(`**Measured:** ${report.verdict.measured.sentence}`, '');
+  lines.push(`**Theory:** ${report.verdict.theory.sentence}`, '');
+  lines.push(`Model \`${report.model.id}\` (context ${report.model.contextLength}), schema ${report.dataset.schema}, ${report.dataset.records} records, ` +
+    `${report.split.heldOut} held out, pool ${report.split.pool}, seed ${report.settings.seed}, selection ${report.settings.selection}, ` +
+    `ε = ${report.settings.epsilon}, δ = ${report.settings.delta}.`, '');
+  lines.push('## Agreement against shots', '');
+  lines.push(`| k | n | shots used | disagreement (interval) | ${metricIds.map((id) => METRIC_TITLES[id]).join(' | ')} | ref. log-prob/token | perplexity | p vs k=${report.shots[0]} |`);
+  lines.push(`|---|---|---|---|${metricIds.map(() => '---').join('|')}|---|---|---|`);
+  for (const point of report.curve) {
+    const d = point.disagreement;
+    lines.push(`| ${point.k} | ${point.n} | ${point.meanShotsUsed.toFixed(1)} | ${percent(d.rate)} [${percent(d.low)}, ${percent(d.high)}] | ` +
+      metricIds.map((id) => `${percent(point.metrics[id]?.mean)}`).join(' | ') +
+      ` | ${point.referenceLogProbPerToken?.toFixed(3) ?? '—'} | ${point.referencePerplexity?.toFixed(2) ?? '—'} | ${point.paired ? point.paired.pValue.toPrecision(3) : '—'} |`);
+  }
+  lines.push('', '## Bounds (C = 1 in the paper\'s form; the standard inequality beside it)', '');
+  lines.push('| task | context | paper | value (C = 1) | standard inequality | value |', '|---|---|---|---|---|---|');
+  for (const bound of report.estimate.bounds) {
+    lines.push(`| ${bound.task} | ${bound.context} | ${bound.paperForm} | ${Math.ceil(bound.withUnitConstant).toLocaleString('en-US')} | ${bound.standardInequality} | ${Math.ceil(bound.standardValue).toLocaleString('en-US')} |`);
+  }
+  const fit = report.estimate.fit;
+  lines.push('', `k_fit = floor((${fit.contextLength} − ${fit.instructionTokens} − ${fit.queryTokens} − ${fit.reservedOutputTokens}) / ${fit.meanTokensPerExample.toFixed(1)}) = ${fit.kFit} (query and output at ${fit.percentile}).`, '');
+  lines.push('## Items', '', '| k | line | output | reference | ' + METRIC_TITLES[report.primaryMetric] + ' |', '|---|---|---|---|---|');
+  for (const row of report.items) {
+    lines.push(`| ${row.k} | ${row.line} | ${escapeMarkdown(row.output.slice(0, 200))} | ${escapeMarkdown(row.reference.slice(0, 200))} | ${row.scores[report.primaryMetric] ?? '—'} |`);
+  }
+  return lines.join('\n') + '\n';
+}

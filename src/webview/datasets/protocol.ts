@@ -1,0 +1,65 @@
+/**
+ * Messages between the side panel's dataset list (webview view) and the extension host.
+ * Shared by both sides; each type says which way it travels.
+ */
+
+export type DatasetStatus = 'not-inspected' | 'inspecting' | 'ready' | 'running' | 'compared' | 'error';
+
+export interface DatasetCard {
+  /** The file's URI, as a string: the key the webview sends back. */
+  uri: string;
+  name: string;
+  /** Path relative to the workspace folder. */
+  relativePath: string;
+  bytes: number;
+  status: DatasetStatus;
+  schema?: string;
+  records?: number;
+  invalid?: number;
+  /** The theory's verdict sentence, once inspected. */
+  theory?: string;
+  /** The measured verdict sentence, once a run finished. */
+  measured?: string;
+  /** What went wrong, in one sentence. */
+  error?: string;
+  hasReport: boolean;
+}
+
+export interface RunProgress {
+  uri: string;
+  done: number;
+  total: number;
+  message: string;
+}
+
+/** Host → webview. */
+export type DatasetsHostMessage =
+  | { type: 'datasets'; model: string | null; datasets: DatasetCard[] }
+  | { type: 'progress'; progress: RunProgress | null };
+
+/** Webview → host. */
+export type DatasetsWebviewMessage =
+  | { type: 'ready' }
+  | { type: 'inspect'; uri: string }
+  | { type: 'run'; uri: string }
+  | { type: 'openReport'; uri: string }
+  | { type: 'openFile'; uri: string }
+  | { type: 'cancel' }
+  | { type: 'selectModel' }
+  | { type: 'refresh' };
+
+export function isDatasetsWebviewMessage(value: unknown): value is DatasetsWebviewMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const message = value as { type?: unknown; uri?: unknown };
+  switch (message.type) {
+    case 'ready': case 'cancel': case 'selectModel': case 'refresh': return true;
+    case 'inspect': case 'run': case 'openReport': case 'openFile': return typeof message.uri === 'string';
+    default: return false;
+  }
+}
+
+export function isDatasetsHostMessage(value: unknown): value is DatasetsHostMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  return type === 'datasets' || type === 'progress';
+}
