@@ -4,6 +4,7 @@
 import { defineConfig } from '@vscode/test-cli';
 import { fileURLToPath } from 'node:url';
 
+// eslint-disable-next-line no-restricted-syntax -- @vscode/test-cli reads the config from the default export
 export default defineConfig({
   files: 'out/test/extension/**/*.test.js',
   workspaceFolder: './test/fixtures/workspace',

@@ -6,7 +6,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { runExperiment, RunCancelledError, DatasetNotRunnableError } from '../engine/experiment/experiment';
 import type { ExperimentReport } from '../engine/experiment/report';
 import { ModelLoadError, type LanguageModel, type ModelDtype, type ModelDevice } from '../engine/model/languageModel';
-import { SELECTION_STRATEGIES, type SelectionStrategy } from '../engine/prompt/selection';
+import { SELECTION_STRATEGIES, type Embedder, type SelectionStrategy } from '../engine/prompt/selection';
 import { renderReportHtml } from '../engine/report/html';
 import { renderReportMarkdown, summaryParagraph } from '../engine/report/markdown';
 import { DEFAULT_MODEL, DEFAULT_SETTINGS, parseShots } from '../engine/settings';
@@ -145,7 +145,7 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
   return 0;
 }
 
-async function loadEmbedder(id: string, values: Values): Promise<import('../engine/prompt/selection').Embedder> {
+async function loadEmbedder(id: string, values: Values): Promise<Embedder> {
   const { loadEmbedder: load } = await import('../engine/model/embeddingModel');
   return load({ model: id, allowDownload: !values.offline, cacheDir: join(defaultCacheFolder(), 'models') });
 }

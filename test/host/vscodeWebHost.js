@@ -154,6 +154,8 @@ async function startServer({ userDataDir, extensionsDir, env = {}, settings = {}
     env: childEnv,
   });
   fs.closeSync(out);
+  let spawnError; // e.g. CODE_SERVER_NODE pointing nowhere
+  child.once('error', err => { spawnError = err; });
 
   const killGroup = signal => { try { process.kill(-child.pid, signal); } catch { /* already gone */ } };
   const killOnExit = () => killGroup('SIGKILL'); // last resort if the test process dies without calling stop()
@@ -177,9 +179,10 @@ async function startServer({ userDataDir, extensionsDir, env = {}, settings = {}
     extensionsDir, pid: child.pid, startupMs: 0, stop };
   // 127.0.0.1, not a LAN address: webviews need a secure context for their service worker, and loopback is one.
   while (!(await answersHttp(port))) {
-    if (child.exitCode !== null || child.signalCode !== null) {
+    if (spawnError || child.exitCode !== null || child.signalCode !== null) {
       await stop();
-      throw new Error(withLog(server, `VS Code server exited early (${child.exitCode ?? child.signalCode})`));
+      const why = spawnError ? spawnError.message : child.exitCode ?? child.signalCode;
+      throw new Error(withLog(server, `VS Code server exited early (${why})`));
     }
     if (Date.now() - t0 > 60000) {
       await stop();

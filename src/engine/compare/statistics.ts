@@ -18,13 +18,8 @@ export interface BootstrapOptions {
   seed: number;
 }
 
-export interface PairedBootstrapOptions {
-  /** Two-sided coverage of the interval, in (0, 1); 0.95 unless given. */
-  confidence?: number;
-  /** Number of bootstrap resamples; 1000 unless given. */
-  resamples?: number;
-  seed: number;
-}
+/** Same knobs as the one-sample bootstrap: confidence (0.95), resamples (1000), seed. */
+export type PairedBootstrapOptions = BootstrapOptions;
 
 export interface McNemarResult {
   /** Pairs where only `a` is true. */
@@ -90,12 +85,15 @@ export function wilsonInterval(successes: number, n: number, confidence = 0.95):
   const denominator = 1 + z2 / n;
   const center = (p + z2 / (2 * n)) / denominator;
   const halfWidth = (z / denominator) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return { low: Math.max(0, center - halfWidth), high: Math.min(1, center + halfWidth) };
+  // At s = 0 and s = n the bound is exactly 0 or 1; rounding would otherwise leave a 1e-17 residue.
+  const low = successes === 0 ? 0 : Math.max(0, center - halfWidth);
+  const high = successes === n ? 1 : Math.min(1, center + halfWidth);
+  return { low, high };
 }
 
 /**
  * Exact McNemar test: with d = onlyA + onlyB discordant pairs and k = min(onlyA, onlyB),
- * p = min(1, 2·P(X ≤ k)) for X ~ Binomial(d, ½), computed in log space so d up to 10^5 and beyond is exact to ~1e-11.
+ * p = min(1, 2·P(X ≤ k)) for X ~ Binomial(d, ½); exact products up to d = 1000, log space beyond (≈1e-11 relative at 10^5).
  */
 export function mcnemar(a: readonly boolean[], b: readonly boolean[]): McNemarResult {
   requireSameLength(a, b, 'mcnemar');
@@ -253,11 +251,30 @@ function quantileSorted(sorted: Float64Array, q: number): number {
   return lower + (upper - lower) * (position - below);
 }
 
-// P(X ≤ k) for X ~ Binomial(n, ½) with k ≤ n/2. The largest term, C(n, k)/2^n, is taken in log space and the
-// smaller ones are summed as ratios to it, so nothing underflows for large n.
+// P(X ≤ k) for X ~ Binomial(n, ½) with k ≤ n/2. Up to n = 1000, 2^−n is a normal double and the terms
+// C(n, i)/2^n are built exactly by products, so small counts give exact dyadic p-values (11/512 for 1 vs 9).
+// Beyond that the largest term C(n, k)/2^n is taken in log space and the smaller ones are summed as ratios to it,
+// so nothing underflows.
 function binomialHalfLowerTail(k: number, n: number): number {
+  if (n <= 1000) {
+    let term = 2 ** -n;
+    let sum = term;
+    for (let i = 1; i <= k; i++) {
+      term = (term * (n - i + 1)) / i;
+      sum += term;
+    }
+    return sum;
+  }
+  // Neumaier-compensated sum of k logarithms, so rounding does not grow with k.
   let logChoose = 0;
-  for (let j = 1; j <= k; j++) logChoose += Math.log((n - k + j) / j);
+  let compensation = 0;
+  for (let j = 1; j <= k; j++) {
+    const term = Math.log((n - k + j) / j);
+    const total = logChoose + term;
+    compensation += Math.abs(logChoose) >= Math.abs(term) ? logChoose - total + term : term - total + logChoose;
+    logChoose = total;
+  }
+  logChoose += compensation;
   let ratio = 1;
   let sum = 1;
   for (let i = k; i > 0; i--) {

@@ -388,3 +388,44 @@ function describeParseError(error: Error, trimmed: string): string {
   if (trimmed.startsWith('{')) return `not valid JSON: ${shortReason(error)}`;
   return `not a JSON object: ${shortReason(error)}`;
 }
+
+/** The same reading on text already in memory (an editor's document), for quick fixes. */
+export function scanJsonLinesText(text: string, handlers: ScanHandlers): ScanSummary {
+  const summary: ScanSummary = {
+    bytes: Buffer.byteLength(text), lines: 0, blankLines: 0, hasByteOrderMark: text.charCodeAt(0) === 0xfeff, crlfLines: 0,
+    endsWithNewline: text.endsWith('\n'), multiLineRecords: 0, arrayLines: 0, scalarLines: 0,
+  };
+  const assembler = new RecordAssembler(handlers, summary);
+  const lines = (summary.hasByteOrderMark ? text.slice(1) : text).split('\n');
+  if (summary.endsWithNewline) lines.pop();
+  lines.forEach((line, index) => {
+    if (line.endsWith('\r')) summary.crlfLines++;
+    assembler.line(line.endsWith('\r') ? line.slice(0, -1) : line, index + 1);
+  });
+  summary.lines = lines.length;
+  assembler.end();
+  summary.notJsonLines = assembler.diagnoseWholeFile(summary.bytes);
+  return summary;
+}
+
+/**
+ * Rewrites pretty-printed records one per line (JSON.stringify keeps key order); every other line, blank or
+ * broken, stays as it was, so nothing is lost.
+ */
+export function toOneRecordPerLine(text: string): string {
+  const spans: { line: number; endLine: number; json: string }[] = [];
+  scanJsonLinesText(text, {
+    onRecord: (value, span) => { if (span.endLine > span.line) spans.push({ ...span, json: JSON.stringify(value) }); },
+    onError: () => undefined,
+    onWarning: () => undefined,
+  });
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const lines = text.split(/\r?\n/);
+  for (const span of spans.reverse()) lines.splice(span.line - 1, span.endLine - span.line + 1, span.json);
+  return lines.join(eol);
+}
+
+/** A line with its raw control characters escaped inside strings, for the quick fix of that warning. */
+export function escapeControlCharactersInLine(line: string): string {
+  return escapeRawControlCharacters(line);
+}

@@ -52,7 +52,6 @@ export function percentile(sorted: ArrayLike<number>, fraction: number): number 
 /** The form under which two inputs count as duplicates: NFKC, lower case, white space collapsed. */
 export function duplicateKey(text: string): string {
   // NFKC is the slow part of a scan; ASCII text is already in normal form.
-  // eslint-disable-next-line no-control-regex
   const normalized = /[^\x00-\x7f]/.test(text) ? text.normalize('NFKC') : text;
   return normalized.toLowerCase().replace(/\s+/g, ' ').trim();
 }

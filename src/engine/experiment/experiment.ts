@@ -4,11 +4,13 @@
  * keeps what it did and the next run resumes from it.
  */
 import { matchLabel, METRICS } from '../compare/metrics';
-import { checkDataset } from '../datasetCheck';
+import type { ShotEstimate } from '../bounds/estimate';
+import { checkDataset, type DatasetCheck } from '../datasetCheck';
+import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
-import type { ContinuationScore, Generation, LanguageModel } from '../model/languageModel';
-import { buildPrompt, type PromptSettings } from '../prompt/builder';
-import { createSelector, type Embedder } from '../prompt/selection';
+import type { ContinuationScore, Generation, LanguageModel, Tokenizer } from '../model/languageModel';
+import { buildPrompt, type PromptResult, type PromptSettings } from '../prompt/builder';
+import { createSelector, type Embedder, type ExampleSelector } from '../prompt/selection';
 import { DEFAULT_TEMPLATES } from '../prompt/template';
 import type { CheckSettings } from '../settings';
 import { curvePoint, measuredVerdict } from './aggregate';
@@ -50,13 +52,36 @@ export class DatasetNotRunnableError extends Error {
 
 const TEXT_METRICS = METRICS.map((metric) => metric.id) as MetricId[];
 
-export async function runExperiment(options: ExperimentOptions): Promise<ExperimentReport> {
-  const started = Date.now();
-  const { settings, model, signal } = options;
-  const check = await checkDataset(options.file, settings, {
-    model: { tokenizer: model.tokenizer, contextLength: model.contextLength, vocabularySize: model.vocabularySize, id: model.id },
-    collectExamples: true, signal,
-  });
+/** What a run needs once the dataset is read: the split, the shot grid, the selector and the prompt settings. */
+export interface ExperimentPlan {
+  check: DatasetCheck;
+  inspection: DatasetInspection;
+  estimate: ShotEstimate;
+  heldOut: Example[];
+  pool: Example[];
+  shots: number[];
+  leftOutShots: ExperimentReport['leftOutShots'];
+  selector: ExampleSelector;
+  promptSettings: PromptSettings;
+  classification: boolean;
+  labels: string[];
+}
+
+export interface ModelView {
+  tokenizer: Tokenizer;
+  contextLength: number;
+  vocabularySize: number;
+  id: string;
+}
+
+/**
+ * Reads the dataset and decides everything but the model calls. Runs and Preview Prompt both call this,
+ * so a preview shows exactly the prompt a run sends.
+ */
+export async function planExperiment(
+  file: string, settings: CheckSettings, model: ModelView, options: { embedder?: Embedder; signal?: AbortSignal } = {},
+): Promise<ExperimentPlan> {
+  const check = await checkDataset(file, settings, { model, collectExamples: true, signal: options.signal });
   const { inspection, estimate } = check;
   if (inspection.notJsonLines) throw new DatasetNotRunnableError(`${inspection.name}: ${inspection.notJsonLines}`);
   if (!estimate || inspection.usable < 2) {
@@ -66,24 +91,37 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const classification = inspection.schema === 'classification';
   const labels = Object.keys(inspection.labels ?? {});
   const { heldOut, pool } = splitExamples(inspection.examples, settings.heldOut, settings.seed);
-
   const kFit = estimate.fit.kFit;
   const leftOutShots: ExperimentReport['leftOutShots'] = [];
   const shots = settings.shots.filter((k) => {
     if (k === 0) return true;
     if (k > pool.length) leftOutShots.push({ k, reason: `only ${pool.length} examples in the pool` });
-    else if (k > Math.max(kFit, 1) * 2) leftOutShots.push({ k, reason: `about ${kFit} shots fit in ${model.contextLength} tokens` });
+    else if (k > kFit) leftOutShots.push({ k, reason: `${kFit} shots fit in ${model.contextLength} tokens` });
     else return true;
     return false;
   });
-
   const template = settings.template ?? DEFAULT_TEMPLATES[inspection.schema];
-  const reservedOutputTokens = Math.min(settings.maxNewTokens, Math.max(8, Math.ceil(estimate.inputs.outputLength)));
   const promptSettings: PromptSettings = {
     schema: inspection.schema, template, chatTemplate: settings.chatTemplate, contextLength: model.contextLength,
-    reservedOutputTokens, labels,
+    reservedOutputTokens: Math.min(settings.maxNewTokens, Math.max(8, Math.ceil(estimate.inputs.outputLength))), labels,
   };
-  const selector = await createSelector(pool, { strategy: settings.selection, seed: settings.seed, embedder: options.embedder, signal });
+  const selector = await createSelector(pool, { strategy: settings.selection, seed: settings.seed, embedder: options.embedder, signal: options.signal });
+  return { check, inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels };
+}
+
+/** The prompt a record gets at k shots, as a run would build it. */
+export async function previewPrompt(plan: ExperimentPlan, line: number, k: number, tokenizer: Tokenizer): Promise<{ example: Example; result: PromptResult; heldOut: boolean }> {
+  const example = plan.inspection.examples.find((candidate) => candidate.line === line);
+  if (!example) throw new DatasetNotRunnableError(`line ${line} holds no usable record`);
+  const examples = k === 0 ? [] : await plan.selector.select(example, k);
+  return { example, result: buildPrompt(example, examples, tokenizer, plan.promptSettings), heldOut: plan.heldOut.includes(example) };
+}
+
+export async function runExperiment(options: ExperimentOptions): Promise<ExperimentReport> {
+  const started = Date.now();
+  const { settings, model, signal } = options;
+  const plan = await planExperiment(options.file, settings, model, { embedder: options.embedder, signal });
+  const { inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels } = plan;
   const cache = options.cacheFolder ? new OutputCache(options.cacheFolder, model.fingerprint) : null;
   const primary: MetricId = classification ? 'label_accuracy' : 'exact_match';
   const metrics: MetricId[] = classification ? ['label_accuracy', ...TEXT_METRICS] : TEXT_METRICS;

@@ -11,6 +11,17 @@
  * - Generated text is decoded with special tokens skipped and *in context*: it is the exact string that
  *   follows `prompt.text`, so a leading space the model produced is kept (`" Paris"`, not `"Paris"`).
  * - Scoring tokenizes `prompt.text + continuation` together, as the model would see it.
+ * - `Generation.tokenIds` holds every generated token, the EOS token included when one ended the
+ *   output; `Generation.text` never shows special tokens.
+ * - Generation is pure greedy: the model's generation_config.json may name its EOS tokens (they are
+ *   honoured, together with config.json's and the tokenizer's) but not sampling or penalties.
+ *
+ * Models: a path that exists is a local folder (relative paths resolve against the process's working
+ * directory, so pass absolute ones); anything else shaped like `org/name` is a Hub id, kept in
+ * `cacheDir` (default: transformers' own cache inside node_modules — pass one). A Hub model that is
+ * completely in the cache loads from there without any network request, even offline.
+ *
+ * One model runs one thing at a time: generate, score and prefill calls queue behind each other.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -116,7 +127,7 @@ interface StoppingCriteriaInstance {
   _call(inputIds: readonly (readonly (number | bigint)[])[], scores?: unknown): boolean[];
 }
 
-interface TransformersApi {
+export interface TransformersApi {
   env: TfEnv;
   Tensor: TfTensorConstructor;
   DynamicCache: new (entries?: Record<string, TfTensor>) => TfCache;
@@ -128,7 +139,7 @@ interface TransformersApi {
 let transformersPromise: Promise<TransformersApi> | undefined;
 
 /** Imports @huggingface/transformers once, on first use. */
-function loadTransformers(): Promise<TransformersApi> {
+export function loadTransformers(): Promise<TransformersApi> {
   transformersPromise ??= import('@huggingface/transformers').then(
     (module) => module as unknown as TransformersApi,
     (error: unknown) => {
@@ -342,9 +353,9 @@ function hashHeadAndTail(hash: ReturnType<typeof createHash>, file: string): voi
 /** A Hub repository id: `name` or `org/name` (the Hub's own rules, minus revisions). */
 const HUB_ID = /^(?:[A-Za-z0-9][\w.-]{0,95}\/)?[A-Za-z0-9][\w.-]{0,95}$/;
 
-type ModelSource = { kind: 'folder'; folder: string } | { kind: 'hub'; id: string };
+export type ModelSource = { kind: 'folder'; folder: string } | { kind: 'hub'; id: string };
 
-function resolveSource(model: string): ModelSource {
+export function resolveSource(model: string): ModelSource {
   const trimmed = model.trim();
   if (trimmed === '') {
     throw new ModelLoadError(
@@ -384,7 +395,7 @@ export async function loadLanguageModel(options: ModelLoadOptions): Promise<Lang
 
 /** Where the files come from: a folder on disk (possibly a complete Hub download in the cache), or the Hub. */
 type LoadPlan =
-  | { kind: 'folder'; folder: string; hubId?: string; cacheDir?: string }
+  | { kind: 'folder'; folder: string; hubId?: string }
   | { kind: 'download'; id: string; cacheDir: string };
 
 type LoadStage = 'tokenizer' | 'model';
@@ -417,7 +428,7 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
     const cached = path.join(cacheDir, ...source.id.split('/'));
     const missing = missingModelFiles(cached, folderDtype(cached, options.dtype));
     if (missing.length === 0) {
-      plan = { kind: 'folder', folder: cached, hubId: source.id, cacheDir };
+      plan = { kind: 'folder', folder: cached, hubId: source.id };
     } else if (!allowDownload) {
       throw new ModelLoadError(
         `${source.id} is not in the model cache (${cacheDir}: ${missing.join(', ')} missing) and downloads are disabled. ` +

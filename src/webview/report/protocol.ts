@@ -8,7 +8,8 @@ export type ExportFormat = 'html' | 'json' | 'markdown';
 
 /** Host → webview. */
 export type ReportHostMessage =
-  | { type: 'showReport'; report: ExperimentReport }
+  /** `reportFile` is where the host keeps the report: the panel stores it in its state to restore after a reload. */
+  | { type: 'showReport'; report: ExperimentReport; reportFile: string }
   | { type: 'showProgress'; progress: { done: number; total: number; message: string } | null }
   | { type: 'showError'; message: string };
 

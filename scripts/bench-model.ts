@@ -1,0 +1,140 @@
+/**
+ * Speed of the real runner (@huggingface/transformers on onnxruntime-node) on one model folder.
+ *
+ *   node --import tsx scripts/bench-model.ts [modelFolder]
+ *
+ * Default folder: ../shared/models/stories260K. For each intra-op thread count (1 and 2): a ~100-token
+ * prompt, 32 new tokens, greedy, median of 3 runs → generation tokens/s (prompt processing included);
+ * teacher-forced scoring of a ~100-token continuation after it, median of 3 → scored tokens/s.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { type LanguageModel, type PromptInput } from '../src/engine/model/languageModel';
+import { loadLanguageModel } from '../src/engine/model/transformersModel';
+
+const THREADS = [1, 2];
+const RUNS = 3;
+const PROMPT_TOKENS = 100;
+const NEW_TOKENS = 32;
+const CONTINUATION_TOKENS = 100;
+
+const PROMPT_SOURCE =
+  'Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her dog, Max. ' +
+  'One day, Lily and Max saw a big red ball under a tree. Lily wanted to kick the ball, but it was stuck in the mud. ' +
+  'She pulled and pulled, and Max barked to help her. At last the ball came out, and they played until the sun went down. ' +
+  'When they got home, Mom made warm soup, and Lily told her all about the ball and the mud and the tree.';
+
+const CONTINUATION_SOURCE =
+  ' The next morning, Lily woke up early and ran to the window. The sky was blue and the birds were singing. ' +
+  'She put on her shoes and called Max. They went back to the park to look for more fun things to do. ' +
+  'They found a small boat by the pond and watched it float on the water. Lily laughed and Max jumped in the water. ' +
+  'Mom came to the park and smiled. She said it was time to go home for lunch, and they all walked home together.';
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The first `count` tokens' worth of `source` (repeated as needed), as text. */
+function textOfTokens(model: LanguageModel, source: string, count: number): string {
+  let text = source;
+  while (model.tokenizer.countTokens(text) < count) text += source;
+  const ids = model.tokenizer.encode(text, { addSpecialTokens: false }).slice(0, count);
+  return model.tokenizer.decode(ids, { skipSpecialTokens: true });
+}
+
+async function timed<T>(body: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+  const started = performance.now();
+  const value = await body();
+  return { value, seconds: (performance.now() - started) / 1000 };
+}
+
+interface Row {
+  threads: number;
+  loadSeconds: number;
+  promptTokens: number;
+  newTokens: number;
+  generateSeconds: number;
+  generationRate: number;
+  scoredTokens: number;
+  scoreSeconds: number;
+  scoringRate: number;
+}
+
+async function benchmark(folder: string, threads: number): Promise<Row> {
+  const load = await timed(() => loadLanguageModel({ model: folder, threads }));
+  const model = load.value;
+  try {
+    const prompt: PromptInput = { text: textOfTokens(model, PROMPT_SOURCE, PROMPT_TOKENS), addSpecialTokens: true };
+    const continuation = textOfTokens(model, CONTINUATION_SOURCE, CONTINUATION_TOKENS);
+
+    await model.generate(prompt, { maxNewTokens: NEW_TOKENS }); // warm-up
+    const generations = [];
+    for (let run = 0; run < RUNS; run++) generations.push(await timed(() => model.generate(prompt, { maxNewTokens: NEW_TOKENS })));
+    const generateSeconds = median(generations.map((g) => g.seconds));
+    const first = generations[0]!.value;
+
+    await model.score(prompt, continuation); // warm-up
+    const scores = [];
+    for (let run = 0; run < RUNS; run++) scores.push(await timed(() => model.score(prompt, continuation)));
+    const scoreSeconds = median(scores.map((s) => s.seconds));
+    const scoredTokens = scores[0]!.value.tokenCount;
+
+    return {
+      threads,
+      loadSeconds: load.seconds,
+      promptTokens: first.promptTokenCount,
+      newTokens: first.tokenIds.length,
+      generateSeconds,
+      generationRate: first.tokenIds.length / generateSeconds,
+      scoredTokens,
+      scoreSeconds,
+      scoringRate: scoredTokens / scoreSeconds,
+    };
+  } finally {
+    await model.dispose();
+  }
+}
+
+function table(rows: readonly Row[]): string {
+  const header = ['threads', 'load s', 'prompt tok', 'new tok', 'generate s', 'gen tok/s', 'scored tok', 'score s', 'scored tok/s'];
+  const lines = rows.map((row) => [
+    String(row.threads),
+    row.loadSeconds.toFixed(3),
+    String(row.promptTokens),
+    String(row.newTokens),
+    row.generateSeconds.toFixed(3),
+    row.generationRate.toFixed(1),
+    String(row.scoredTokens),
+    row.scoreSeconds.toFixed(4),
+    row.scoringRate.toFixed(0),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
+  const format = (cells: readonly string[]): string => cells.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
+  return [format(header), format(widths.map((width) => '-'.repeat(width))), ...lines.map(format)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const folder = path.resolve(process.argv[2] ?? path.resolve(__dirname, '../../shared/models/stories260K'));
+  if (!fs.existsSync(folder)) {
+    console.error(`Model folder not found: ${folder}`);
+    process.exitCode = 1;
+    return;
+  }
+  const onnx = path.join(folder, 'onnx', 'model.onnx');
+  const size = fs.existsSync(onnx) ? `${(fs.statSync(onnx).size / 1024 / 1024).toFixed(1)} MiB onnx/model.onnx` : '';
+  console.log(`Model: ${folder} ${size}`);
+  console.log(`Greedy generation: ~${PROMPT_TOKENS}-token prompt, ${NEW_TOKENS} new tokens; scoring: ~${CONTINUATION_TOKENS}-token continuation; median of ${RUNS}.`);
+  const imported = await timed(() => import('@huggingface/transformers'));
+  console.log(`Importing @huggingface/transformers: ${imported.seconds.toFixed(3)} s (once per process, not in "load s")`);
+  const rows: Row[] = [];
+  for (const threads of THREADS) rows.push(await benchmark(folder, threads));
+  console.log(table(rows));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,223 @@
+/**
+ * The command-palette actions. Each takes optional arguments (a dataset URI first) so that menus, hover
+ * links, the side panel and tests can call it directly, and each returns what it produced.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { DatasetNotRunnableError, planExperiment, previewPrompt } from '../engine/experiment/experiment';
+import { ModelLoadError } from '../engine/model/languageModel';
+import type { ExportFormat } from '../webview/report/protocol';
+import { CommandId } from './commandIds';
+import { readCheckSettings, SECTION } from './configuration';
+import type { DatasetStore } from './datasetStore';
+import type { DatasetsViewProvider } from './datasetsView';
+import type { ModelService } from './modelService';
+import { writeReport, type ReportPanels } from './reportPanel';
+import type { ReportStore } from './reportStore';
+import type { RunController, RunOutcome } from './runController';
+
+export interface Services {
+  extensionUri: vscode.Uri;
+  store: DatasetStore;
+  models: ModelService;
+  reports: ReportStore;
+  runs: RunController;
+  panels: ReportPanels;
+  datasetsView: DatasetsViewProvider;
+  log: vscode.LogOutputChannel;
+}
+
+/** A dataset argument from a menu (Uri), a command link (string), or else the active .jsonl editor. */
+async function datasetUri(argument: unknown, services: Services): Promise<vscode.Uri | undefined> {
+  if (argument instanceof vscode.Uri) return argument;
+  if (typeof argument === 'string' && argument) return argument.includes('://') ? vscode.Uri.parse(argument) : vscode.Uri.file(argument);
+  const active = vscode.window.activeTextEditor?.document.uri;
+  if (active?.fsPath.endsWith('.jsonl')) return active;
+  const files = await services.store.list();
+  if (files.length === 1) return files[0];
+  const picked = await vscode.window.showQuickPick(files.map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri })), { placeHolder: 'Which dataset?' });
+  return picked?.uri;
+}
+
+/** Errors the user can act on are shown as they are; anything else is logged with its stack and summarised. */
+function showFailure(services: Services, action: string, error: unknown): void {
+  const message = (error as Error).message ?? String(error);
+  if (error instanceof ModelLoadError || error instanceof DatasetNotRunnableError) {
+    void vscode.window.showErrorMessage(message);
+  } else {
+    services.log.error(`${action} failed: ${(error as Error).stack ?? message}`);
+    void vscode.window.showErrorMessage(`${action} failed: ${message.split('\n')[0]}`, 'Show Log').then((choice) => { if (choice) services.log.show(); });
+  }
+}
+
+export function registerCommands(services: Services): vscode.Disposable[] {
+  const { store, models, reports, runs, panels, log } = services;
+  const register = (id: CommandId, handler: (...args: unknown[]) => unknown): vscode.Disposable => vscode.commands.registerCommand(id, handler);
+
+  return [
+    register(CommandId.InspectDataset, async (argument) => {
+      const uri = await datasetUri(argument, services);
+      if (!uri) return undefined;
+      try {
+        store.invalidate(uri);
+        const check = await store.check(uri);
+        const { inspection } = check;
+        const summary = inspection.notJsonLines
+          ? `${inspection.name}: ${inspection.notJsonLines}`
+          : `${inspection.name}: ${inspection.records} records, ${inspection.invalid} invalid, schema ${inspection.schema}${inspection.invalid || inspection.unusable || inspection.warningCount ? ' — see the Problems panel' : ''}.`;
+        log.info(summary);
+        void vscode.window.showInformationMessage(summary);
+        return { records: inspection.records, invalid: inspection.invalid, schema: inspection.schema, fields: inspection.fields, notJsonLines: inspection.notJsonLines };
+      } catch (error) {
+        showFailure(services, 'Inspect Dataset', error);
+        return undefined;
+      }
+    }),
+
+    register(CommandId.EstimateShots, async (argument) => {
+      const uri = await datasetUri(argument, services);
+      if (!uri) return undefined;
+      try {
+        const model = await models.get();
+        store.useModel({ tokenizer: model.tokenizer, contextLength: model.contextLength, vocabularySize: model.vocabularySize, id: model.id });
+        const { estimate, inspection } = await store.check(uri);
+        if (!estimate) throw new DatasetNotRunnableError(`${inspection.name} has no usable record to estimate from.`);
+        log.info(`Estimate for ${uri.fsPath}: k_fit ${estimate.fit.kFit}; ${estimate.bounds.map((bound) => `${bound.id} C=1 ${Math.ceil(bound.withUnitConstant)}, standard ${Math.ceil(bound.standardValue)}`).join('; ')}`);
+        void vscode.window.showInformationMessage(`${inspection.name}: ${estimate.fit.kFit} shots fit in ${estimate.fit.contextLength} tokens. ${estimate.verdict.sentence}`);
+        return { kFit: estimate.fit.kFit, verdict: estimate.verdict.kind, needed: estimate.verdict.needed };
+      } catch (error) {
+        showFailure(services, 'Estimate Shots', error);
+        return undefined;
+      }
+    }),
+
+    register(CommandId.PreviewPrompt, async (argument, lineArgument, kArgument) => {
+      const uri = await datasetUri(argument, services);
+      if (!uri) return undefined;
+      const editor = vscode.window.activeTextEditor;
+      const line = typeof lineArgument === 'number' ? lineArgument
+        : editor?.document.uri.toString() === uri.toString() ? editor.selection.active.line + 1 : undefined;
+      const settings = readCheckSettings();
+      let k = typeof kArgument === 'number' ? kArgument : undefined;
+      if (k === undefined) {
+        const picked = await vscode.window.showQuickPick(settings.shots.map((shots) => ({ label: String(shots), shots })), { placeHolder: 'How many shots?' });
+        if (!picked) return undefined;
+        k = picked.shots;
+      }
+      try {
+        const model = await models.get();
+        const plan = await planExperiment(uri.fsPath, settings, model);
+        const recordLine = line ?? plan.heldOut[0]?.line ?? 1;
+        const preview = await previewPrompt(plan, recordLine, k, model.tokenizer);
+        if (!preview.result.ok) throw new DatasetNotRunnableError(`Line ${recordLine}: ${preview.result.reason}.`);
+        const built = preview.result.built;
+        const document = await vscode.workspace.openTextDocument({ content: built.prompt.text, language: 'plaintext' });
+        await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+        void vscode.window.showInformationMessage(
+          `Prompt for line ${recordLine} (${preview.heldOut ? 'held out' : 'in the pool'}): ${built.shots} of ${k} shots${built.droppedForBudget ? ` (${built.droppedForBudget} dropped for the token budget)` : ''}, ${built.promptTokens} tokens, ${built.usesChatTemplate ? "the model's chat template" : 'the text template'}.`,
+        );
+        return { text: built.prompt.text, shots: built.shots, promptTokens: built.promptTokens, exampleLines: built.exampleLines, line: recordLine };
+      } catch (error) {
+        showFailure(services, 'Preview Prompt', error);
+        return undefined;
+      }
+    }),
+
+    register(CommandId.RunComparison, async (argument): Promise<RunOutcome | undefined> => {
+      const uri = await datasetUri(argument, services);
+      if (!uri) return undefined;
+      const outcome = await runs.run(uri);
+      if (outcome.kind === 'done') {
+        panels.show(uri);
+        void vscode.window.showInformationMessage(outcome.report.verdict.measured.sentence);
+      } else if (outcome.kind === 'cancelled') {
+        if (outcome.kept) panels.show(uri);
+        void vscode.window.showInformationMessage(`Run cancelled after ${outcome.report?.items.length ?? 0} items. They are cached: running again resumes from them.`);
+      } else {
+        void vscode.window.showErrorMessage(outcome.message);
+      }
+      return outcome;
+    }),
+
+    register(CommandId.CancelRun, () => {
+      const cancelled = runs.cancel();
+      if (!cancelled) void vscode.window.showInformationMessage('No run is in progress.');
+      return cancelled;
+    }),
+
+    register(CommandId.OpenReport, async (argument) => {
+      const uri = await datasetUri(argument, services);
+      if (!uri) return false;
+      const shown = panels.show(uri);
+      if (!shown) {
+        const choice = await vscode.window.showInformationMessage(`${path.basename(uri.fsPath)} has no report yet.`, 'Run Comparison');
+        if (choice) void vscode.commands.executeCommand(CommandId.RunComparison, uri);
+      }
+      return shown;
+    }),
+
+    register(CommandId.SelectModel, async (argument) => {
+      let model = typeof argument === 'string' ? argument : undefined;
+      if (!model) {
+        const current = models.settings().model;
+        const choice = await vscode.window.showQuickPick([
+          { label: '$(folder) Choose a local model folder…', action: 'folder' },
+          { label: '$(cloud-download) Enter a Hugging Face Hub id…', action: 'hub' },
+          { label: `$(check) Keep ${current}`, action: 'keep' },
+        ], { placeHolder: `Model to prompt (now ${current})` });
+        if (!choice || choice.action === 'keep') return undefined;
+        if (choice.action === 'folder') {
+          const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model' });
+          model = folder?.[0]?.fsPath;
+        } else {
+          model = await vscode.window.showInputBox({ prompt: 'Hugging Face Hub id, e.g. HuggingFaceTB/SmolLM2-135M-Instruct', value: current, validateInput: (value) => (/^[\w.-]+\/[\w.-]+$/.test(value.trim()) ? undefined : 'An id looks like org/name') });
+        }
+      }
+      if (!model) return undefined;
+      const config = vscode.workspace.getConfiguration(SECTION);
+      const target = config.inspect('model')?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+      await config.update('model', model.trim(), target);
+      log.info(`Model set to ${model}`);
+      return model.trim();
+    }),
+
+    register(CommandId.ExportReport, async (argument, formatArgument, targetArgument) => {
+      const uri = argument ? await datasetUri(argument, services) : panels.dataset ?? (await datasetUri(undefined, services));
+      const report = uri ? reports.load(uri) : undefined;
+      if (!uri || !report) {
+        void vscode.window.showInformationMessage('There is no report to export: run a comparison first.');
+        return undefined;
+      }
+      let format = formatArgument as ExportFormat | undefined;
+      if (!format) {
+        const picked = await vscode.window.showQuickPick([{ label: 'HTML', format: 'html' as const }, { label: 'JSON', format: 'json' as const }, { label: 'Markdown', format: 'markdown' as const }], { placeHolder: 'Export the report as' });
+        if (!picked) return undefined;
+        format = picked.format;
+      }
+      const extension = { html: 'html', json: 'json', markdown: 'md' }[format];
+      let target = typeof targetArgument === 'string' ? targetArgument : undefined;
+      if (!target) {
+        const defaultUri = vscode.Uri.file(uri.fsPath.replace(/\.jsonl$/, `.report.${extension}`));
+        target = (await vscode.window.showSaveDialog({ defaultUri, filters: { [format.toUpperCase()]: [extension] } }))?.fsPath;
+        if (!target) return undefined;
+      }
+      try {
+        writeReport(report, format, target, services.extensionUri);
+        log.info(`Exported the report of ${uri.fsPath} to ${target}`);
+        void vscode.window.showInformationMessage(`Report written to ${target}`);
+        return target;
+      } catch (error) {
+        showFailure(services, 'Export Report', error);
+        return undefined;
+      }
+    }),
+
+    register(CommandId.RefreshDatasets, async () => {
+      store.invalidateAll();
+      const files = await store.list();
+      await Promise.all(files.map((uri) => store.check(uri).catch(() => undefined)));
+      await services.datasetsView.refresh();
+      return files.length;
+    }),
+  ];
+}

@@ -1,0 +1,51 @@
+/**
+ * The extension's settings, read from VS Code's configuration into the engine's settings types.
+ * The model, embedding model and cache folder are restricted configurations (package.json), so in an
+ * untrusted workspace VS Code gives us the user's values only, never the workspace's.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { FieldMapping } from '../engine/dataset/schema';
+import type { ModelDevice, ModelDtype } from '../engine/model/languageModel';
+import type { SelectionStrategy } from '../engine/prompt/selection';
+import { DEFAULT_MODEL, DEFAULT_SETTINGS, type CheckSettings, type ModelSettings } from '../engine/settings';
+
+export const SECTION = 'promptOrFinetune';
+
+export function readCheckSettings(): CheckSettings {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const shots = config.get<number[]>('shots', DEFAULT_SETTINGS.shots).filter((k) => Number.isInteger(k) && k >= 0);
+  return {
+    ...DEFAULT_SETTINGS,
+    epsilon: config.get('epsilon', DEFAULT_SETTINGS.epsilon),
+    delta: config.get('delta', DEFAULT_SETTINGS.delta),
+    contextLength: config.get('contextLength', DEFAULT_SETTINGS.contextLength),
+    inputDimension: config.get('inputDimension', DEFAULT_SETTINGS.inputDimension),
+    shots: shots.length ? [...new Set(shots)].sort((a, b) => a - b) : DEFAULT_SETTINGS.shots,
+    heldOut: config.get('heldOut', DEFAULT_SETTINGS.heldOut),
+    seed: config.get('seed', DEFAULT_SETTINGS.seed),
+    selection: config.get<SelectionStrategy>('selection', DEFAULT_SETTINGS.selection),
+    maxNewTokens: config.get('maxNewTokens', DEFAULT_SETTINGS.maxNewTokens),
+    chatTemplate: config.get<'auto' | 'never'>('chatTemplate', DEFAULT_SETTINGS.chatTemplate),
+    fields: config.get<Partial<FieldMapping>>('fields', {}),
+  };
+}
+
+/** Relative model folders are taken relative to the first workspace folder. */
+export function readModelSettings(storageFolder: string): ModelSettings {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const model = config.get<string>('model', DEFAULT_MODEL).trim() || DEFAULT_MODEL;
+  const workspace = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const looksRelative = /^\.\.?[/\\]/.test(model);
+  const embedding = config.get<string>('embeddingModel', '').trim();
+  const threads = config.get<number | null>('threads', null);
+  return {
+    model: looksRelative && workspace ? path.resolve(workspace, model) : model,
+    dtype: config.get<ModelDtype>('dtype', 'fp32'),
+    device: config.get<ModelDevice>('device', 'cpu'),
+    ...(threads ? { threads } : {}),
+    cacheDir: config.get<string>('cacheFolder', '').trim() || storageFolder,
+    allowDownload: config.get('allowDownload', true),
+    ...(embedding ? { embeddingModel: embedding } : {}),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The workspace's datasets and their inspections, computed once per file version and shared by the
+ * diagnostics, the hovers, the side panel and the commands.
+ */
+import { statSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { checkDataset, type DatasetCheck, type ModelFacts } from '../engine/datasetCheck';
+import { splitExamples } from '../engine/experiment/split';
+import { readCheckSettings } from './configuration';
+
+/** Files up to this size are read whole, so hovers can say whether a record is held out or in the pool. */
+const FULL_READ_BYTES = 50 * 1024 * 1024;
+
+interface Entry {
+  version: string;
+  check: Promise<DatasetCheck>;
+  settled?: DatasetCheck;
+  heldOutLines?: Set<number>;
+  error?: string;
+}
+
+export class DatasetStore implements vscode.Disposable {
+  private readonly entries = new Map<string, Entry>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+  private modelFacts: ModelFacts | undefined;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {}
+
+  /** A loaded model's tokenizer makes later inspections count tokens; cached ones are redone. */
+  useModel(facts: ModelFacts | undefined): void {
+    this.modelFacts = facts;
+    this.invalidateAll();
+  }
+
+  invalidateAll(): void {
+    const uris = [...this.entries.keys()];
+    this.entries.clear();
+    for (const uri of uris) this.changed.fire(vscode.Uri.parse(uri));
+  }
+
+  invalidate(uri: vscode.Uri): void {
+    if (this.entries.delete(uri.toString())) this.changed.fire(uri);
+  }
+
+  /** The check if it is done, without waiting: hovers use this to stay instant. */
+  peek(uri: vscode.Uri): DatasetCheck | undefined {
+    const entry = this.entries.get(uri.toString());
+    return entry && entry.version === versionOf(uri) ? entry.settled : undefined;
+  }
+
+  errorOf(uri: vscode.Uri): string | undefined {
+    return this.entries.get(uri.toString())?.error;
+  }
+
+  isPending(uri: vscode.Uri): boolean {
+    const entry = this.entries.get(uri.toString());
+    return !!entry && !entry.settled && !entry.error;
+  }
+
+  heldOutLines(uri: vscode.Uri): Set<number> | undefined {
+    return this.entries.get(uri.toString())?.heldOutLines;
+  }
+
+  check(uri: vscode.Uri, token?: vscode.CancellationToken): Promise<DatasetCheck> {
+    const key = uri.toString();
+    const version = versionOf(uri);
+    const existing = this.entries.get(key);
+    if (existing && existing.version === version && !existing.error) return existing.check;
+    const settings = readCheckSettings();
+    const controller = new AbortController();
+    token?.onCancellationRequested(() => controller.abort());
+    const full = statSync(uri.fsPath).size <= FULL_READ_BYTES;
+    const entry: Entry = {
+      version,
+      check: checkDataset(uri.fsPath, settings, { model: this.modelFacts, collectExamples: full, signal: controller.signal }),
+    };
+    this.entries.set(key, entry);
+    entry.check.then(
+      (check) => {
+        entry.settled = check;
+        if (full) entry.heldOutLines = new Set(splitExamples(check.inspection.examples, settings.heldOut, settings.seed).heldOut.map((example) => example.line));
+        this.log.info(`Inspected ${uri.fsPath}: ${check.inspection.records} records, ${check.inspection.invalid} invalid, schema ${check.inspection.schema}`);
+        this.changed.fire(uri);
+      },
+      (error: unknown) => {
+        entry.error = (error as Error).message;
+        this.log.error(`Could not inspect ${uri.fsPath}: ${entry.error}`);
+        this.changed.fire(uri);
+      },
+    );
+    return entry.check;
+  }
+
+  /** The workspace's JSONL files, node_modules and VS Code's own folders left out. */
+  async list(): Promise<vscode.Uri[]> {
+    const files = await vscode.workspace.findFiles('**/*.jsonl', '{**/node_modules/**,**/.git/**,**/.vscode-test/**}', 1000);
+    return files.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.entries.clear();
+  }
+}
+
+/** A file's version for caching: size and modification time (settings changes clear the store). */
+function versionOf(uri: vscode.Uri): string {
+  try {
+    const stat = statSync(uri.fsPath);
+    return `${stat.size}:${stat.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}

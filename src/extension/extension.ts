@@ -1,0 +1,73 @@
+/**
+ * The VS Code face: wires the engine to commands, hovers, diagnostics, the report panel and the side panel.
+ * Activation does no ML work: the model loads on first use, and runs happen in a worker thread.
+ */
+import * as vscode from 'vscode';
+import { CommandId, DATASETS_VIEW_ID, REPORT_VIEW_TYPE } from './commandIds';
+import { registerCommands } from './commands';
+import { SECTION } from './configuration';
+import { DatasetDiagnostics, DatasetQuickFixes } from './diagnostics';
+import { DatasetHoverProvider } from './hover';
+import { DatasetStore } from './datasetStore';
+import { DatasetsViewProvider } from './datasetsView';
+import { ModelService } from './modelService';
+import { ReportPanels } from './reportPanel';
+import { ReportStore } from './reportStore';
+import { RunController } from './runController';
+
+const JSONL: vscode.DocumentSelector = [{ scheme: 'file', pattern: '**/*.jsonl' }];
+
+const isDataset = (document: vscode.TextDocument): boolean => document.uri.scheme === 'file' && document.fileName.endsWith('.jsonl');
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Prompt or Fine-Tune', { log: true });
+  const storage = context.globalStorageUri.fsPath;
+  const store = new DatasetStore(log);
+  const models = new ModelService(storage, log);
+  const reports = new ReportStore(vscode.Uri.joinPath(context.globalStorageUri, 'reports').fsPath);
+  const runs = new RunController(context.extensionUri, storage, models, reports, log);
+  const panels = new ReportPanels(context.extensionUri, reports, log);
+  const datasetsView = new DatasetsViewProvider(context.extensionUri, store, reports, runs, models);
+  const diagnostics = new DatasetDiagnostics(store);
+
+  const inspectIfDataset = (document: vscode.TextDocument): void => {
+    if (isDataset(document)) void store.check(document.uri).catch(() => undefined);
+  };
+  const watcher = vscode.workspace.createFileSystemWatcher('**/*.jsonl');
+  const changedOnDisk = (uri: vscode.Uri): void => {
+    store.invalidate(uri);
+    if (vscode.workspace.textDocuments.some((document) => document.uri.toString() === uri.toString())) void store.check(uri).catch(() => undefined);
+    datasetsView.scheduleRefresh();
+  };
+
+  context.subscriptions.push(
+    log, store, models, reports, runs, panels, datasetsView, diagnostics, watcher,
+    ...registerCommands({ extensionUri: context.extensionUri, store, models, reports, runs, panels, datasetsView, log }),
+    vscode.languages.registerHoverProvider(JSONL, new DatasetHoverProvider(store, reports, models)),
+    vscode.languages.registerCodeActionsProvider(JSONL, new DatasetQuickFixes(), { providedCodeActionKinds: DatasetQuickFixes.kinds }),
+    vscode.window.registerWebviewPanelSerializer(REPORT_VIEW_TYPE, panels),
+    vscode.window.registerWebviewViewProvider(DATASETS_VIEW_ID, datasetsView),
+    vscode.workspace.onDidOpenTextDocument(inspectIfDataset),
+    vscode.workspace.onDidSaveTextDocument((document) => { if (isDataset(document)) changedOnDisk(document.uri); }),
+    watcher.onDidChange(changedOnDisk),
+    watcher.onDidCreate(changedOnDisk),
+    watcher.onDidDelete((uri) => { store.invalidate(uri); datasetsView.scheduleRefresh(); }),
+    runs.onDidChange((run) => panels.showProgress(run?.progress ? { done: run.progress.done, total: run.progress.total, message: run.message } : null)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!event.affectsConfiguration(SECTION)) return;
+      const modelChanged = ['model', 'dtype', 'device', 'threads', 'cacheFolder'].some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
+      if (modelChanged) {
+        void models.unload();
+        store.useModel(undefined);
+      } else store.invalidateAll();
+      for (const document of vscode.workspace.textDocuments) inspectIfDataset(document);
+      datasetsView.scheduleRefresh();
+    }),
+  );
+  for (const document of vscode.workspace.textDocuments) inspectIfDataset(document);
+  log.info(`Activated (${CommandId.RunComparison} ready; the model loads on first use).`);
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

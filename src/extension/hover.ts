@@ -1,0 +1,96 @@
+/**
+ * Hovers in .jsonl files. On a record: its fields, lengths, whether it is held out or in the example pool,
+ * and any problem on its line. On the first line, the dataset's summary with the shot estimate and verdicts.
+ *
+ * Dataset text is never trusted markup: field values go in code blocks, names through appendText, and the
+ * only command links enabled are the extension's own two.
+ */
+import * as vscode from 'vscode';
+import { asText } from '../engine/dataset/schema';
+import { CommandId } from './commandIds';
+import type { DatasetStore } from './datasetStore';
+import type { ModelService } from './modelService';
+import type { ReportStore } from './reportStore';
+
+const SHOWN_CHARACTERS = 400;
+
+export class DatasetHoverProvider implements vscode.HoverProvider {
+  constructor(private readonly store: DatasetStore, private readonly reports: ReportStore, private readonly models: ModelService) {}
+
+  provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
+    const line = position.line + 1;
+    const check = this.store.peek(document.uri);
+    // Start an inspection for next time, without waiting: a hover must stay instant on large files.
+    if (!check && !this.store.isPending(document.uri)) void this.store.check(document.uri).catch(() => undefined);
+    const parts: vscode.MarkdownString[] = [];
+    if (line === 1) parts.push(this.summary(document.uri, check));
+    const record = this.record(document, line);
+    if (record) parts.push(record);
+    return parts.length ? new vscode.Hover(parts, document.lineAt(position.line).range) : undefined;
+  }
+
+  private summary(uri: vscode.Uri, check: ReturnType<DatasetStore['peek']>): vscode.MarkdownString {
+    const markdown = new vscode.MarkdownString('', true);
+    markdown.isTrusted = { enabledCommands: [CommandId.RunComparison, CommandId.OpenReport] };
+    markdown.appendMarkdown('**Prompt or Fine-Tune**\n\n');
+    if (!check) {
+      const error = this.store.errorOf(uri);
+      markdown.appendText(error ? `Could not inspect this file: ${error}` : 'Inspecting this file… hover again in a moment.');
+      return markdown;
+    }
+    const { inspection, estimate } = check;
+    if (inspection.notJsonLines) {
+      markdown.appendText(inspection.notJsonLines);
+      return markdown;
+    }
+    const fields = inspection.fields;
+    markdown.appendText(`${inspection.records.toLocaleString('en-US')} records, ${inspection.invalid.toLocaleString('en-US')} invalid; schema ${inspection.schema}; input ${fields.input ?? '—'}, reference ${fields.reference ?? '—'}${fields.label ? `, label ${fields.label}` : ''}.`);
+    markdown.appendMarkdown('\n\n');
+    if (estimate) {
+      const unit = estimate.fit.estimated ? ' (estimated from characters; select a model for token counts)' : '';
+      markdown.appendText(`Shots that fit: ${estimate.fit.kFit} in ${estimate.fit.contextLength} tokens${unit}. Theory: ${estimate.verdict.sentence}`);
+      markdown.appendMarkdown('\n\n');
+    }
+    const report = this.reports.load(uri);
+    if (report) {
+      markdown.appendText(`Measured: ${report.verdict.measured.sentence}`);
+      markdown.appendMarkdown('\n\n');
+    }
+    const args = encodeURIComponent(JSON.stringify([uri.toString()]));
+    markdown.appendMarkdown(`[$(play) Run Comparison](command:${CommandId.RunComparison}?${args})`);
+    if (report) markdown.appendMarkdown(` · [$(graph) Open Report](command:${CommandId.OpenReport}?${args})`);
+    return markdown;
+  }
+
+  private record(document: vscode.TextDocument, line: number): vscode.MarkdownString | undefined {
+    const text = document.lineAt(line - 1).text.trim();
+    const problems = vscode.languages.getDiagnostics(document.uri).filter((diagnostic) => diagnostic.range.start.line === line - 1);
+    if (!text && !problems.length) return undefined;
+    const markdown = new vscode.MarkdownString();
+    markdown.appendMarkdown(`**Record on line ${line}**`);
+    const heldOut = this.store.heldOutLines(document.uri);
+    if (heldOut) markdown.appendText(heldOut.has(line) ? ' — held out (evaluated)' : ' — in the example pool');
+    markdown.appendMarkdown('\n\n');
+    for (const problem of problems) {
+      markdown.appendText(`⚠ ${problem.message}`);
+      markdown.appendMarkdown('\n\n');
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return markdown;
+    }
+    if (value === null || typeof value !== 'object') return markdown;
+    const tokenizer = this.models.ready?.tokenizer;
+    for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+      const shown = asText(field) ?? 'null';
+      const length = tokenizer ? `${shown.length} characters, ${tokenizer.countTokens(shown)} tokens` : `${shown.length} characters`;
+      markdown.appendText(`${key} (${length})`);
+      const clipped = shown.length > SHOWN_CHARACTERS ? `${shown.slice(0, SHOWN_CHARACTERS)}…` : shown;
+      // A run of backticks in the data would close the code fence and let the rest render as Markdown.
+      markdown.appendCodeblock(clipped.replace(/`{3,}/g, (run) => run.split('').join('\u200b')), 'text');
+    }
+    return markdown;
+  }
+}

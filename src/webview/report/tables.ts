@@ -1,0 +1,160 @@
+/** The per-k table, what was left out or skipped, and the bounds with their inputs and assumptions. */
+import type { Bound, BoundInputs } from '../../engine/bounds/bounds';
+import type { CurvePoint, ExperimentReport, MetricId, PairedComparison } from '../../engine/experiment/report';
+import { cell, h, row, table, type Column } from './dom';
+import { bigNumber, count, fixed, percent, percentInterval, pValue, signedPoints } from './format';
+import { curveMetrics, metricTitle } from './metrics';
+
+const TEST_NAMES: Record<PairedComparison['test'], string> = {
+  'mcnemar': "McNemar's test",
+  'paired-bootstrap': 'paired bootstrap',
+};
+
+function showsLabels(report: ExperimentReport): boolean {
+  return report.estimate.task === 'classification' || report.curve.some((point) => point.labelTotalVariation !== null);
+}
+
+// ---- The per-k table -------------------------------------------------------------------------------------
+
+export function curveTable(report: ExperimentReport): HTMLTableElement {
+  const metrics = curveMetrics(report);
+  const labels = showsLabels(report);
+  const columns: Column[] = [
+    { text: 'k', numeric: true, title: 'Shots asked for' },
+    { text: 'n', numeric: true, title: 'Held-out items evaluated' },
+    { text: 'shots used', numeric: true, title: 'Mean shots that fitted the context (≤ k)' },
+    { text: 'disagreement [interval]', numeric: true, title: `1 − ${metricTitle(report.primaryMetric)} agreement, Wilson interval at confidence 1 − δ` },
+    { text: 'Hoeffding ±', numeric: true, title: 'Hoeffding half-width sqrt(ln(2/δ) / 2n)' },
+    ...metrics.map((id): Column => ({ text: metricTitle(id), numeric: true, title: `${metricTitle(id)} mean [95% bootstrap interval]` })),
+    { text: 'ref. log-prob/token', numeric: true, title: 'Mean log-probability per token of the references under the prompted model' },
+    { text: 'perplexity', numeric: true, title: 'Perplexity of the references under the prompted model' },
+    ...(labels ? [{ text: 'label TV', numeric: true, title: 'Total variation distance between predicted and reference label shares' }] : []),
+    { text: 'p vs baseline', numeric: true, title: 'Paired test against the baseline shot count' },
+  ];
+  const rows = report.curve.map((point) => row([
+    cell(point.k, { numeric: true }),
+    cell(count(point.n), { numeric: true }),
+    cell(fixed(point.meanShotsUsed, 1), { numeric: true }),
+    cell(`${percent(point.disagreement.rate)} ${percentInterval(point.disagreement.low, point.disagreement.high)}`, { numeric: true }),
+    cell(`± ${percent(point.disagreement.hoeffdingHalfWidth)}`, { numeric: true }),
+    ...metrics.map((id) => metricCell(point, id)),
+    cell(fixed(point.referenceLogProbPerToken, 3), { numeric: true }),
+    cell(fixed(point.referencePerplexity, 2), { numeric: true }),
+    ...(labels ? [labelCell(point)] : []),
+    pairedCell(point.paired),
+  ], { attrs: { 'data-k': point.k } }));
+  return table('curve-table', columns, rows);
+}
+
+function metricCell(point: CurvePoint, id: MetricId): HTMLTableCellElement {
+  const summary = point.metrics[id];
+  if (!summary) return cell('—', { numeric: true });
+  return cell([percent(summary.mean), ' ', h('span', { className: 'interval' }, [percentInterval(summary.low, summary.high)])], { numeric: true });
+}
+
+function labelCell(point: CurvePoint): HTMLTableCellElement {
+  const shares = Object.entries(point.predictedLabels ?? {}).map(([label, share]) => `${label}: ${percent(share)}`).join(', ');
+  return cell(fixed(point.labelTotalVariation, 3), { numeric: true, ...(shares ? { title: `predicted ${shares}` } : {}) });
+}
+
+function pairedCell(paired: PairedComparison | null): HTMLTableCellElement {
+  if (!paired) return cell('—', { numeric: true });
+  const title = `${TEST_NAMES[paired.test] ?? paired.test} against k = ${paired.baseline} on ${metricTitle(paired.metric)}: difference ${signedPoints(paired.difference)}`;
+  return cell(`${pValue(paired.pValue)} (k = ${paired.baseline})`, { numeric: true, title, className: 'paired' });
+}
+
+// ---- Left out and skipped --------------------------------------------------------------------------------
+
+export function leftOutLists(report: ExperimentReport): HTMLElement[] {
+  const lists: HTMLElement[] = [];
+  if (report.leftOutShots.length) {
+    lists.push(h('div', { id: 'left-out-shots', className: 'note-list' }, [
+      h('h3', {}, ['Shot counts left out']),
+      h('ul', {}, report.leftOutShots.map((shot) => h('li', { attrs: { 'data-k': shot.k } }, [`k = ${shot.k}: ${shot.reason}`]))),
+    ]));
+  }
+  if (report.skippedItems.length) {
+    const shown = report.skippedItems.slice(0, 50);
+    const rest = report.skippedItems.length - shown.length;
+    lists.push(h('div', { id: 'skipped-items', className: 'note-list' }, [
+      h('h3', {}, [`Items skipped (${count(report.skippedItems.length)})`]),
+      h('ul', {}, [
+        ...shown.map((item) => h('li', { attrs: { 'data-k': item.k, 'data-line': item.line } }, [`line ${item.line} at k = ${item.k}: ${item.reason}`])),
+        rest > 0 ? h('li', { className: 'muted' }, [`and ${count(rest)} more`]) : null,
+      ]),
+    ]));
+  }
+  return lists;
+}
+
+// ---- Bounds ----------------------------------------------------------------------------------------------
+
+export function boundsTable(report: ExperimentReport): HTMLTableElement {
+  const restsOn = report.verdict.theory.bound;
+  const columns: Column[] = [
+    { text: 'task' },
+    { text: 'context' },
+    { text: "paper's form" },
+    { text: 'value (C = 1)', numeric: true, title: 'The paper\'s form with the constant hidden in O(·) set to 1' },
+    { text: 'standard inequality', title: 'The standard inequality of the same form: our assumption, not named by the paper' },
+    { text: 'value', numeric: true },
+  ];
+  const rows = report.estimate.bounds.map((bound: Bound) => row([
+    cell(bound.task),
+    cell(bound.context),
+    cell(h('code', {}, [bound.paperForm])),
+    cell(bigNumber(bound.withUnitConstant), { numeric: true, title: String(bound.withUnitConstant) }),
+    cell(bound.standardInequality, { className: 'inequality' }),
+    cell(bigNumber(bound.standardValue), { numeric: true, title: String(bound.standardValue) }),
+  ], {
+    className: bound.id === restsOn ? 'verdict-bound' : '',
+    attrs: { 'data-bound': bound.id, ...(bound.id === restsOn ? { title: 'The theory verdict rests on this bound' } : {}) },
+  }));
+  return table('bounds-table', columns, rows);
+}
+
+const INPUTS: { key: keyof BoundInputs; symbol: string; name: string }[] = [
+  { key: 'epsilon', symbol: 'ε', name: 'error tolerance' },
+  { key: 'delta', symbol: 'δ', name: 'failure probability' },
+  { key: 'vocabularySize', symbol: 'V', name: 'vocabulary size' },
+  { key: 'contexts', symbol: 'm', name: 'distinct contexts' },
+  { key: 'outputLength', symbol: 'l', name: 'output length (tokens)' },
+  { key: 'inputDimension', symbol: 'd', name: 'input dimension' },
+];
+
+export function boundInputsTable(report: ExperimentReport): HTMLTableElement {
+  const { inputs, sources } = report.estimate;
+  const rows = INPUTS.map(({ key, symbol, name }) => row([
+    cell(h('var', {}, [symbol])),
+    cell(name),
+    cell(count(inputs[key]), { numeric: true }),
+    cell(sources[key] ?? '—', { className: 'muted' }),
+  ], { attrs: { 'data-input': key } }));
+  return table('bounds-inputs-table', [{ text: 'symbol' }, { text: 'input' }, { text: 'value', numeric: true }, { text: 'source' }], rows);
+}
+
+/** k_fit written out with each part named, so the number can be checked by hand. */
+export function shotFit(report: ExperimentReport): HTMLElement {
+  const fit = report.estimate.fit;
+  const part = (name: string, value: string): HTMLElement => h('span', { className: 'fit-part' }, [h('span', { className: 'muted' }, [name]), ' ', value]);
+  return h('p', { id: 'k-fit', className: 'k-fit', attrs: { 'data-k-fit': fit.kFit } }, [
+    h('var', {}, ['k_fit']), ' = ⌊(',
+    part('context length', count(fit.contextLength)), ' − ',
+    part('instruction', count(fit.instructionTokens)), ' − ',
+    part('query', count(fit.queryTokens)), ' − ',
+    part('reserved output', count(fit.reservedOutputTokens)), ') / ',
+    part('mean tokens per example', fixed(fit.meanTokensPerExample, 1)), '⌋ = ',
+    h('strong', {}, [count(fit.kFit)]),
+    `; query and output at ${fit.percentile}`,
+    fit.estimated ? h('span', { className: 'estimated' }, ['; estimated from characters (no tokenizer)']) : null,
+    '.',
+  ]);
+}
+
+export function assumptions(): HTMLElement {
+  return h('p', { id: 'assumptions', className: 'assumptions' }, [
+    'Assumptions: the constants hidden in O(·) are taken as C = 1. ',
+    'The standard inequalities beside them are our assumption of an inequality of the same form; the paper does not name them. ',
+    'The generation bounds are theory, never a shot count to try: the measured curve above decides.',
+  ]);
+}

@@ -1,0 +1,302 @@
+/** Text normalization, per-item metrics and the statistics of the comparison, against hand-derived values. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { normalizeText, wordTokens } from '../../src/engine/compare/text';
+import {
+  METRICS,
+  chrF,
+  exactMatch,
+  labelAccuracy,
+  labelDistribution,
+  matchLabel,
+  rougeL,
+  sentenceBleu,
+  tokenF1,
+  totalVariationDistance,
+} from '../../src/engine/compare/metrics';
+import {
+  bootstrapInterval,
+  hoeffdingHalfWidth,
+  mcnemar,
+  mean,
+  normalQuantile,
+  pairedBootstrap,
+  perplexity,
+  wilsonInterval,
+} from '../../src/engine/compare/statistics';
+
+function assertClose(actual: number, expected: number, tolerance = 1e-12, message?: string): void {
+  assert.ok(Math.abs(actual - expected) <= tolerance, message ?? `expected ${expected} ± ${tolerance}, got ${actual}`);
+}
+
+// ---------------------------------------------------------------------------------------------- text
+
+test('normalizeText: NFKC, lowercase, punctuation and symbols deleted, articles dropped, whitespace collapsed', () => {
+  // "The" and "an" are articles; "," "!" "$" are \p{P}/\p{S}; U+00A0 and the double space collapse to one space.
+  assert.equal(normalizeText('  The  Quick,\u00a0an  Apple! $5 '), 'quick apple 5');
+  // NFKC folds the ﬁ ligature and full-width letters; punctuation is deleted, not spaced, as in SQuAD.
+  assert.equal(normalizeText('ﬁne ＡＢＣ don\'t'), 'fine abc dont');
+  // Articles go only as whole words: "año" keeps its "a", "theory" and "another" are untouched.
+  assert.equal(normalizeText('Año theory another a'), 'año theory another');
+  assert.equal(normalizeText('¿?!…'), '');
+});
+
+test('wordTokens: CJK ideographs, kana and hangul syllables are one token each, other runs split on whitespace', () => {
+  assert.deepEqual(wordTokens('abc中文def'), ['abc', '中', '文', 'def']);
+  // The ideographic comma and full stop are punctuation and disappear.
+  assert.deepEqual(wordTokens('我爱猫，真的。'), ['我', '爱', '猫', '真', '的']);
+  // ー (U+30FC) is Script=Common but Script_Extensions=Hira/Kana, so it is a token of its own too.
+  assert.deepEqual(wordTokens('ラーメン 안녕'), ['ラ', 'ー', 'メ', 'ン', '안', '녕']);
+  assert.deepEqual(wordTokens('The cat, the hat.'), ['cat', 'hat']);
+  assert.deepEqual(wordTokens(''), []);
+});
+
+// ------------------------------------------------------------------------------------------- metrics
+
+test('exactMatch ignores case, punctuation, articles, NBSP and compatibility forms, but not word changes', () => {
+  assert.equal(exactMatch('The Cat!', 'cat'), 1);
+  assert.equal(exactMatch('a\u00a0black   cat', 'Black cat.'), 1);
+  assert.equal(exactMatch('ＣＡＴ', 'cat'), 1);
+  assert.equal(exactMatch('cats', 'cat'), 0);
+  assert.equal(exactMatch('black cat', 'cat black'), 0);
+});
+
+test('tokenF1: "the cat sat" vs "a cat sat down" = 0.8', () => {
+  // Tokens [cat, sat] vs [cat, sat, down]: overlap 2, P = 2/2, R = 2/3, F1 = 2·1·(2/3)/(1 + 2/3) = 4/5.
+  assertClose(tokenF1('the cat sat', 'a cat sat down'), 0.8);
+  // Clipped counts: [cat, cat, cat] vs [cat]: overlap min(3, 1) = 1, P = 1/3, R = 1, F1 = (2/3)/(4/3) = 1/2.
+  assertClose(tokenF1('cat cat cat', 'cat'), 0.5);
+  assert.equal(tokenF1('', ''), 1);
+  assert.equal(tokenF1('the', 'an'), 1); // both normalize to no tokens
+  assert.equal(tokenF1('', 'cat'), 0);
+  assert.equal(tokenF1('dog', 'cat'), 0);
+});
+
+test('tokenF1 on Chinese counts characters', () => {
+  // [我 爱 北 京 天 安 门] vs [我 爱 北 京]: overlap 4, P = 4/7, R = 4/4, F1 = 2·(4/7)/(11/7) = 8/11.
+  assertClose(tokenF1('我爱北京天安门。', '我爱北京'), 8 / 11);
+  // [我 爱 猫] vs [我 爱 狗]: overlap 2, P = R = 2/3, F1 = 2/3. (Without per-character tokens this would be 0.)
+  assertClose(tokenF1('我爱猫', '我爱狗'), 2 / 3);
+});
+
+test('rougeL: LCS-based F with beta = 1', () => {
+  // Lin (2004): reference "police killed the gunman" → [police, killed, gunman].
+  // "police kill the gunman" → [police, kill, gunman]: LCS [police, gunman] = 2, P = R = 2/3, F = 2/3.
+  assertClose(rougeL('police kill the gunman', 'police killed the gunman'), 2 / 3);
+  // "the gunman kill police" → [gunman, kill, police]: LCS 1 (either word), P = R = 1/3, F = 1/3.
+  assertClose(rougeL('the gunman kill police', 'police killed the gunman'), 1 / 3);
+  // Order matters, unlike token F1: reversed 4 words have LCS 1, P = R = 1/4, F = 1/4, while F1 = 1.
+  assertClose(rougeL('one two three four', 'four three two one'), 0.25);
+  assert.equal(tokenF1('one two three four', 'four three two one'), 1);
+  // Unequal lengths: [w x y z] vs [w y q z v]: LCS [w y z] = 3, P = 3/4, R = 3/5, F = 2·0.45/1.35 = 2/3.
+  assertClose(rougeL('w x y z', 'w y q z v'), 2 / 3);
+  assert.equal(rougeL('', ''), 1);
+  assert.equal(rougeL('cat', ''), 0);
+});
+
+test('chrF: hand-computed and sacreBLEU reference values', () => {
+  // "ab" vs "abc", orders 1..6 with beta = 2:
+  //   n=1: hyp {a,b} (2), ref {a,b,c} (3), matches 2 → P1 = 1, R1 = 2/3
+  //   n=2: hyp {ab} (1), ref {ab,bc} (2), matches 1 → P2 = 1, R2 = 1/2
+  //   n≥3: "ab" has no 3-grams → not an effective order.
+  //   P = 1, R = (2/3 + 1/2)/2 = 7/12; F2 = 5·P·R/(4P + R) = (35/12)/(55/12) = 7/11.
+  assertClose(chrF('ab', 'abc'), 7 / 11);
+  // Whitespace is removed before counting, so "a b" is "ab".
+  assertClose(chrF('a b', 'abc'), 7 / 11);
+  // sacreBLEU's own tests (test_chrf.py, eps_smoothing=False, beta=3): "aa" vs "ab" = 25.0, "a b c" vs "abc" = 100.
+  //   Check "aa"/"ab": n=1 hyp {a:2}, ref {a,b}, matches 1 → P1 = R1 = 1/2; n=2 "aa" vs "ab" → P2 = R2 = 0;
+  //   P = R = 1/4; F3 = 10·(1/16)/(9/4 + 1/4) = 1/4.
+  assertClose(chrF('aa', 'ab', { beta: 3 }), 0.25);
+  assertClose(chrF('a b c', 'abc', { beta: 3 }), 1);
+  // order = 1 keeps only unigrams: P1 = 1, R1 = 2/3, F2 = 5·(2/3)/(4 + 2/3) = 5/7.
+  assertClose(chrF('ab', 'abc', { order: 1 }), 5 / 7);
+  // chrF is case-sensitive and not normalized beyond NFC: "A" vs "a" share nothing.
+  assert.equal(chrF('A', 'a'), 0);
+  // NFC: "e" + U+0301 is the same character as "é".
+  assert.equal(chrF('caf\u0065\u0301', 'caf\u00e9'), 1);
+  assert.equal(chrF('', 'reference'), 0);
+  assert.equal(chrF(' ', ''), 1);
+});
+
+test('sentenceBleu: identical strings score 1; sacreBLEU issue #98 pair scores 0.07347', () => {
+  assert.equal(sentenceBleu('the cat sat on the mat', 'the cat sat on the mat'), 1);
+  // Two tokens only: effective order keeps p1 = p2 = 1 instead of a zero 3-/4-gram precision.
+  assert.equal(sentenceBleu('hello world', 'hello world'), 1);
+  // [cat sat on mat] vs [cat is on mat]: p1 = 3/4, p2 = 1/3 (only "on mat"), p3 = 0/2 → exp smoothing 1/(2·2),
+  // p4 = 0/1 → 1/(4·1); BP = 1. BLEU = (3/4 · 1/3 · 1/4 · 1/4)^(1/4) = (1/64)^(1/4) = 2^(−3/2).
+  assertClose(sentenceBleu('the cat sat on the mat', 'the cat is on the mat'), 2 ** -1.5);
+  // sacreBLEU test_sentence_bleu.py (tokenize='none', smooth 'exp', effective order) expects 7.347. Our tokens
+  // match the same words: p1 = 4/13, p2 = 1/12, p3 = 0/11 → 1/22, p4 = 0/10 → 1/40, BP = 1 (13 ≥ 9);
+  // BLEU = (4/(13·12·22·40))^(1/4) = 34320^(−1/4) = 0.073470…
+  const bleu = sentenceBleu(
+    'Producția de zahăr primă va fi exprimată în ceea ce privește zahărul alb;',
+    'producţia de zahăr brut se exprimă în zahăr alb;',
+  );
+  assertClose(bleu, 34320 ** -0.25);
+  assertClose(bleu, 0.07347, 5e-6);
+  // Brevity penalty: [cat sat] vs [cat sat down]: p1 = p2 = 1 (effective order 2), BP = exp(1 − 3/2).
+  assertClose(sentenceBleu('cat sat', 'cat sat down'), Math.exp(-0.5));
+  // sacreBLEU issue #141: no matching unigram → 0.
+  assert.equal(sentenceBleu('this is a cat', 'okay thanks'), 0);
+  assert.equal(sentenceBleu('', ''), 1);
+  assert.equal(sentenceBleu('', 'cat'), 0);
+});
+
+test('METRICS lists the five text metrics, each 1 on identical text and within [0, 1]', () => {
+  assert.deepEqual(
+    METRICS.map((metric) => metric.id),
+    ['exact_match', 'token_f1', 'rouge_l', 'chrf', 'bleu'],
+  );
+  for (const metric of METRICS) {
+    assert.equal(metric.score('The answer is 42.', 'The answer is 42.'), 1, metric.id);
+    const score = metric.score('the answer is forty-two', 'The answer is 42.');
+    assert.ok(score >= 0 && score < 1, `${metric.id} gave ${score}`);
+    assert.ok(metric.title.length > 0);
+  }
+});
+
+test('labelAccuracy, labelDistribution and totalVariationDistance', () => {
+  assertClose(labelAccuracy(['a', 'b', 'b', 'c'], ['a', 'b', 'c', 'c']), 3 / 4);
+  assert.ok(Number.isNaN(labelAccuracy([], [])));
+  assert.throws(() => labelAccuracy(['a'], ['a', 'b']), RangeError);
+
+  assert.deepEqual([...labelDistribution(['x', 'y', 'x', 'x'])], [['x', 0.75], ['y', 0.25]]);
+  // p = {a: 1/2, b: 1/2}, q = {a: 1/4, b: 1/2, c: 1/4}: ½(|1/2 − 1/4| + 0 + |0 − 1/4|) = 1/4.
+  assertClose(totalVariationDistance(['a', 'a', 'b', 'b'], ['a', 'b', 'b', 'c']), 0.25);
+  // Disjoint supports are at distance 1; equal distributions (in any order, any length) at 0.
+  assert.equal(totalVariationDistance(['a', 'a'], ['b']), 1);
+  assert.equal(totalVariationDistance(['a', 'b'], ['b', 'a', 'a', 'b']), 0);
+  assert.ok(Number.isNaN(totalVariationDistance([], ['a'])));
+});
+
+test('matchLabel: normalized equality, then the longest label the output starts with, else null', () => {
+  const labels = ['positive', 'negative', 'very negative'] as const;
+  assert.equal(matchLabel('  Positive. ', labels), 'positive');
+  assert.equal(matchLabel('NEGATIVE', labels), 'negative');
+  assert.equal(matchLabel('Negative, because the plot drags.', labels), 'negative');
+  // Both "negative" and "very negative" could be read into this; only "very negative" starts it.
+  assert.equal(matchLabel('Very negative: awful.', labels), 'very negative');
+  // Whole words only: "positively" is not "positive"; a label later in the output does not count.
+  assert.equal(matchLabel('positively glowing', labels), null);
+  assert.equal(matchLabel('I think positive', labels), null);
+  // Chinese labels match without a space after them.
+  assert.equal(matchLabel('正面。这条评论很好', ['负面', '正面']), '正面');
+  // Labels that normalize to nothing match only verbatim.
+  assert.equal(matchLabel(' + ', ['+', '-']), '+');
+  assert.equal(matchLabel('', ['+', '-']), null);
+  // The longest prefix wins regardless of order: "new york" beats "new".
+  assert.equal(matchLabel('New York City', ['new', 'new york']), 'new york');
+});
+
+// ---------------------------------------------------------------------------------------- statistics
+
+test('mean', () => {
+  assertClose(mean([1, 2, 3, 4]), 2.5);
+  assert.ok(Number.isNaN(mean([])));
+});
+
+test('bootstrapInterval is deterministic for a seed, contains the mean, and handles n = 0 and n = 1', () => {
+  const values = [0.13, 0.57, 0.91, 0.24, 0.78, 0.36, 0.05, 0.69, 0.42, 0.88, 0.17, 0.63];
+  const interval = bootstrapInterval(values, { seed: 42 });
+  // Observed once with mulberry32(42), 1000 resamples, type-7 quantiles at 0.025 and 0.975 (positions 24.975 and
+  // 974.025 of the sorted means, so the low end is interpolated: a plain m·q index would give 0.318333…).
+  assertClose(interval.low, 0.31825, 1e-12);
+  assertClose(interval.high, 0.6383333333333333, 1e-12);
+  assert.deepEqual(bootstrapInterval(values, { seed: 42 }), interval);
+  assert.notDeepEqual(bootstrapInterval(values, { seed: 43 }), interval);
+  const m = mean(values);
+  assert.ok(interval.low < m && m < interval.high, `${m} not in [${interval.low}, ${interval.high}]`);
+  // A narrower confidence gives a narrower interval on the same draws.
+  const narrow = bootstrapInterval(values, { seed: 42, confidence: 0.5 });
+  assert.ok(narrow.low > interval.low && narrow.high < interval.high);
+
+  const empty = bootstrapInterval([], { seed: 1 });
+  assert.ok(Number.isNaN(empty.low) && Number.isNaN(empty.high));
+  assert.deepEqual(bootstrapInterval([0.3], { seed: 1 }), { low: 0.3, high: 0.3 });
+  assert.throws(() => bootstrapInterval([Number.NaN], { seed: 1 }), RangeError);
+  assert.throws(() => bootstrapInterval([1], { seed: 1, confidence: 1 }), RangeError);
+});
+
+test('hoeffdingHalfWidth(100, 0.05) = sqrt(ln 40 / 200) = 0.135810…', () => {
+  // ln 40 = 3.688879454…; / 200 = 0.018444397…; sqrt = 0.1358101516.
+  assertClose(hoeffdingHalfWidth(100, 0.05), 0.1358101516, 1e-10);
+  assert.equal(hoeffdingHalfWidth(0, 0.05), Number.POSITIVE_INFINITY);
+  assert.throws(() => hoeffdingHalfWidth(10, 0), RangeError);
+});
+
+test('wilsonInterval(8, 10) at 95% = [0.4902, 0.9433]', () => {
+  // z = Φ⁻¹(0.975) = 1.959963985, z² = 3.841458821; p̂ = 0.8; denominator 1 + z²/10 = 1.384145882.
+  // centre = (0.8 + 0.192072941)/1.384145882 = 0.716740060;
+  // half = (z/1.384145882)·sqrt(0.016 + 0.009603647) = 1.416008·0.160011397 = 0.226577…
+  // → [0.490162, 0.943318] (the textbook Wilson interval for 8/10).
+  assertClose(normalQuantile(0.975), 1.959963984540054, 1e-15);
+  const { low, high } = wilsonInterval(8, 10);
+  assertClose(low, 0.4901624715, 1e-9);
+  assertClose(high, 0.9433178485, 1e-9);
+  // Edges are exact: 0/10 starts at 0, 10/10 ends at 1.
+  assert.equal(wilsonInterval(0, 10).low, 0);
+  assert.equal(wilsonInterval(10, 10).high, 1);
+  assert.throws(() => wilsonInterval(11, 10), RangeError);
+});
+
+function discordantPairs(onlyA: number, onlyB: number, both: number): { a: boolean[]; b: boolean[] } {
+  const a = [...Array<boolean>(onlyA).fill(true), ...Array<boolean>(onlyB).fill(false), ...Array<boolean>(both).fill(true)];
+  const b = [...Array<boolean>(onlyA).fill(false), ...Array<boolean>(onlyB).fill(true), ...Array<boolean>(both).fill(true)];
+  return { a, b };
+}
+
+test('mcnemar: exact two-sided binomial on the discordant pairs', () => {
+  // d = 10, k = 1: P(X ≤ 1) = (C(10,0) + C(10,1))/2^10 = 11/1024; two-sided 22/1024 = 0.021484375.
+  const { a, b } = discordantPairs(1, 9, 5);
+  assert.deepEqual(mcnemar(a, b), { onlyA: 1, onlyB: 9, pValue: 0.021484375 });
+  assert.equal(mcnemar(b, a).pValue, 0.021484375);
+  // No discordant pairs → 1; a balanced split → 2·P(X ≤ 5 | d = 10) > 1, capped at 1.
+  assert.deepEqual(mcnemar([true, false], [true, false]), { onlyA: 0, onlyB: 0, pValue: 1 });
+  assert.equal(mcnemar(discordantPairs(5, 5, 0).a, discordantPairs(5, 5, 0).b).pValue, 1);
+  // d = 1: 2·P(X ≤ 0) = 2·½ = 1.
+  assert.equal(mcnemar([true], [false]).pValue, 1);
+  assert.throws(() => mcnemar([true], [true, false]), /lengths 1 and 2/);
+});
+
+test('mcnemar stays finite and accurate for 10^5 discordant pairs', () => {
+  // Large-d path against a value computed with exact integers:
+  // 2·Σ_{i≤480} C(1001, i)/2^1001 = 0.206107310832953…
+  const medium = discordantPairs(480, 521, 0);
+  assertClose(mcnemar(medium.a, medium.b).pValue, 0.20610731083295322, 1e-13);
+  // 50,000 vs 50,000 is perfectly balanced → 1. 49,000 vs 51,000 (~6.3 standard deviations), with exact integers:
+  // 2·Σ_{i≤49000} C(100000, i)/2^100000 = 2.588716038346898e-10; we ask for 1e-9 relative accuracy.
+  const balanced = discordantPairs(50_000, 50_000, 0);
+  assert.equal(mcnemar(balanced.a, balanced.b).pValue, 1);
+  const skewed = discordantPairs(49_000, 51_000, 0);
+  assertClose(mcnemar(skewed.a, skewed.b).pValue, 2.588716038346898e-10, 2.6e-19);
+});
+
+test('pairedBootstrap: sign, interval and p-value of mean(b − a)', () => {
+  const a = [0, 0, 1, 0, 1, 0, 0, 1, 0, 0];
+  const b = [1, 1, 1, 0, 1, 1, 0, 1, 1, 0];
+  // d = b − a has four 1s and six 0s: mean 0.4.
+  const better = pairedBootstrap(a, b, { seed: 7 });
+  assertClose(better.meanDifference, 0.4);
+  assert.ok(better.low > 0 && better.high > better.low);
+  // Observed once with seed 7: interval [0.1, 0.7], 4 of 1000 resampled means ≤ 0 → p = 0.008.
+  assertClose(better.low, 0.1);
+  assertClose(better.high, 0.7);
+  assertClose(better.pValue, 0.008);
+  // Swapping the systems mirrors everything (same resampled indices for the same seed).
+  const worse = pairedBootstrap(b, a, { seed: 7 });
+  assertClose(worse.meanDifference, -0.4);
+  assertClose(worse.low, -0.7);
+  assertClose(worse.high, -0.1);
+  assertClose(worse.pValue, 0.008);
+  // No observed difference → p = 1.
+  assert.equal(pairedBootstrap([0, 1, 0, 1], [1, 0, 0, 1], { seed: 7 }).pValue, 1);
+  assert.throws(() => pairedBootstrap([1, 2], [1], { seed: 1 }), RangeError);
+});
+
+test('perplexity = exp(−total/count)', () => {
+  // Two tokens of probability 1/4 each: total = 2·ln(1/4) → exp(ln 4) = 4.
+  assertClose(perplexity(2 * Math.log(0.25), 2), 4);
+  assert.equal(perplexity(0, 5), 1);
+  assert.equal(perplexity(Number.NEGATIVE_INFINITY, 3), Number.POSITIVE_INFINITY);
+  assert.throws(() => perplexity(-1, 0), RangeError);
+});

@@ -1,0 +1,107 @@
+/** The prompt builder and example selection: templates, the token budget and the no-leak guarantee. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Example } from '../../src/engine/dataset/schema';
+import type { ChatMessage, Tokenizer } from '../../src/engine/model/languageModel';
+import { buildPrompt, type PromptSettings } from '../../src/engine/prompt/builder';
+import { createSelector, SELECTION_STRATEGIES } from '../../src/engine/prompt/selection';
+import { DEFAULT_TEMPLATES, fill } from '../../src/engine/prompt/template';
+
+/** A real, if simple, tokenizer: one token per white-space separated word, plus BOS. */
+const wordTokenizer: Tokenizer = {
+  encode: (text, options) => [...(options?.addSpecialTokens === false ? [] : [1]), ...text.split(/\s+/).filter(Boolean).map((word) => word.length)],
+  decode: (ids) => ids.join(' '),
+  countTokens: (text) => text.split(/\s+/).filter(Boolean).length,
+  hasChatTemplate: false,
+  applyChatTemplate: () => { throw new Error('no chat template'); },
+};
+
+const chatTokenizer: Tokenizer = {
+  ...wordTokenizer,
+  hasChatTemplate: true,
+  applyChatTemplate: (messages: readonly ChatMessage[], options) =>
+    messages.map((message) => `<${message.role}>${message.content}</${message.role}>`).join('') + (options.addGenerationPrompt ? '<assistant>' : ''),
+};
+
+const example = (line: number, input: string, reference: string, extra: Partial<Example> = {}): Example => ({ line, input, context: '', reference, ...extra });
+
+const settings = (overrides: Partial<PromptSettings> = {}): PromptSettings => ({
+  schema: 'input-output', template: DEFAULT_TEMPLATES['input-output'], chatTemplate: 'auto', contextLength: 1000, reservedOutputTokens: 10, labels: [], ...overrides,
+});
+
+test('optional template sections drop when their placeholder is empty', () => {
+  const template = DEFAULT_TEMPLATES.instruction.example;
+  assert.equal(fill(template, { input: 'Add', context: '2, 3', reference: '5' }), '### Instruction:\nAdd\n\n### Input:\n2, 3\n\n### Response:\n5');
+  assert.equal(fill(template, { input: 'Say hi', context: '', reference: 'hi' }), '### Instruction:\nSay hi\n\n### Response:\nhi');
+});
+
+test('a text prompt puts the most relevant example nearest the query', () => {
+  const query = example(9, 'q', 'gold');
+  const result = buildPrompt(query, [example(1, 'a', 'A'), example(2, 'b', 'B')], wordTokenizer, settings());
+  assert.ok(result.ok);
+  assert.equal(result.built.prompt.text, 'Input: b\nOutput: B\n\nInput: a\nOutput: A\n\nInput: q\nOutput: ');
+  assert.deepEqual(result.built.exampleLines, [2, 1]);
+  assert.equal(result.built.promptTokens, 12); // BOS + 11 words
+  assert.deepEqual(result.built.stopSequences, ['\nInput:', '\n\n\n']);
+});
+
+test('the budget drops the least relevant examples, never the query', () => {
+  const query = example(9, 'the query has five words', 'x');
+  const pool = [1, 2, 3, 4, 5].map((line) => example(line, 'one two three four five six', 'seven'));
+  // Each example is 9 words; query 7 words + BOS; budget 40 − 10 = 30 → two examples fit (8 + 18 = 26).
+  const result = buildPrompt(query, pool, wordTokenizer, settings({ contextLength: 40 }));
+  assert.ok(result.ok);
+  assert.equal(result.built.shots, 2);
+  assert.equal(result.built.droppedForBudget, 3);
+  assert.deepEqual(result.built.exampleLines, [2, 1]);
+  const tooLong = buildPrompt(example(9, 'w '.repeat(50), 'x'), [], wordTokenizer, settings({ contextLength: 40 }));
+  assert.deepEqual(tooLong, { ok: false, reason: 'the query alone takes 53 tokens, more than the 30 left after reserving 10 for the answer', promptTokens: 53 });
+});
+
+test('with a chat template, examples become turns and the query system message stays first', () => {
+  const system: ChatMessage = { role: 'system', content: 'Be kind.' };
+  const query = example(5, 'q', 'r', { messages: [system, { role: 'user', content: 'How?' }] });
+  const shot = example(2, 'x', 'Fine.', { messages: [system, { role: 'user', content: 'Hi?' }] });
+  const result = buildPrompt(query, [shot], chatTokenizer, settings({ schema: 'chat' }));
+  assert.ok(result.ok);
+  assert.equal(result.built.prompt.text, '<system>Be kind.</system><user>Hi?</user><assistant>Fine.</assistant><user>How?</user><assistant>');
+  assert.equal(result.built.prompt.addSpecialTokens, false);
+  assert.equal(result.built.usesChatTemplate, true);
+});
+
+test('an evaluated item offered as its own example is refused', () => {
+  const query = example(3, 'q', 'r');
+  assert.throws(() => buildPrompt(query, [query], wordTokenizer, settings()), /line 3 was offered as its own example/);
+});
+
+test('no selector ever returns the query, a duplicate of its input, or a conversation that continues into its answer', async () => {
+  const query = example(1, 'What is 2+2?', '4', { label: 'math', messages: [{ role: 'user', content: 'What is 2+2?' }] });
+  const pool: Example[] = [
+    query,
+    example(2, '  what IS 2+2? ', '5', { label: 'math' }), // a duplicate after case and space folding
+    example(3, 'user: What is 2+2?\nassistant: 4\nuser: And 3+3?', '6', {
+      label: 'math', messages: [{ role: 'user', content: 'What is 2+2?' }, { role: 'assistant', content: '4' }, { role: 'user', content: 'And 3+3?' }],
+    }),
+    example(4, 'Capital of France?', 'Paris', { label: 'geo' }),
+    example(5, 'What is 2+3?', '5', { label: 'math' }),
+  ];
+  for (const strategy of SELECTION_STRATEGIES) {
+    const selector = await createSelector(pool, { strategy, seed: 4 });
+    const chosen = await selector.select(query, 10);
+    assert.deepEqual(chosen.map((e) => e.line).sort(), [4, 5], strategy);
+  }
+});
+
+test('similar selection ranks by BM25, Chinese characters as words', async () => {
+  const pool = [example(1, '今天天氣很好', 'a'), example(2, '我喜歡吃蘋果', 'b'), example(3, '天氣預報說明天下雨', 'c')];
+  const selector = await createSelector(pool, { strategy: 'similar', seed: 1 });
+  const chosen = await selector.select(example(9, '明天天氣', 'x'), 3);
+  assert.deepEqual(chosen.map((e) => e.line), [3, 1, 2]);
+});
+
+test('stratified selection alternates labels, most frequent first', async () => {
+  const pool = [example(1, 'a', 'pos', { label: 'pos' }), example(2, 'b', 'pos', { label: 'pos' }), example(3, 'c', 'pos', { label: 'pos' }), example(4, 'd', 'neg', { label: 'neg' })];
+  const selector = await createSelector(pool, { strategy: 'stratified', seed: 2 });
+  const chosen = await selector.select(example(9, 'z', 'neg', { label: 'neg' }), 3);
+  assert.deepEqual(chosen.map((e) => e.label), ['pos', 'neg', 'pos']);
+});
