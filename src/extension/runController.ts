@@ -56,7 +56,9 @@ export class RunController implements vscode.Disposable {
       outputCache: path.join(model.cacheDir ?? this.storageFolder, 'outputs'),
     };
     this.log.info(`Run on ${uri.fsPath} with ${model.model}: shots ${request.settings.shots.join(',')}, ${request.settings.heldOut} held out, selection ${request.settings.selection}`);
-    const worker = new Worker(vscode.Uri.joinPath(this.extensionUri, 'dist', 'runWorker.js').fsPath, { workerData: request });
+    // Configuration values are proxies, which a worker cannot receive: send plain data.
+    const workerData = JSON.parse(JSON.stringify(request)) as RunRequest;
+    const worker = new Worker(vscode.Uri.joinPath(this.extensionUri, 'dist', 'runWorker.js').fsPath, { workerData });
     const active = { uri, worker, progress: undefined as ExperimentProgress | undefined, message: 'Starting…' };
     this.active = active;
     void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, true);

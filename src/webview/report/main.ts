@@ -106,7 +106,11 @@ function showError(message: string): void {
 
 function handle(message: ReportHostMessage): void {
   switch (message.type) {
-    case 'showReport': showReport(message.report); break;
+    case 'showReport':
+      // The host restores the panel from this after a reload (its deserializer reads reportFile).
+      if (typeof message.reportFile === 'string') api?.mergeState({ reportFile: message.reportFile });
+      showReport(message.report);
+      break;
     case 'showProgress': showProgress(message.progress); break;
     case 'showError': showError(message.message); break;
   }
