@@ -48,6 +48,10 @@ export class DatasetsViewProvider implements vscode.WebviewViewProvider, vscode.
     view.onDidDispose(() => {
       if (this.view === view) this.view = undefined;
     });
+    // A hidden view's page is unloaded; it says 'ready' again when shown.
+    view.onDidChangeVisibility(() => {
+      if (!view.visible) this.ready = false;
+    });
   }
 
   /** Coalesces bursts of changes (a workspace of many files inspected at once) into one message. */

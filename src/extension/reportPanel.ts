@@ -82,6 +82,10 @@ export class ReportPanels implements vscode.WebviewPanelSerializer<ReportPanelSt
     panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message));
     panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { title: 'Prompt or Fine-Tune report', script: 'report.js', style: 'report.css', bodyClass: 'report' });
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.svg');
+    // A hidden panel's page is unloaded and loads again when shown: until its next 'ready', messages wait.
+    panel.onDidChangeViewState(() => {
+      if (!panel.visible) this.ready = false;
+    });
     panel.onDidDispose(() => {
       if (this.panel === panel) {
         this.panel = undefined;
@@ -108,6 +112,8 @@ export class ReportPanels implements vscode.WebviewPanelSerializer<ReportPanelSt
     switch (message.type) {
       case 'ready':
         this.ready = true;
+        // A page that loads again (shown after being hidden) starts empty: give it the report it shows.
+        if (this.shown && !this.queued.some((queued) => queued.type === 'showReport')) this.showFile(this.shown.file);
         for (const queued of this.queued.splice(0)) void this.panel?.webview.postMessage(queued);
         break;
       case 'export':
