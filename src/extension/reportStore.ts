@@ -3,7 +3,7 @@
  * show the last verdict after a reload. A cancelled run never replaces a complete report.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ExperimentReport } from '../engine/experiment/report';
@@ -11,6 +11,8 @@ import type { ExperimentReport } from '../engine/experiment/report';
 export class ReportStore implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
+  /** Parsed reports by file and modification time: hovers and the side panel ask often, reports can be megabytes. */
+  private readonly parsed = new Map<string, { mtimeMs: number; report: ExperimentReport }>();
 
   constructor(private readonly folder: string) {
     mkdirSync(folder, { recursive: true });
@@ -31,7 +33,12 @@ export class ReportStore implements vscode.Disposable {
   loadFile(file: string): ExperimentReport | undefined {
     if (!existsSync(file)) return undefined;
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as ExperimentReport;
+      const { mtimeMs } = statSync(file);
+      const cached = this.parsed.get(file);
+      if (cached?.mtimeMs === mtimeMs) return cached.report;
+      const report = JSON.parse(readFileSync(file, 'utf8')) as ExperimentReport;
+      this.parsed.set(file, { mtimeMs, report });
+      return report;
     } catch {
       return undefined;
     }
@@ -45,6 +52,7 @@ export class ReportStore implements vscode.Disposable {
     // Write then rename, so a crash mid-write leaves the previous report whole.
     writeFileSync(`${file}.tmp`, JSON.stringify(report));
     renameSync(`${file}.tmp`, file);
+    this.parsed.set(file, { mtimeMs: statSync(file).mtimeMs, report });
     this.changed.fire(dataset);
     return true;
   }

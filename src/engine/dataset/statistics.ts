@@ -56,8 +56,8 @@ export function duplicateKey(text: string): string {
   return normalized.toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
-/** A 52-bit FNV-1a style hash, exact as a JavaScript number, so a Map of hashes stays small. */
-export function hash52(text: string): number {
+/** Two independent 32-bit FNV-1a hashes of a string: 64 bits, so two million inputs collide with odds of 1 in 10^7. */
+export function hash64(text: string): [number, number] {
   let low = 0x811c9dc5;
   let high = 0x050c5d1f;
   for (let i = 0; i < text.length; i++) {
@@ -65,32 +65,77 @@ export function hash52(text: string): number {
     low = Math.imul(low ^ code, 0x01000193) >>> 0;
     high = Math.imul(high ^ code ^ (low >>> 24), 0x01000193) >>> 0;
   }
-  return (high & 0xfffff) * 0x100000000 + low;
+  return [high >>> 0, low >>> 0];
 }
 
-/** Counts inputs seen before, and inputs that come with more than one distinct reference. */
+const EMPTY = 0;
+const SEEN = 1;
+const CONFLICTING = 2;
+
+/**
+ * Counts inputs seen before, and inputs that come with more than one distinct reference.
+ * An open-addressing table in typed arrays (13 bytes a slot) rather than a Map of strings or boxed numbers:
+ * a 1 GB file of two million records costs about 55 MB here instead of several hundred.
+ */
 export class DuplicateTracker {
-  private readonly referenceByInput = new Map<number, number>();
-  private readonly conflicting = new Set<number>();
+  private capacity = 1 << 12;
+  private high = new Uint32Array(this.capacity);
+  private low = new Uint32Array(this.capacity);
+  private reference = new Uint32Array(this.capacity);
+  private state = new Uint8Array(this.capacity);
+  private size = 0;
+  private conflicts = 0;
   duplicates = 0;
 
   add(input: string, reference: string): void {
-    const inputHash = hash52(duplicateKey(input));
-    const referenceHash = hash52(reference.trim());
-    const seen = this.referenceByInput.get(inputHash);
-    if (seen === undefined) {
-      this.referenceByInput.set(inputHash, referenceHash);
+    const [high, low] = hash64(duplicateKey(input));
+    const referenceHash = hash64(reference.trim())[1];
+    const slot = this.find(high, low);
+    if (this.state[slot] === EMPTY) {
+      this.high[slot] = high;
+      this.low[slot] = low;
+      this.reference[slot] = referenceHash;
+      this.state[slot] = SEEN;
+      if (++this.size > this.capacity * 0.7) this.grow();
       return;
     }
     this.duplicates++;
-    if (seen !== referenceHash) this.conflicting.add(inputHash);
+    if (this.state[slot] === SEEN && this.reference[slot] !== referenceHash) {
+      this.state[slot] = CONFLICTING;
+      this.conflicts++;
+    }
   }
 
   get distinctInputs(): number {
-    return this.referenceByInput.size;
+    return this.size;
   }
 
   get conflictingInputs(): number {
-    return this.conflicting.size;
+    return this.conflicts;
+  }
+
+  /** The slot holding this key, or the empty slot where it would go (linear probing). */
+  private find(high: number, low: number): number {
+    const mask = this.capacity - 1;
+    let slot = (low ^ Math.imul(high, 0x9e3779b1)) & mask;
+    while (this.state[slot] !== EMPTY && (this.high[slot] !== high || this.low[slot] !== low)) slot = (slot + 1) & mask;
+    return slot;
+  }
+
+  private grow(): void {
+    const { high, low, reference, state } = this;
+    this.capacity *= 2;
+    this.high = new Uint32Array(this.capacity);
+    this.low = new Uint32Array(this.capacity);
+    this.reference = new Uint32Array(this.capacity);
+    this.state = new Uint8Array(this.capacity);
+    for (let old = 0; old < state.length; old++) {
+      if (state[old] === EMPTY) continue;
+      const slot = this.find(high[old]!, low[old]!);
+      this.high[slot] = high[old]!;
+      this.low[slot] = low[old]!;
+      this.reference[slot] = reference[old]!;
+      this.state[slot] = state[old]!;
+    }
   }
 }
