@@ -36,9 +36,9 @@ export async function inspectCommand(positionals: string[], values: Values): Pro
     progress.done();
   }
   if (values.json) process.stdout.write(JSON.stringify(inspectionJson(check), null, 2) + '\n');
-  else process.stdout.write(describeCheck(check) + '\n');
+  else if (!check.inspection.notJsonLines) process.stdout.write(describeCheck(check) + '\n');
   if (check.inspection.notJsonLines) {
-    if (values.json) process.stderr.write(`prompt-or-finetune: ${file}: ${check.inspection.notJsonLines}\n`);
+    process.stderr.write(`prompt-or-finetune: ${file}: ${check.inspection.notJsonLines}\n`);
     return 1;
   }
   if (check.inspection.records === 0) {

@@ -4,14 +4,21 @@
  */
 export type Random = () => number;
 
+/** Uniform numbers in [0, 1). */
 export function seededRandom(seed: number): Random {
+  const words = seededWords(seed);
+  return (): number => words() / 4294967296;
+}
+
+/** The raw unsigned 32-bit words of the same generator (the test models' weights are drawn from these). */
+export function seededWords(seed: number): () => number {
   let state = seed >>> 0;
   return (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
 }
 

@@ -14,6 +14,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
+import { seededWords } from '../../src/engine/random';
 
 export interface LlamaShape {
   vocabularySize: number;
@@ -300,18 +301,6 @@ function buildTokenizerJson(vocabularySize: number): unknown {
 // Weights
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32 returning raw 32-bit words; inlined so the weights never change when src/engine/random.ts does. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
 /**
  * `count` values with mean 0 and standard deviation `std`, from a triangular distribution (the sum of the
  * two 16-bit halves of one random word, as two uniforms): normal enough, one generator call per weight
@@ -426,7 +415,7 @@ function buildModelProto(shape: LlamaShape, seed: number): Uint8Array[] {
   const { vocabularySize: V, hiddenSize: H, layers, heads, keyValueHeads: KV, intermediateSize: I } = shape;
   const headDim = H / heads;
   const group = heads / KV;
-  const random = mulberry32(seed);
+  const random = seededWords(seed);
   const g = new GraphBuilder();
 
   // Weight scales, chosen so greedy output varies with the context instead of looping: the embedding has

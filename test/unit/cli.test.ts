@@ -1,0 +1,98 @@
+/** The command line as CI uses it: real processes, exit codes, one-line reasons, the JSON interface. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, realDataset, sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: REPO_ROOT });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const REAL: [string, number, string][] = [
+  ['01-openai-toy-chat.jsonl', 5, 'chat'],
+  ['03-prompt-completion-mandarin-cantonese.jsonl', 2000, 'prompt-completion'],
+  ['04-alpaca-instruction-input-output.jsonl', 774, 'instruction'],
+  ['05-classify-emotion-text-label-str.jsonl', 2000, 'classification'],
+  ['07-gold-vs-finetuned-self-instruct.jsonl', 252, 'instruction'],
+  ['11-messy-bom-crlf-rag-answers.jsonl', 5, 'input-output'],
+  ['13-messy-pretty-printed-chat-es.jsonl', 24, 'chat'],
+  ['14-messy-blank-lines-prompt-completion-pt.jsonl', 10, 'prompt-completion'],
+];
+
+test('inspect --json gives the stated records and schema for every real dataset, exit 0', { skip: sharedMissing }, () => {
+  for (const [file, records, schema] of REAL) {
+    const result = cli('inspect', realDataset(file), '--json');
+    assert.equal(result.status, 0, `${file}: ${result.stderr}`);
+    const json = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.equal(json.records, records, file);
+    assert.equal(json.schema, schema, file);
+    for (const key of ['invalid', 'errors', 'fields', 'labels', 'bounds', 'verdict']) assert.ok(key in json, `${file}: ${key}`);
+  }
+});
+
+test('files with no readable record exit 1 with one line saying what they are, and no stack trace', () => {
+  const folder = temporaryFolder();
+  try {
+    const cases: [string, string | Buffer, RegExp][] = [
+      ['empty.jsonl', '', /The file is empty/],
+      ['random.jsonl', Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 131 + 7) % 256)), /binary/],
+      ['array.jsonl', '[{"prompt":"a","completion":"b"},{"prompt":"c","completion":"d"}]\n', /one JSON array, not JSON Lines/],
+      ['lfs.jsonl', 'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 100\n', /Git LFS pointer/],
+    ];
+    for (const [name, content, reason] of cases) {
+      const file = join(folder.path, name);
+      writeFileSync(file, content);
+      for (const args of [['inspect', file], ['inspect', file, '--json']]) {
+        const result = cli(...args);
+        assert.equal(result.status, 1, `${name} ${args.join(' ')}`);
+        const lines = result.stderr.trim().split('\n');
+        assert.equal(lines.length, 1, result.stderr);
+        assert.match(lines[0]!, reason);
+        assert.doesNotMatch(result.stderr + result.stdout, /\n\s+at /);
+      }
+    }
+  } finally {
+    folder.remove();
+  }
+});
+
+test('a wrong command line exits 2 with the usage; a missing file exits 1', () => {
+  const unknown = cli('inspect', 'x.jsonl', '--bogus');
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /Unknown option '--bogus'/);
+  const epsilon = cli('inspect', realDataset('01-openai-toy-chat.jsonl'), '--epsilon', '2');
+  assert.equal(epsilon.status, 2);
+  assert.match(epsilon.stderr, /^prompt-or-finetune: --epsilon must be between 0 and 1, not "2"/);
+  const missing = cli('inspect', 'no-such.jsonl');
+  assert.deepEqual([missing.status, missing.stderr], [1, 'prompt-or-finetune: no-such.jsonl: no such file\n']);
+  const noModel = cli('run', realDataset('01-openai-toy-chat.jsonl'));
+  assert.equal(noModel.status, 2);
+});
+
+test('run writes a JSON report with a curve over the shot grid; the identical run is served from the cache', { skip: sharedMissing }, () => {
+  const folder = temporaryFolder();
+  try {
+    const out = join(folder.path, 'report.json');
+    const args = ['run', realDataset('03-prompt-completion-mandarin-cantonese.jsonl'), '--model', STORIES_260K, '--limit', '5', '--shots', '0,1,2', '--max-new-tokens', '8', '--json', out, '--cache-dir', folder.path];
+    const first = cli(...args);
+    assert.equal(first.status, 0, first.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { curve: { k: number; n: number }[]; timing: { modelCalls: number; cachedCalls: number } };
+    assert.deepEqual(report.curve.map((point) => [point.k, point.n]), [[0, 5], [1, 5], [2, 5]]);
+    assert.equal(report.timing.modelCalls, 30);
+    assert.match(first.stdout, /30 model calls, 0 from the cache/);
+    const second = cli(...args);
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stdout, /0 model calls, 30 from the cache/);
+  } finally {
+    folder.remove();
+  }
+});
+
+test('an offline Hub model fails with a message that says how to point at a local one', () => {
+  const result = cli('run', join(REPO_ROOT, 'examples', 'capitals.jsonl'), '--model', 'no-such-org/no-such-model', '--offline');
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /^prompt-or-finetune: no-such-org\/no-such-model is not in the model cache .* downloads are disabled\. .*local folder/);
+});
