@@ -101,3 +101,30 @@ test('an unclosed brace does not swallow the rest of the file', async () => {
   assert.deepEqual(result.errors.map((error) => error.line), [1]);
   assert.match(result.errors[0]!.message, /opens a record that is not closed within 10000 lines/);
 });
+
+test('chat records with tool calls, function messages and multi-part content are read', async () => {
+  const record = {
+    messages: [
+      { role: 'system', content: 'You control a drone.' },
+      { role: 'user', content: [{ type: 'text', text: 'Take off ' }, { type: 'text', text: 'now.' }] },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'takeoff', arguments: '{"altitude": 10}' } }] },
+    ],
+  };
+  const legacy = { messages: [{ role: 'user', content: 'Weather?' }, { role: 'assistant', content: null, function_call: { name: 'weather', arguments: '{}' } }, { role: 'function', name: 'weather', content: 'sunny' }, { role: 'assistant', content: 'Sunny.' }] };
+  const result = await inspectText(`${JSON.stringify(record)}\n${JSON.stringify(legacy)}\n`);
+  assert.equal(result.schema, 'chat');
+  assert.equal(result.usable, 2);
+  assert.equal(result.examples[0]!.reference, 'takeoff({"altitude": 10})');
+  assert.equal(result.examples[0]!.input, 'system: You control a drone.\nuser: Take off now.');
+  assert.equal(result.examples[1]!.input, 'user: Weather?\nassistant: weather({})\ntool: sunny');
+  assert.equal(result.examples[1]!.reference, 'Sunny.');
+});
+
+test('evaluation logs with the input inside a `doc` object and the outputs beside it are mapped', async () => {
+  const line = (id: number): string => JSON.stringify({ doc_id: id, doc: { question: `q${id}`, id: `x${id}` }, target: `gold${id}`, filtered_resps: [`model${id}`], resps: [[`model${id}`]] });
+  const result = await inspectText(`${line(1)}\n${line(2)}\n`);
+  assert.equal(result.schema, 'input-output');
+  assert.equal(result.fields.input, 'doc.question');
+  assert.deepEqual(result.referenceCandidates.map((candidate) => `${candidate.path}:${candidate.kind}`), ['filtered_resps:model-output', 'resps:model-output', 'target:gold']);
+  assert.deepEqual(result.examples.map((example) => [example.input, example.reference]), [['q1', 'model1'], ['q2', 'model2']]);
+});

@@ -89,16 +89,19 @@ function detectNested(sample: readonly Record<string, unknown>[]): SchemaDetecti
   const common = [...counts].filter(([, count]) => count >= sample.length / 2).map(([path]) => path);
   const lastSegment = (path: string): string => path.split('.').filter((segment) => !/^\d+$/.test(segment)).pop() ?? '';
   const byName = (names: readonly string[]): string[] =>
-    names.flatMap((name) => common.filter((path) => lastSegment(path) === name && path.includes('.')));
+    names.flatMap((name) => common.filter((path) => lastSegment(path) === name));
   const chatContent = common.find((path) => /(^|\.)message\.content$/.test(path));
   const choiceText = common.find((path) => /(^|\.)choices\.0\.text$/.test(path));
   const modelOutputs = [chatContent, choiceText, ...byName(MODEL_OUTPUT_NAMES)].filter((path): path is string => !!path);
   const gold = byName(GOLD_NAMES);
   const inputs = byName(INPUT_NAMES).filter((path) => !modelOutputs.includes(path) && !gold.includes(path));
+  // `resps`, `resps.0` and `resps.0.0` are one field (asText unwraps one-element arrays): keep the shortest.
+  const indexInto = (path: string, paths: readonly string[]): boolean =>
+    paths.some((other) => path.startsWith(`${other}.`) && /^(\.\d+)+$/.test(path.slice(other.length)));
   const candidates: ReferenceCandidate[] = dedupe([
     ...modelOutputs.map((path) => ({ path, kind: 'model-output' as const })),
     ...gold.map((path) => ({ path, kind: 'gold' as const })),
-  ]);
+  ]).filter((candidate, _, all) => !indexInto(candidate.path, all.map((other) => other.path)));
   const input = inputs[0];
   if (input && candidates.length > 0) return withReference('input-output', { ...EMPTY_FIELDS, input }, candidates);
   return { schema: 'unknown', fields: { ...EMPTY_FIELDS }, referenceCandidates: candidates };
@@ -196,6 +199,8 @@ export function extractExample(record: Record<string, unknown>, line: number, sc
 }
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
+/** Older OpenAI chat data calls a tool's answer a `function` message. */
+const ROLE_ALIASES: Record<string, ChatMessage['role']> = { function: 'tool', developer: 'system' };
 
 function extractChat(record: Record<string, unknown>, line: number): Extraction {
   const raw = record.messages;
@@ -204,10 +209,12 @@ function extractChat(record: Record<string, unknown>, line: number): Extraction 
   for (const [index, message] of raw.entries()) {
     if (message === null || typeof message !== 'object') return { ok: false, reason: `messages[${index}] is not an object` };
     const { role, content, tool_calls: toolCalls } = message as Record<string, unknown>;
-    if (typeof role !== 'string' || !ROLES.has(role)) return { ok: false, reason: `messages[${index}] has no valid role (system, user, assistant or tool)` };
-    const text = typeof content === 'string' ? content : content == null ? '' : JSON.stringify(content);
-    const calls = Array.isArray(toolCalls) && toolCalls.length ? describeToolCalls(toolCalls) : '';
-    messages.push({ role: role as ChatMessage['role'], content: [text, calls].filter(Boolean).join('\n') });
+    const known = typeof role === 'string' ? (ROLES.has(role) ? (role as ChatMessage['role']) : ROLE_ALIASES[role]) : undefined;
+    if (!known) return { ok: false, reason: `messages[${index}] has no valid role (system, user, assistant or tool)` };
+    const { function_call: functionCall } = message as Record<string, unknown>;
+    const calls = Array.isArray(toolCalls) && toolCalls.length ? describeToolCalls(toolCalls)
+      : functionCall && typeof functionCall === 'object' ? describeToolCalls([{ function: functionCall }]) : '';
+    messages.push({ role: known, content: [contentText(content), calls].filter(Boolean).join('\n') });
   }
   const last = messages.map((message) => message.role).lastIndexOf('assistant');
   if (last === -1) return { ok: false, reason: 'no assistant message to compare with' };
@@ -221,6 +228,17 @@ function extractChat(record: Record<string, unknown>, line: number): Extraction 
       reference: messages[last]!.content,
     },
   };
+}
+
+/** Message content as text: a string, or the text parts of a multi-part content array. */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (content == null) return '';
+  if (Array.isArray(content)) {
+    const texts = content.map((part) => (typeof part === 'string' ? part : typeof (part as { text?: unknown })?.text === 'string' ? (part as { text: string }).text : null));
+    if (texts.every((text) => text !== null)) return texts.join('');
+  }
+  return JSON.stringify(content);
 }
 
 /** Tool calls compared as text: `name(arguments)` one per line, arguments as the model wrote them. */
