@@ -22,10 +22,10 @@ export interface EmbedderLoadOptions {
 const BATCH = 16;
 
 export async function loadEmbedder(options: EmbedderLoadOptions): Promise<Embedder & { dispose(): Promise<void> }> {
-  const source = resolveSource(options.model);
-  const tf = (await loadTransformers()) as unknown as { pipeline: (task: string, model: string, options: Record<string, unknown>) => Promise<FeatureExtractor> };
   let extractor: FeatureExtractor;
   try {
+    const source = resolveSource(options.model);
+    const tf = (await loadTransformers()) as unknown as { pipeline: (task: string, model: string, options: Record<string, unknown>) => Promise<FeatureExtractor> };
     extractor = await tf.pipeline('feature-extraction', source.kind === 'folder' ? source.folder : source.id, {
       dtype: options.dtype ?? 'fp32',
       local_files_only: source.kind === 'folder' || options.allowDownload === false,
@@ -33,8 +33,8 @@ export async function loadEmbedder(options: EmbedderLoadOptions): Promise<Embedd
     });
   } catch (error) {
     throw new ModelLoadError(
-      `Could not load the embedding model ${options.model} (${(error as Error).message.split('\n')[0]}). ` +
-        'Point the embedding model setting at a local folder in transformers.js layout, or leave it empty to select similar examples with BM25.',
+      `Could not load the embedding model ${options.model}: ${(error as Error).message.split('\n')[0]} ` +
+        'Or leave the embedding model setting empty to select similar examples with BM25.',
     );
   }
   return {
