@@ -5,7 +5,8 @@
  *   prompt-or-finetune run <file.jsonl> --model <id|folder> [--shots 0,1,2,4] [--limit N] …
  *   prompt-or-finetune demo
  *
- * Exit codes: 0 done; 1 the dataset or model cannot be used (one line says why); 2 the command line is wrong.
+ * Exit codes: 0 done; 1 the dataset or model cannot be used (one line says why); 2 the command line is wrong;
+ * 3 the measured verdict is one that --fail-on names; 130 cancelled (Ctrl+C), with what was done cached.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { inspectCommand, INSPECT_OPTIONS } from './inspectCommand';
@@ -19,6 +20,7 @@ const USAGE = `Usage:
                          [--select first|random|stratified|similar] [--json out.json] [--html report.html]
                          [--markdown report.md] [--no-cache] [--seed N] [--max-new-tokens N] [--threads N]
                          [--dtype fp32|fp16|q8|q4] [--device cpu|cuda] [--cache-dir DIR] [--offline]
+                         [--embedding-model <id|folder>] [--fail-on fine-tune,undecided,…]
   prompt-or-finetune demo [--model <id|folder>]
 
 Run 'prompt-or-finetune <command> --help' for what each option does (the README lists them all).`;

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { runExperiment, RunCancelledError, DatasetNotRunnableError } from '../engine/experiment/experiment';
-import type { ExperimentReport } from '../engine/experiment/report';
+import type { ExperimentReport, MeasuredVerdictKind } from '../engine/experiment/report';
 import { ModelLoadError, type LanguageModel, type ModelDtype, type ModelDevice } from '../engine/model/languageModel';
 import { SELECTION_STRATEGIES, type Embedder, type SelectionStrategy } from '../engine/prompt/selection';
 import { renderReportHtml } from '../engine/report/html';
@@ -27,6 +27,7 @@ export const RUN_OPTIONS = {
   markdown: { type: 'string' },
   'no-cache': { type: 'boolean' },
   'embedding-model': { type: 'string' },
+  'fail-on': { type: 'string' },
   json: { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 
@@ -114,6 +115,9 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
     seed: numberOption(values, 'seed', DEFAULT_SETTINGS.seed, Number.isInteger, 'a whole number'),
     maxNewTokens: numberOption(values, 'max-new-tokens', DEFAULT_SETTINGS.maxNewTokens, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
   };
+  const failOn = typeof values['fail-on'] === 'string' ? values['fail-on'].split(',').map((kind) => kind.trim()).filter(Boolean) : [];
+  const unknownKinds = failOn.filter((kind) => !MEASURED_KINDS.includes(kind as MeasuredVerdictKind));
+  if (unknownKinds.length) throw new UsageError(`--fail-on takes measured verdicts (${MEASURED_KINDS.join(', ')}), not "${unknownKinds.join(', ')}"`);
   const cacheFolder = values['no-cache'] ? null : join(typeof values['cache-dir'] === 'string' ? values['cache-dir'] : defaultCacheFolder(), 'outputs');
   const embedder = typeof values['embedding-model'] === 'string' ? await loadEmbedder(values['embedding-model'], values) : undefined;
 
@@ -142,8 +146,15 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
   }
   writeOutputs(report, values);
   process.stdout.write(summaryParagraph(report) + '\n');
+  if (failOn.includes(report.verdict.measured.kind)) {
+    process.stderr.write(`prompt-or-finetune: the measured verdict is ${report.verdict.measured.kind}, which --fail-on names.\n`);
+    return 3;
+  }
   return 0;
 }
+
+/** Every measured verdict, for `--fail-on` (a CI check that fails when prompting does not do). */
+const MEASURED_KINDS: readonly MeasuredVerdictKind[] = ['prompting-suffices', 'still-improving', 'fine-tune', 'undecided', 'not-run'];
 
 async function loadEmbedder(id: string, values: Values): Promise<Embedder> {
   const { loadEmbedder: load } = await import('../engine/model/embeddingModel');

@@ -83,9 +83,11 @@ test('run writes a JSON report with a curve over the shot grid; the identical ru
     assert.deepEqual(report.curve.map((point) => [point.k, point.n]), [[0, 5], [1, 5], [2, 5]]);
     assert.equal(report.timing.modelCalls, 30);
     assert.match(first.stdout, /30 model calls, 0 from the cache/);
-    const second = cli(...args);
-    assert.equal(second.status, 0, second.stderr);
+    const second = cli(...args, '--fail-on', 'fine-tune');
     assert.match(second.stdout, /0 model calls, 30 from the cache/);
+    // stories260K writes children's stories, not Cantonese: the verdict is fine-tune, and --fail-on turns it into exit 3.
+    assert.equal(second.status, 3, second.stderr);
+    assert.equal(second.stderr.split('\n').filter((line) => line.startsWith('prompt-or-finetune:')).join(''), 'prompt-or-finetune: the measured verdict is fine-tune, which --fail-on names.');
   } finally {
     folder.remove();
   }
