@@ -6,11 +6,14 @@
  * Default folder: ../shared/models/stories260K. For each intra-op thread count (1 and 2): a ~100-token
  * prompt, 32 new tokens, greedy, median of 3 runs → generation tokens/s (prompt processing included);
  * teacher-forced scoring of a ~100-token continuation after it, median of 3 → scored tokens/s.
+ * Then, with the runtime's default thread count: 8 different ~100-token prompts, 32 new tokens each, as
+ * 8 sequential `generate` calls and as one `generateBatch` of 8, median of 3 → tokens/s of each (all
+ * generated tokens over wall time, prompt processing included), and whether the outputs are identical.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { type LanguageModel, type PromptInput } from '../src/engine/model/languageModel';
+import { type Generation, type LanguageModel, type PromptInput } from '../src/engine/model/languageModel';
 import { loadLanguageModel } from '../src/engine/model/transformersModel';
 
 const THREADS = [1, 2];
@@ -18,6 +21,7 @@ const RUNS = 3;
 const PROMPT_TOKENS = 100;
 const NEW_TOKENS = 32;
 const CONTINUATION_TOKENS = 100;
+const BATCH_PROMPTS = 8;
 
 const PROMPT_SOURCE =
   'Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her dog, Max. ' +
@@ -98,6 +102,80 @@ async function benchmark(folder: string, threads: number): Promise<Row> {
   }
 }
 
+interface BatchRow {
+  prompts: number;
+  promptTokens: string;
+  newTokens: number;
+  sequentialSeconds: number;
+  batchedSeconds: number;
+  identical: boolean;
+}
+
+/** `count` different prompts of about `tokens` tokens: the source started at different sentences. */
+function distinctPrompts(model: LanguageModel, count: number, tokens: number): PromptInput[] {
+  const sentences = PROMPT_SOURCE.split(/(?<=\.) /);
+  return Array.from({ length: count }, (_, i) => {
+    const rotated = [...sentences.slice(i % sentences.length), ...sentences.slice(0, i % sentences.length)].join(' ');
+    const opening = i >= sentences.length ? `Day ${i}. ` : '';
+    return { text: textOfTokens(model, opening + rotated, tokens), addSpecialTokens: true };
+  });
+}
+
+async function benchmarkBatch(folder: string): Promise<BatchRow> {
+  const model = await loadLanguageModel({ model: folder }); // threads: the runtime's default
+  try {
+    if (!model.generateBatch) throw new Error('This runner has no generateBatch.');
+    const prompts = distinctPrompts(model, BATCH_PROMPTS, PROMPT_TOKENS);
+    const options = { maxNewTokens: NEW_TOKENS };
+    const sequential = async (): Promise<Generation[]> => {
+      const results: Generation[] = [];
+      for (const prompt of prompts) results.push(await model.generate(prompt, options));
+      return results;
+    };
+    const batched = (): Promise<Generation[]> => model.generateBatch!(prompts, options);
+
+    await sequential(); // warm-up
+    await batched();
+    const sequentialRuns = [];
+    const batchedRuns = [];
+    for (let run = 0; run < RUNS; run++) {
+      sequentialRuns.push(await timed(sequential));
+      batchedRuns.push(await timed(batched));
+    }
+    const reference = sequentialRuns[0]!.value;
+    const identical = [...sequentialRuns, ...batchedRuns].every((r) => JSON.stringify(r.value) === JSON.stringify(reference));
+    const lengths = reference.map((g) => g.promptTokenCount);
+    return {
+      prompts: prompts.length,
+      promptTokens: `${Math.min(...lengths)}–${Math.max(...lengths)}`,
+      newTokens: reference.reduce((sum, g) => sum + g.tokenIds.length, 0),
+      sequentialSeconds: median(sequentialRuns.map((r) => r.seconds)),
+      batchedSeconds: median(batchedRuns.map((r) => r.seconds)),
+      identical,
+    };
+  } finally {
+    await model.dispose();
+  }
+}
+
+function batchTable(row: BatchRow): string {
+  const header = ['prompts', 'prompt tok', 'new tok', 'sequential s', 'seq tok/s', 'batched s', 'batch tok/s', 'speed-up', 'identical'];
+  const cells = [
+    String(row.prompts),
+    row.promptTokens,
+    String(row.newTokens),
+    row.sequentialSeconds.toFixed(3),
+    (row.newTokens / row.sequentialSeconds).toFixed(1),
+    row.batchedSeconds.toFixed(3),
+    (row.newTokens / row.batchedSeconds).toFixed(1),
+    `${(row.sequentialSeconds / row.batchedSeconds).toFixed(2)}x`,
+    row.identical ? 'yes' : 'NO',
+  ];
+  const widths = header.map((title, column) => Math.max(title.length, cells[column]!.length));
+  const format = (line: readonly string[]): string => line.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
+  return [format(header), format(widths.map((width) => '-'.repeat(width))), format(cells)].join('\n');
+}
+
 function table(rows: readonly Row[]): string {
   const header = ['threads', 'load s', 'prompt tok', 'new tok', 'generate s', 'gen tok/s', 'scored tok', 'score s', 'scored tok/s'];
   const lines = rows.map((row) => [
@@ -132,6 +210,11 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const threads of THREADS) rows.push(await benchmark(folder, threads));
   console.log(table(rows));
+  console.log(
+    `\nBatched greedy generation, default threads: ${BATCH_PROMPTS} prompts of ~${PROMPT_TOKENS} tokens, ${NEW_TOKENS} new tokens each; ` +
+      `${BATCH_PROMPTS} sequential generate calls vs one generateBatch; median of ${RUNS}.`,
+  );
+  console.log(batchTable(await benchmarkBatch(folder)));
 }
 
 main().catch((error: unknown) => {

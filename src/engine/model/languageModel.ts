@@ -80,6 +80,12 @@ export interface LanguageModel {
   /** Greedy decoding. */
   generate(prompt: PromptInput, options: GenerateOptions): Promise<Generation>;
   /**
+   * Greedy decoding of several prompts at once (left-padded); each result is what `generate` would give.
+   * Optional. Results are in the order of `prompts`; `[]` for an empty list. Every prompt gets the same
+   * options; `options.prefix` may be ignored by the batch path (it only saves time, never changes a result).
+   */
+  generateBatch?(prompts: readonly PromptInput[], options: GenerateOptions): Promise<Generation[]>;
+  /**
    * Teacher-forced log-probability of `continuation` after `prompt`, from one forward pass over both,
    * tokenized together (tokenizing the continuation alone would add a wrong leading token).
    */
