@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspectDataset } from '../../src/engine/dataset/inspect';
+import { toOneRecordPerLine } from '../../src/engine/dataset/jsonLines';
 import { temporaryFolder } from '../support/paths';
 
 async function inspectText(content: string | Buffer): Promise<Awaited<ReturnType<typeof inspectDataset>>> {
@@ -99,7 +100,43 @@ test('an unclosed brace does not swallow the rest of the file', async () => {
   const result = await inspectText(['{"prompt": "never closed", "completion": {', ...rest].join('\n'));
   assert.equal(result.records, 20_005);
   assert.deepEqual(result.errors.map((error) => error.line), [1]);
-  assert.match(result.errors[0]!.message, /opens a record that is not closed within 10000 lines/);
+  assert.equal(result.errors[0]!.message, "'{' opens a record that is not closed before line 2");
+});
+
+test('an unclosed record in the middle costs only its own line, also when nothing after it is a record', async () => {
+  const records = Array.from({ length: 500 }, (_, i) => `{"prompt":"p${i}","completion":"c${i}"}`);
+  records.splice(3, 0, '{"prompt":"x","completion":["a"');
+  const middle = await inspectText(records.join('\n') + '\n');
+  assert.equal(middle.records, 500);
+  assert.deepEqual(middle.errors, [{ line: 4, column: 32, message: "'{' opens a record that is not closed before line 5" }]);
+  // Indented lines after it are not records either: each is reported on its own line, none is swallowed.
+  const tail = await inspectText('{"prompt":"a","completion":"b"}\n{"prompt": "x",\n  "oops"\n  42\n');
+  assert.equal(tail.records, 1);
+  assert.deepEqual(tail.errors.map((error) => [error.line, error.message]), [
+    [2, 'a record opened here is never closed (3 lines to the end of the file)'],
+    [3, 'line is a JSON string, not an object'],
+    [4, 'line is a JSON number, not an object'],
+  ]);
+});
+
+test('columns point at the offending character, also where V8 does not say, and no data is quoted', async () => {
+  const result = await inspectText('\uFEFF  {"prompt": NaN, "completion": "x"}\n{"prompt": "secret text" "completion": "y"}\n');
+  assert.deepEqual(result.errors, [
+    { line: 1, column: 14, message: "not valid JSON: Unexpected token 'N'" },
+    { line: 2, column: 26, message: "not valid JSON: Expected ',' or '}' after property value" },
+  ]);
+});
+
+test('a line that is not UTF-8 is read with a warning', async () => {
+  const latin1 = Buffer.concat([Buffer.from('{"prompt":"caf'), Buffer.from([0xe9]), Buffer.from('","completion":"x"}\n')]);
+  const result = await inspectText(latin1);
+  assert.equal(result.records, 1);
+  assert.deepEqual(result.warnings, [{ line: 1, column: 1, message: 'line is not valid UTF-8 (another encoding?); undecodable bytes read as U+FFFD' }]);
+});
+
+test('rewriting pretty-printed records one per line keeps their text exactly, numbers included', () => {
+  const text = '{"id": 12345678901234567890,\n  "score": 1.0,\n  "text": "a  b\\n"\n}\n{"id": 2, "score": 2.50, "text": "c"}\nnot json\n';
+  assert.equal(toOneRecordPerLine(text), '{"id":12345678901234567890,"score":1.0,"text":"a  b\\n"}\n{"id": 2, "score": 2.50, "text": "c"}\nnot json\n');
 });
 
 test('chat records with tool calls, function messages and multi-part content are read', async () => {

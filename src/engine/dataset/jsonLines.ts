@@ -10,6 +10,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { parse as tolerantParse, type ParseError } from 'jsonc-parser';
 
 export interface RecordSpan {
   /** 1-based line where the record starts. */
@@ -80,6 +81,10 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
   const finishLine = (bytes: Buffer): void => {
     lineNumber++;
     let text = bytes.toString('utf8');
+    // Bytes that are not UTF-8 (a Latin-1 file) become U+FFFD: say so, since the text is then not what was written.
+    if (text.includes('\uFFFD') && !isValidUtf8(bytes)) {
+      handlers.onWarning({ line: lineNumber, column: 1, message: 'line is not valid UTF-8 (another encoding?); undecodable bytes read as U+FFFD' });
+    }
     if (lineNumber === 1 && text.charCodeAt(0) === 0xfeff) {
       summary.hasByteOrderMark = true;
       text = text.slice(1);
@@ -142,6 +147,17 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
   return summary;
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function isValidUtf8(bytes: Buffer): boolean {
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Random bytes and other binary files are told apart from text on the first chunk. */
 function diagnoseBinary(chunk: Buffer): string | undefined {
   const sample = chunk.subarray(0, 8192);
@@ -202,14 +218,22 @@ class RecordAssembler {
   }
 
   end(): void {
-    if (this.joined) {
+    while (this.joined) {
       const { startLine, text } = this.joined;
-      this.handlers.onError({
-        line: startLine, column: 1,
-        message: `a record opened here is never closed (${text.length} lines to the end of the file)`,
-      });
-      this.joined = undefined;
+      this.abandonJoin(`a record opened here is never closed (${text.length} lines to the end of the file)`);
+      if (this.joined && this.joined.startLine === startLine) break;
     }
+  }
+
+  /**
+   * The lines joined since `startLine` were not one pretty-printed record after all: report the first line
+   * and read the others again one by one, so one broken line never costs the records after it.
+   */
+  private abandonJoin(message: string, column = 1): void {
+    const joined = this.joined!;
+    this.joined = undefined;
+    this.handlers.onError({ line: joined.startLine, column, message });
+    joined.text.slice(1).forEach((restLine, index) => this.line(restLine, joined.startLine + 1 + index));
   }
 
   diagnoseWholeFile(totalBytes: number): string | undefined {
@@ -230,6 +254,12 @@ class RecordAssembler {
 
   private continueJoined(text: string, lineNumber: number): void {
     const joined = this.joined!;
+    // A line at the left margin that is a whole record by itself starts a new record: the open one was broken.
+    if (text.startsWith('{') && isWholeObject(text)) {
+      this.abandonJoin(`'${joined.text[0]!.trim().slice(0, 1)}' opens a record that is not closed before line ${lineNumber}`, joined.text[0]!.length + 1);
+      this.line(text, lineNumber);
+      return;
+    }
     joined.text.push(text);
     joined.chars += text.length + 1;
     joined.depth = bracketDepth(text, joined.depth);
@@ -241,22 +271,13 @@ class RecordAssembler {
         this.summary.multiLineRecords++;
         this.accept(parsed.value, { line: joined.startLine, endLine: lineNumber }, parsed.warnings, whole);
       } else {
-        this.handlers.onError({
-          line: joined.startLine, column: 1,
-          message: `a record spanning lines ${joined.startLine}–${lineNumber} is not valid JSON: ${shortReason(parsed.error)}`,
-        });
+        this.joined = joined;
+        this.abandonJoin(`a record spanning lines ${joined.startLine}–${lineNumber} is not valid JSON: ${shortReason(parsed.error)}`);
       }
       return;
     }
     if (joined.text.length > MAX_RECORD_LINES || joined.chars > MAX_RECORD_CHARS) {
-      // Not a pretty-printed record after all: report its first line and read the rest line by line again.
-      this.joined = undefined;
-      const [first, ...rest] = joined.text;
-      this.handlers.onError({
-        line: joined.startLine, column: (first?.length ?? 0) + 1,
-        message: `'${(first ?? '').trim().slice(0, 1)}' opens a record that is not closed within ${MAX_RECORD_LINES} lines`,
-      });
-      rest.forEach((restLine, index) => this.line(restLine, joined.startLine + 1 + index));
+      this.abandonJoin(`'${joined.text[0]!.trim().slice(0, 1)}' opens a record that is not closed within ${MAX_RECORD_LINES} lines`, joined.text[0]!.length + 1);
     }
   }
 
@@ -370,16 +391,35 @@ function duplicateTopLevelKey(text: string): { key: string; column: number } | u
   return undefined;
 }
 
+/**
+ * The 1-based column where a line stops being JSON. V8's messages do not always say (Node 20: "Unexpected token
+ * 'N', … is not valid JSON"), so the broken line, and only a broken line, is parsed again by jsonc-parser,
+ * which reports the offset of its first error.
+ */
 function columnOf(error: Error, line: string): number {
-  const match = /position (\d+)/.exec(error.message);
-  if (!match) return line.length + 1;
-  // The parse ran on the trimmed line; add back the leading white space.
   const leading = line.length - line.trimStart().length;
-  return Number(match[1]) + leading + 1;
+  const match = /position (\d+)/.exec(error.message);
+  if (match) return Number(match[1]) + leading + 1;
+  const errors: ParseError[] = [];
+  tolerantParse(line.trim(), errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  return errors[0] ? errors[0].offset + leading + 1 : line.length + 1;
 }
 
+/** V8's message without the quoted snippet of the line (dataset text does not belong in a diagnostic). */
 function shortReason(error: Error): string {
-  return error.message.replace(/, "[\s\S]*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '');
+  return error.message
+    .replace(/, (\.\.\.)?"[\s\S]*"(\.\.\.)? is not valid JSON$/, '')
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/ \(line \d+ column \d+\)$/, '');
+}
+
+function isWholeObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+  } catch {
+    return false;
+  }
 }
 
 function describeParseError(error: Error, trimmed: string): string {
@@ -409,20 +449,41 @@ export function scanJsonLinesText(text: string, handlers: ScanHandlers): ScanSum
 }
 
 /**
- * Rewrites pretty-printed records one per line (JSON.stringify keeps key order); every other line, blank or
- * broken, stays as it was, so nothing is lost.
+ * Rewrites pretty-printed records one per line by removing the white space between their tokens: the
+ * record's own text, so numbers like 12345678901234567890 or 1.0 stay exactly as written. Every other line,
+ * blank or broken, stays as it was, so nothing is lost.
  */
 export function toOneRecordPerLine(text: string): string {
-  const spans: { line: number; endLine: number; json: string }[] = [];
+  const spans: { line: number; endLine: number }[] = [];
   scanJsonLinesText(text, {
-    onRecord: (value, span) => { if (span.endLine > span.line) spans.push({ ...span, json: JSON.stringify(value) }); },
+    onRecord: (_, span) => { if (span.endLine > span.line) spans.push(span); },
     onError: () => undefined,
     onWarning: () => undefined,
   });
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  const lines = text.split(/\r?\n/);
-  for (const span of spans.reverse()) lines.splice(span.line - 1, span.endLine - span.line + 1, span.json);
-  return lines.join(eol);
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  for (const span of spans.reverse()) {
+    lines.splice(span.line - 1, span.endLine - span.line + 1, compactJson(lines.slice(span.line - 1, span.endLine).join('\n')));
+  }
+  return (text.startsWith('\uFEFF') ? '\uFEFF' : '') + lines.join(eol);
+}
+
+/** JSON text without the white space outside its strings. */
+function compactJson(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    if (inString) {
+      out += char;
+      if (char === '\\') out += text[++i] ?? '';
+      else if (char === '"') inString = false;
+    } else if (char === '"') {
+      inString = true;
+      out += char;
+    } else if (!/\s/.test(char)) out += char;
+  }
+  return out;
 }
 
 /** A line with its raw control characters escaped inside strings, for the quick fix of that warning. */
