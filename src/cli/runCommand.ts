@@ -134,8 +134,8 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
   } catch (error) {
     progress.done();
     if (error instanceof RunCancelledError) {
-      writeOutputs(error.partial, values);
-      process.stderr.write(`Cancelled after ${error.partial.items.length} items; they are cached, so the same command resumes from them.\n`);
+      if (error.partial) writeOutputs(error.partial, values);
+      process.stderr.write(`Cancelled after ${error.partial?.items.length ?? 0} items; they are cached, so the same command resumes from them.\n`);
       return 130;
     }
     if (error instanceof DatasetNotRunnableError) throw new UserFacingError(error.message);

@@ -117,9 +117,9 @@ export class RunController implements vscode.Disposable {
             resolve({ kind: 'done', report: message.report });
             break;
           case 'cancelled': {
-            const kept = this.reports.save(active.uri, message.partial);
-            this.log.info(`Run cancelled after ${message.partial.items.length} items; ${kept ? 'partial report saved' : 'the complete report from before is kept'}`);
-            resolve({ kind: 'cancelled', report: message.partial, kept });
+            const kept = message.partial ? this.reports.save(active.uri, message.partial) : false;
+            this.log.info(`Run cancelled after ${message.partial?.items.length ?? 0} items; ${kept ? 'partial report saved' : 'no report replaced'}`);
+            resolve({ kind: 'cancelled', report: message.partial ?? undefined, kept });
             break;
           }
           case 'failed':

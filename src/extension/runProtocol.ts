@@ -23,5 +23,6 @@ export type WorkerToHost =
   | { type: 'loading'; message: string }
   | { type: 'progress'; progress: ExperimentProgress }
   | { type: 'done'; report: ExperimentReport }
-  | { type: 'cancelled'; partial: ExperimentReport }
+  /** `partial` is null when cancelled before the first model call. */
+  | { type: 'cancelled'; partial: ExperimentReport | null }
   | { type: 'failed'; message: string; kind: 'model' | 'dataset' | 'unexpected' };

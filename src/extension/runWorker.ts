@@ -43,7 +43,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof RunCancelledError) post({ type: 'cancelled', partial: error.partial });
-  else if (controller.signal.aborted) post({ type: 'failed', message: 'Cancelled while loading the model.', kind: 'model' });
+  else if (controller.signal.aborted) post({ type: 'cancelled', partial: null });
   else if (error instanceof ModelLoadError) post({ type: 'failed', message: error.message, kind: 'model' });
   else if (error instanceof DatasetNotRunnableError) post({ type: 'failed', message: error.message, kind: 'dataset' });
   else post({ type: 'failed', message: (error as Error).stack ?? String(error), kind: 'unexpected' });

@@ -300,3 +300,14 @@ test('perplexity = exp(−total/count)', () => {
   assert.equal(perplexity(Number.NEGATIVE_INFINITY, 3), Number.POSITIVE_INFINITY);
   assert.throws(() => perplexity(-1, 0), RangeError);
 });
+
+test('exact match: answers that normalize to nothing are compared lightly, so an empty output never matches them', () => {
+  assert.equal(exactMatch('', 'A'), 0);
+  assert.equal(exactMatch('', '?'), 0);
+  assert.equal(exactMatch(' a.', 'A'), 1);
+  assert.equal(exactMatch('The', 'the'), 1);
+  assert.equal(exactMatch('?', '?'), 1);
+  assert.equal(exactMatch('', ''), 1);
+  assert.equal(matchLabel(' a.', ['A', 'B']), 'A');
+  assert.equal(matchLabel('b', ['A', 'B']), 'B');
+});

@@ -51,7 +51,7 @@ async function cancelHalfwayThenResume(model: LanguageModel): Promise<void> {
 
   const cacheFolder = join(folder.path, `resumed-${model.fingerprint}`);
   const controller = new AbortController();
-  let partial: ExperimentReport | undefined;
+  let partial: ExperimentReport | null = null;
   await assert.rejects(
     runExperiment({ file: dataset, settings, model, cacheFolder, signal: controller.signal, onProgress: ({ done }) => { if (done === 12) controller.abort(); } }),
     (error: unknown) => {
@@ -118,4 +118,31 @@ test('the curve, the verdict and the exact greedy outputs are deterministic for 
   const again = await runExperiment({ file: dataset, settings, model: tinyModel, cacheFolder: null });
   assert.deepEqual(again.items.map((row) => row.output), report.items.map((row) => row.output));
   assert.deepEqual(again.items.map((row) => row.referenceLogProb), report.items.map((row) => row.referenceLogProb));
+});
+
+test('cancelled while reading the dataset: a cancel, with no partial report, not a failure', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  await assert.rejects(runExperiment({ file: dataset, settings, model: tinyModel, cacheFolder: null, signal: controller.signal }), (error: unknown) => {
+    assert.ok(error instanceof RunCancelledError);
+    assert.equal(error.partial, null);
+    return true;
+  });
+});
+
+test('a reference longer than the context is generated for but not scored, and the run goes on', { skip: sharedMissing }, async () => {
+  const model = await loadLanguageModel({ model: STORIES_260K, allowDownload: false });
+  try {
+    const long = join(folder.path, 'long.jsonl');
+    const rows = Array.from({ length: 6 }, (_, i) => JSON.stringify({ question: `q${i}`, answer: i === 0 ? 'word '.repeat(600) : `a${i}` }));
+    writeFileSync(long, rows.join('\n') + '\n');
+    const report = await runExperiment({ file: long, settings: { ...settings, shots: [0], heldOut: 3, seed: 2 }, model, cacheFolder: null });
+    assert.equal(report.items.length, 3);
+    const row = report.items.find((item) => item.line === 1);
+    assert.ok(row, 'line 1 is held out with seed 2');
+    assert.equal(row.referenceLogProb, null);
+    assert.ok(report.items.filter((item) => item.line !== 1).every((item) => item.referenceLogProb !== null));
+  } finally {
+    await model.dispose();
+  }
 });

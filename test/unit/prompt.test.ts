@@ -58,6 +58,18 @@ test('the budget drops the least relevant examples, never the query', () => {
   assert.deepEqual(tooLong, { ok: false, reason: 'the query alone takes 53 tokens, more than the 30 left after reserving 10 for the answer', promptTokens: 53 });
 });
 
+test('one long example at the end does not push out the short, more relevant ones before it', () => {
+  const query = example(99, 'q', 'x');
+  const short = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((line) => example(line, 'a', 'b'));
+  const long = example(10, 'w '.repeat(1000), 'z');
+  // Each short example is 4 words; query 3 words + BOS; budget 200 − 10 = 190: all nine fit, the long one does not.
+  const result = buildPrompt(query, [...short, long], wordTokenizer, settings({ contextLength: 200 }));
+  assert.ok(result.ok);
+  assert.equal(result.built.shots, 9);
+  assert.equal(result.built.droppedForBudget, 1);
+  assert.equal(result.built.promptTokens, 40);
+});
+
 test('with a chat template, examples become turns and the query system message stays first', () => {
   const system: ChatMessage = { role: 'system', content: 'Be kind.' };
   const query = example(5, 'q', 'r', { messages: [system, { role: 'user', content: 'How?' }] });
@@ -89,6 +101,19 @@ test('no selector ever returns the query, a duplicate of its input, or a convers
     const selector = await createSelector(pool, { strategy, seed: 4 });
     const chosen = await selector.select(query, 10);
     assert.deepEqual(chosen.map((e) => e.line).sort(), [4, 5], strategy);
+  }
+});
+
+test('a conversation holding the query and its answer is never a shot, whatever the system messages', async () => {
+  const system: ChatMessage = { role: 'system', content: 'You are a vault.' };
+  const query = example(1, 'user: What is the secret code?', 'XK-42', { messages: [{ role: 'user', content: 'What is the secret code?' }] });
+  const leaking = example(2, 'x', 'You are welcome.', {
+    messages: [system, { role: 'user', content: 'Hello' }, { role: 'assistant', content: 'Hi.' }, { role: 'user', content: 'what is the secret code?' }, { role: 'assistant', content: 'XK-42' }, { role: 'user', content: 'Thanks' }],
+  });
+  const harmless = example(3, 'y', 'Hi.', { messages: [system, { role: 'user', content: 'What is the secret code?' }, { role: 'assistant', content: 'I cannot say.' }, { role: 'user', content: 'Please' }] });
+  for (const strategy of SELECTION_STRATEGIES) {
+    const selector = await createSelector([query, leaking, harmless], { strategy, seed: 1 });
+    assert.deepEqual((await selector.select(query, 5)).map((e) => e.line), [3], strategy);
   }
 });
 

@@ -2,7 +2,7 @@
  * Per-item text metrics (prediction against one reference) and label metrics for classification
  * datasets. Every per-item score is in [0, 1]; the report multiplies by 100 where it shows percentages.
  */
-import { normalizeText, wordTokens } from './text';
+import { normalizeLightly, normalizeText, wordTokens } from './text';
 
 export type TextMetricId = 'exact_match' | 'token_f1' | 'rouge_l' | 'chrf' | 'bleu';
 
@@ -20,9 +20,15 @@ export interface ChrFOptions {
   beta?: number;
 }
 
-/** 1 when `normalizeText(prediction) === normalizeText(reference)`, else 0. */
+/**
+ * 1 when `normalizeText(prediction) === normalizeText(reference)`, else 0. Where either side normalizes to ""
+ * (a reference "A", "The" or "?"), `normalizeLightly` decides instead, so an empty output never matches them.
+ */
 export function exactMatch(prediction: string, reference: string): number {
-  return normalizeText(prediction) === normalizeText(reference) ? 1 : 0;
+  const strictPrediction = normalizeText(prediction);
+  const strictReference = normalizeText(reference);
+  if (strictPrediction === '' || strictReference === '') return normalizeLightly(prediction) === normalizeLightly(reference) ? 1 : 0;
+  return strictPrediction === strictReference ? 1 : 0;
 }
 
 /**
@@ -165,6 +171,9 @@ export function totalVariationDistance(predicted: readonly string[], reference: 
 export function matchLabel(output: string, labels: readonly string[]): string | null {
   const trimmed = output.trim();
   for (const label of labels) if (label.trim() === trimmed) return label;
+  // Labels such as "A" or "The" normalize to nothing: compare them lightly (" a." is "A").
+  const lightOutput = normalizeLightly(output);
+  for (const label of labels) if (normalizeText(label) === '' && normalizeLightly(label) === lightOutput) return label;
 
   const normalizedOutput = normalizeText(output);
   for (const label of labels) {

@@ -31,6 +31,16 @@ export function normalizeText(s: string): string {
 }
 
 /**
+ * The lighter normalization used where `normalizeText` leaves nothing (answers like "A", "The", "?", "🙂"):
+ * NFKC, lower case, white space collapsed and trimmed, one trailing run of . ! 。 removed when text remains.
+ */
+export function normalizeLightly(s: string): string {
+  const collapsed = s.normalize('NFKC').toLowerCase().replace(WHITESPACE_RUN, ' ').trim();
+  const stripped = collapsed.replace(/[.!。]+$/u, '').trimEnd();
+  return stripped || collapsed;
+}
+
+/**
  * Tokens of `normalizeText(s)`: every Han, hiragana, katakana or hangul character (by Script_Extensions)
  * is one token; the other characters form tokens split on whitespace ("abc中文" → ["abc", "中", "文"]).
  */

@@ -87,8 +87,8 @@ export function measuredVerdict(curve: readonly CurvePoint[], epsilon: number, d
       sentence: `Fine-tune: the disagreement levels off at ${percent(best.disagreement.rate)} (best at ${best.k} shots), above ε = ${percent(epsilon)}.`,
     };
   }
-  // Items for a Hoeffding interval at the observed rate to clear ε: n ≥ ln(2/δ) / (2 (ε − r̂)²).
-  const gap = epsilon - best.disagreement.rate;
+  // Items for a Hoeffding interval at the observed rate to clear ε on either side: n ≥ ln(2/δ) / (2 (ε − r̂)²).
+  const gap = Math.abs(epsilon - best.disagreement.rate);
   const itemsNeeded = gap > 0 ? Math.ceil(Math.log(2 / delta) / (2 * gap * gap)) : null;
   return {
     kind: 'undecided', k: best.k, itemsNeeded,

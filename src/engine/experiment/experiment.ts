@@ -40,7 +40,8 @@ export interface ExperimentOptions {
 /** A run stopped by its signal; `partial` holds the report of what was done. */
 export class RunCancelledError extends Error {
   override name = 'AbortError';
-  constructor(readonly partial: ExperimentReport) {
+  /** `partial` is null when the run was cancelled before its first model call (while reading the dataset). */
+  constructor(readonly partial: ExperimentReport | null) {
     super('The run was cancelled; what was done is kept, and running again resumes from it.');
   }
 }
@@ -122,7 +123,13 @@ export async function previewPrompt(plan: ExperimentPlan, line: number, k: numbe
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentReport> {
   const started = Date.now();
   const { settings, model, signal } = options;
-  const plan = await planExperiment(options.file, settings, model, { embedder: options.embedder, signal });
+  let plan: ExperimentPlan;
+  try {
+    plan = await planExperiment(options.file, settings, model, { embedder: options.embedder, signal });
+  } catch (error) {
+    if (signal?.aborted) throw new RunCancelledError(null);
+    throw error;
+  }
   const { inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels } = plan;
   const cache = options.cacheFolder ? new OutputCache(options.cacheFolder, model.fingerprint) : null;
   const primary: MetricId = classification ? 'label_accuracy' : 'exact_match';
@@ -201,6 +208,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
 
   const score = async (prompt: Parameters<LanguageModel['score']>[0], reference: string): Promise<ContinuationScore | null> => {
     if (reference === '') return null;
+    // A reference longer than the context left after the prompt cannot be scored: its likelihood is left out.
+    if (model.tokenizer.encode(prompt.text + reference, { addSpecialTokens: prompt.addSpecialTokens }).length > model.contextLength) return null;
     const key = cacheKey({ kind: 'score', model: model.fingerprint, prompt, reference });
     const hit = cache?.score(key);
     if (hit) {
@@ -257,7 +266,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       const predictedLabel = classification ? matchLabel(output, labels) : null;
       const scores: ItemRow['scores'] = {};
       for (const metric of METRICS) scores[metric.id] = metric.score(output, query.reference);
-      if (classification) scores.label_accuracy = predictedLabel === query.reference ? 1 : 0;
+      if (classification) scores.label_accuracy = predictedLabel === (query.label ?? query.reference) ? 1 : 0;
       rows.push({
         k, line: query.line, prompt: prompt.prompt.text, promptTokens: prompt.promptTokens, shotsUsed: prompt.shots,
         exampleLines: prompt.exampleLines, output, finishReason: generation.finishReason, reference: query.reference,

@@ -19,7 +19,10 @@ export class OutputCache {
     mkdirSync(folder, { recursive: true });
     this.file = join(folder, `${modelFingerprint.slice(0, 32)}.jsonl`);
     if (existsSync(this.file)) {
-      for (const line of readFileSync(this.file, 'utf8').split('\n')) {
+      const text = readFileSync(this.file, 'utf8');
+      // A crash may have cut the last line: start the next entry on a line of its own.
+      if (text && !text.endsWith('\n')) appendFileSync(this.file, '\n');
+      for (const line of text.split('\n')) {
         if (!line) continue;
         try {
           const entry = JSON.parse(line) as Entry;

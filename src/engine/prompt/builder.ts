@@ -43,30 +43,44 @@ export function buildPrompt(query: Example, examples: readonly Example[], tokeni
   if (examples.some((example) => example.line === query.line)) throw new Error(`line ${query.line} was offered as its own example`);
   const useChat = settings.chatTemplate === 'auto' && tokenizer.hasChatTemplate;
   const budget = settings.contextLength - settings.reservedOutputTokens;
-  let chosen = examples.slice();
-  let dropped = 0;
-  for (;;) {
+  const render = (count: number): { prompt: PromptInput; tokens: number } => {
+    const chosen = examples.slice(0, count);
     const prompt = useChat ? chatPrompt(query, chosen, tokenizer, settings) : textPrompt(query, chosen, settings);
-    const promptTokens = tokenizer.encode(prompt.text, { addSpecialTokens: prompt.addSpecialTokens }).length;
-    if (promptTokens <= budget) {
-      return {
-        ok: true,
-        built: {
-          prompt, shots: chosen.length, exampleLines: chosen.map((example) => example.line).reverse(), droppedForBudget: dropped,
-          promptTokens, stopSequences: useChat ? [] : settings.template.stopSequences, usesChatTemplate: useChat,
-        },
-      };
+    return { prompt, tokens: tokenizer.encode(prompt.text, { addSpecialTokens: prompt.addSpecialTokens }).length };
+  };
+  // The most relevant examples that fit: all of them usually; else the longest prefix that fits, found by
+  // bisection (about log₂ k tokenizations), so one long example does not push out the short ones before it.
+  let best = render(examples.length);
+  let count = examples.length;
+  if (best.tokens > budget) {
+    let fits = -1;
+    let low = 0;
+    let high = examples.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const attempt = render(middle);
+      if (attempt.tokens <= budget) {
+        fits = middle;
+        best = attempt;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+        if (middle === 0) best = attempt;
+      }
     }
-    if (chosen.length === 0) {
-      return { ok: false, reason: `the query alone takes ${promptTokens} tokens, more than the ${budget} left after reserving ${settings.reservedOutputTokens} for the answer`, promptTokens };
+    if (fits === -1) {
+      return { ok: false, reason: `the query alone takes ${best.tokens} tokens, more than the ${budget} left after reserving ${settings.reservedOutputTokens} for the answer`, promptTokens: best.tokens };
     }
-    // Estimate how many to drop from the average example size, so a long pool does not cost k tokenizations.
-    const perExample = promptTokens / (chosen.length + 1);
-    const excess = Math.max(1, Math.ceil((promptTokens - budget) / Math.max(1, perExample)));
-    const drop = Math.min(chosen.length, excess);
-    chosen = chosen.slice(0, chosen.length - drop);
-    dropped += drop;
+    count = fits;
   }
+  return {
+    ok: true,
+    built: {
+      prompt: best.prompt, shots: count, exampleLines: examples.slice(0, count).map((example) => example.line).reverse(),
+      droppedForBudget: examples.length - count, promptTokens: best.tokens,
+      stopSequences: useChat ? [] : settings.template.stopSequences, usesChatTemplate: useChat,
+    },
+  };
 }
 
 function textPrompt(query: Example, examples: readonly Example[], settings: PromptSettings): PromptInput {

@@ -36,18 +36,22 @@ export class ExamplePool {
 }
 
 /**
- * A longer conversation that begins with the query's turns and then gives the query's reference as the next
- * assistant turn would hand the model its answer.
+ * A conversation that holds the query's turns followed by the query's answer as the next assistant turn, anywhere
+ * in it, would hand the model its answer (as shots in a chat template, or as text). System messages are left out
+ * on both sides, since prompts drop the examples' system messages.
  */
 function continuesConversation(example: Example, query: Example): boolean {
-  const before = query.messages;
-  const turns = example.messages;
-  if (!before || !turns || turns.length <= before.length) return false;
-  const same = (a: { role: string; content: string }, b: { role: string; content: string }): boolean =>
-    a.role === b.role && duplicateKey(a.content) === duplicateKey(b.content);
-  if (!before.every((message, index) => same(message, turns[index]!))) return false;
-  const next = turns[before.length]!;
-  return next.role === 'assistant' && duplicateKey(next.content) === duplicateKey(query.reference);
+  const before = query.messages?.filter((message) => message.role !== 'system');
+  const turns = example.messages?.filter((message) => message.role !== 'system');
+  if (!before || !turns || before.length === 0 || turns.length <= before.length) return false;
+  const key = (message: { role: string; content: string }): string => `${message.role}\u0000${duplicateKey(message.content)}`;
+  const wanted = before.map(key);
+  const answer = key({ role: 'assistant', content: query.reference });
+  const keys = turns.map(key);
+  for (let start = 0; start + wanted.length < keys.length; start++) {
+    if (wanted.every((turn, offset) => keys[start + offset] === turn) && keys[start + wanted.length] === answer) return true;
+  }
+  return false;
 }
 
 function keyOf(example: Example): string {
@@ -108,9 +112,10 @@ export function bm25Selector(pool: readonly Example[]): ExampleSelector {
       const eligible = new Set(cached.eligible(query));
       const hits = index.search(textOf(query), { combineWith: 'OR' });
       const ranked = hits.map((hit) => pool[hit.id as number]!).filter((example) => eligible.has(example));
-      // Queries sharing no word with the pool still get k examples: the rest in pool order.
-      const rest = [...eligible].filter((example) => !ranked.includes(example));
-      return [...ranked, ...rest].slice(0, k);
+      if (ranked.length >= k) return ranked.slice(0, k);
+      // Queries sharing too few words with the pool still get k examples: the rest in pool order.
+      const seen = new Set(ranked);
+      return [...ranked, ...[...eligible].filter((example) => !seen.has(example))].slice(0, k);
     },
   };
 }
@@ -130,10 +135,16 @@ export async function embeddingSelector(pool: readonly Example[], embedder: Embe
   const cached = new ExamplePool(pool);
   const vectors = normalizeAll(await embedder.embed(pool.map(textOf), signal));
   const position = new Map(pool.map((example, index) => [example, index]));
+  // A query is embedded once, not once per shot count.
+  const queryVectors = new Map<number, Float32Array>();
   return {
     strategy: 'similar',
     async select(query, k) {
-      const [queryVector] = normalizeAll(await embedder.embed([textOf(query)], signal));
+      let queryVector = queryVectors.get(query.line);
+      if (!queryVector) {
+        [queryVector] = normalizeAll(await embedder.embed([textOf(query)], signal));
+        queryVectors.set(query.line, queryVector!);
+      }
       const scored = cached.eligible(query).map((example) => ({ example, similarity: dot(queryVector!, vectors[position.get(example)!]!) }));
       scored.sort((a, b) => b.similarity - a.similarity || a.example.line - b.example.line);
       return scored.slice(0, k).map((entry) => entry.example);
