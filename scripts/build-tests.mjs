@@ -5,6 +5,6 @@ import { readdirSync } from 'node:fs';
 
 const suites = readdirSync('test/extension').filter((name) => name.endsWith('.test.ts')).map((name) => `test/extension/${name}`);
 await build({
-  entryPoints: suites, bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true,
+  entryPoints: suites, bundle: true, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], sourcemap: true,
   outdir: 'out/test/extension', external: ['vscode', 'mocha', '@huggingface/transformers', 'onnxruntime-node', 'sharp'], logLevel: 'warning',
 });

@@ -6,15 +6,16 @@ import { chmodSync } from 'node:fs';
 const production = process.argv.includes('--production');
 const external = ['vscode', '@huggingface/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'];
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
+// Node bundles prefer a package's ES module build: UMD builds (jsonc-parser's) require their parts at run time.
 
 await Promise.all([
   build({
-    ...common, platform: 'node', format: 'cjs', target: 'node20', external,
+    ...common, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], external,
     entryPoints: { extension: 'src/extension/extension.ts', runWorker: 'src/extension/runWorker.ts' },
     outdir: 'dist',
   }),
   build({
-    ...common, platform: 'node', format: 'cjs', target: 'node20', external,
+    ...common, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], external,
     entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' },
   }),
   build({

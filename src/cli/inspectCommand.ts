@@ -1,9 +1,10 @@
 /** `prompt-or-finetune inspect`: what the dataset is, what is wrong with it, and what the bounds say. */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { checkDataset, type DatasetCheck, type ModelFacts } from '../engine/datasetCheck';
 import { parseFieldOverride, SCHEMA_NAMES, type SchemaName } from '../engine/dataset/schema';
 import { inspectionJson } from '../engine/report/inspectionJson';
+import { parseTemplate, type PromptTemplate } from '../engine/prompt/template';
 import { DEFAULT_SETTINGS, type CheckSettings } from '../engine/settings';
 import { UsageError, UserFacingError } from './errors';
 import { ProgressLine } from './progress';
@@ -16,6 +17,7 @@ export const INSPECT_OPTIONS = {
   'input-dimension': { type: 'string' },
   model: { type: 'string' },
   fields: { type: 'string' },
+  template: { type: 'string' },
   schema: { type: 'string' },
   dtype: { type: 'string' },
   'cache-dir': { type: 'string' },
@@ -79,6 +81,15 @@ export function checkSettings(values: Values): CheckSettings {
     throw new UsageError((error as Error).message);
   }
   const between = (value: number): boolean => value > 0 && value < 1;
+  let template: Partial<PromptTemplate> | undefined;
+  if (typeof values.template === 'string') {
+    if (!existsSync(values.template)) throw new UserFacingError(`${values.template}: no such template file`);
+    try {
+      template = parseTemplate(JSON.parse(readFileSync(values.template, 'utf8')), values.template);
+    } catch (error) {
+      throw new UserFacingError((error as Error).message);
+    }
+  }
   return {
     ...DEFAULT_SETTINGS,
     epsilon: numberOption(values, 'epsilon', DEFAULT_SETTINGS.epsilon, between, 'between 0 and 1'),
@@ -86,11 +97,15 @@ export function checkSettings(values: Values): CheckSettings {
     contextLength: numberOption(values, 'context-length', DEFAULT_SETTINGS.contextLength, (v) => Number.isInteger(v) && v > 0, 'a whole number of tokens'),
     inputDimension: numberOption(values, 'input-dimension', DEFAULT_SETTINGS.inputDimension, (v) => Number.isInteger(v) && v > 0, 'a whole number'),
     fields,
+    ...(template ? { template } : {}),
     ...(schema ? { schema: schema as SchemaName } : {}),
   };
 }
 
 async function modelFacts(values: Values): Promise<ModelFacts> {
+  if (values.dtype !== undefined && !['fp32', 'fp16', 'q8', 'q4'].includes(String(values.dtype))) {
+    throw new UsageError(`--dtype must be fp32, fp16, q8 or q4, not "${String(values.dtype)}"`);
+  }
   const { loadLanguageModel } = await import('../engine/model/transformersModel');
   const model = await loadLanguageModel({
     model: String(values.model), dtype: (values.dtype as 'fp32' | undefined) ?? 'fp32',

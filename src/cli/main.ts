@@ -16,6 +16,7 @@ import { UsageError, UserFacingError } from './errors';
 const USAGE = `Usage:
   prompt-or-finetune inspect <file.jsonl> [--json] [--context-length N] [--epsilon E] [--delta D]
                              [--model <id|folder>] [--fields input=…,reference=…,label=…] [--schema NAME]
+                             [--template template.json]
   prompt-or-finetune run <file.jsonl> --model <id|folder> [--shots 0,1,2,4] [--limit N]
                          [--select first|random|stratified|similar] [--json out.json] [--html report.html]
                          [--markdown report.md] [--no-cache] [--seed N] [--max-new-tokens N] [--threads N]

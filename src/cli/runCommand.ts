@@ -52,7 +52,7 @@ export async function runCommand(positionals: string[], values: Values): Promise
 
 /** The README's main job: a shipped example dataset, the default model, a report. */
 export async function demoCommand(values: Values): Promise<number> {
-  const root = resolve(__dirname, '..');
+  const root = packageRoot();
   const file = join(root, 'examples', 'capitals.jsonl');
   const requested = typeof values.model === 'string' ? values.model : DEFAULT_MODEL;
   let model: LanguageModel;
@@ -100,6 +100,9 @@ async function loadModel(id: string, values: Values): Promise<LanguageModel> {
 }
 
 async function runAndReport(file: string, model: LanguageModel, values: Values): Promise<number> {
+  if (values['context-length'] !== undefined) {
+    throw new UsageError(`--context-length is for inspect without a model; run uses the model's own context length (${model.contextLength} tokens)`);
+  }
   const base = checkSettings(values);
   const selection = (values.select ?? DEFAULT_SETTINGS.selection) as SelectionStrategy;
   if (!SELECTION_STRATEGIES.includes(selection)) throw new UsageError(`--select must be one of ${SELECTION_STRATEGIES.join(', ')}, not "${selection}"`);
@@ -158,7 +161,7 @@ const MEASURED_KINDS: readonly MeasuredVerdictKind[] = ['prompting-suffices', 's
 
 async function loadEmbedder(id: string, values: Values): Promise<Embedder> {
   const { loadEmbedder: load } = await import('../engine/model/embeddingModel');
-  return load({ model: id, allowDownload: !values.offline, cacheDir: join(defaultCacheFolder(), 'models') });
+  return load({ model: id, allowDownload: !values.offline, cacheDir: join(typeof values['cache-dir'] === 'string' ? values['cache-dir'] : defaultCacheFolder(), 'models') });
 }
 
 function writeOutputs(report: ExperimentReport, values: Values): void {
@@ -173,9 +176,17 @@ function writeOutputs(report: ExperimentReport, values: Values): void {
   write(values.html, () => renderReportHtml(report, webviewAssets()), 'HTML report');
 }
 
+/** The project folder (where package.json is), whether this runs bundled from dist/ or from src/ under tsx. */
+function packageRoot(): string {
+  for (let folder = __dirname; ; folder = dirname(folder)) {
+    if (existsSync(join(folder, 'package.json')) && existsSync(join(folder, 'examples'))) return folder;
+    if (dirname(folder) === folder) return resolve(__dirname, '..');
+  }
+}
+
 /** The report webview's own script and style, inlined into the HTML export so it renders the same. */
 function webviewAssets(): { script: string; style: string } {
-  const root = resolve(__dirname, '..');
+  const root = packageRoot();
   const script = join(root, 'dist', 'webview', 'report.js');
   if (!existsSync(script)) throw new UserFacingError(`${script} is missing: run 'npm run build' first`);
   return { script: readFileSync(script, 'utf8'), style: readFileSync(join(root, 'media', 'report.css'), 'utf8') };

@@ -23,7 +23,8 @@ export interface CheckSettings {
   chatTemplate: 'auto' | 'never';
   fields: Partial<FieldMapping>;
   schema?: SchemaName;
-  template?: PromptTemplate;
+  /** Overrides of the schema's default template, field by field. */
+  template?: Partial<PromptTemplate>;
 }
 
 export interface ModelSettings {

@@ -106,7 +106,12 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       }
       try {
         const model = await models.get();
-        const plan = await planExperiment(uri.fsPath, settings, model);
+        // Similar selection with an embedding model: the preview embeds the pool too, so it shows what a run sends.
+        const modelSettings = models.settings();
+        const embedder = settings.selection === 'similar' && modelSettings.embeddingModel
+          ? await (await import('../engine/model/embeddingModel')).loadEmbedder({ model: modelSettings.embeddingModel, cacheDir: modelSettings.cacheDir, allowDownload: modelSettings.allowDownload })
+          : undefined;
+        const plan = await planExperiment(uri.fsPath, settings, model, { embedder }).finally(() => embedder?.dispose());
         const recordLine = line ?? plan.heldOut[0]?.line ?? 1;
         const preview = await previewPrompt(plan, recordLine, k, model.tokenizer);
         if (!preview.result.ok) throw new DatasetNotRunnableError(`Line ${recordLine}: ${preview.result.reason}.`);

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { FieldMapping } from '../engine/dataset/schema';
 import type { ModelDevice, ModelDtype } from '../engine/model/languageModel';
 import type { SelectionStrategy } from '../engine/prompt/selection';
+import { parseTemplate, type PromptTemplate } from '../engine/prompt/template';
 import { DEFAULT_MODEL, DEFAULT_SETTINGS, type CheckSettings, type ModelSettings } from '../engine/settings';
 
 export const SECTION = 'promptOrFinetune';
@@ -28,7 +29,20 @@ export function readCheckSettings(): CheckSettings {
     maxNewTokens: config.get('maxNewTokens', DEFAULT_SETTINGS.maxNewTokens),
     chatTemplate: config.get<'auto' | 'never'>('chatTemplate', DEFAULT_SETTINGS.chatTemplate),
     fields: config.get<Partial<FieldMapping>>('fields', {}),
+    ...templateSetting(config),
   };
+}
+
+/** The template setting, checked; a broken one is reported once and the defaults are used. */
+function templateSetting(config: vscode.WorkspaceConfiguration): { template?: Partial<PromptTemplate> } {
+  const value = config.get<Record<string, unknown>>('template', {});
+  if (!value || Object.keys(value).length === 0) return {};
+  try {
+    return { template: parseTemplate(JSON.parse(JSON.stringify(value)), 'promptOrFinetune.template') };
+  } catch (error) {
+    void vscode.window.showWarningMessage(`${(error as Error).message}. The default template is used.`);
+    return {};
+  }
 }
 
 /** Relative model folders are taken relative to the first workspace folder. */
@@ -36,7 +50,8 @@ export function readModelSettings(storageFolder: string): ModelSettings {
   const config = vscode.workspace.getConfiguration(SECTION);
   const model = config.get<string>('model', DEFAULT_MODEL).trim() || DEFAULT_MODEL;
   const workspace = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  const looksRelative = /^\.\.?[/\\]/.test(model);
+  // Only a trusted workspace may supply the files a relative model path points at.
+  const looksRelative = /^\.\.?[/\\]/.test(model) && vscode.workspace.isTrusted;
   const embedding = config.get<string>('embeddingModel', '').trim();
   const threads = config.get<number | null>('threads', null);
   return {

@@ -16,6 +16,7 @@ interface Entry {
   check: Promise<DatasetCheck>;
   settled?: DatasetCheck;
   heldOutLines?: Set<number>;
+  poolLines?: Set<number>;
   error?: string;
 }
 
@@ -33,10 +34,11 @@ export class DatasetStore implements vscode.Disposable {
     this.invalidateAll();
   }
 
+  /** Settings or the model changed: every file inspected so far is inspected again, so none loses its problems. */
   invalidateAll(): void {
-    const uris = [...this.entries.keys()];
+    const uris = [...this.entries.keys()].map((key) => vscode.Uri.parse(key));
     this.entries.clear();
-    for (const uri of uris) this.changed.fire(vscode.Uri.parse(uri));
+    for (const uri of uris) void this.check(uri).catch(() => undefined);
   }
 
   invalidate(uri: vscode.Uri): void {
@@ -58,8 +60,11 @@ export class DatasetStore implements vscode.Disposable {
     return !!entry && !entry.settled && !entry.error;
   }
 
-  heldOutLines(uri: vscode.Uri): Set<number> | undefined {
-    return this.entries.get(uri.toString())?.heldOutLines;
+  /** Where a record goes in a run: held out (evaluated), in the example pool, or unused; undefined for big files. */
+  roleOfLine(uri: vscode.Uri, line: number): 'held out (evaluated)' | 'in the example pool' | 'not used in runs' | undefined {
+    const entry = this.entries.get(uri.toString());
+    if (!entry?.heldOutLines || !entry.poolLines) return undefined;
+    return entry.heldOutLines.has(line) ? 'held out (evaluated)' : entry.poolLines.has(line) ? 'in the example pool' : 'not used in runs';
   }
 
   check(uri: vscode.Uri, token?: vscode.CancellationToken): Promise<DatasetCheck> {
@@ -70,7 +75,12 @@ export class DatasetStore implements vscode.Disposable {
     const settings = readCheckSettings();
     const controller = new AbortController();
     token?.onCancellationRequested(() => controller.abort());
-    const full = statSync(uri.fsPath).size <= FULL_READ_BYTES;
+    let full = false;
+    try {
+      full = statSync(uri.fsPath).size <= FULL_READ_BYTES;
+    } catch (error) {
+      return Promise.reject(new Error(`cannot read ${uri.fsPath}: ${(error as Error).message}`));
+    }
     const entry: Entry = {
       version,
       check: checkDataset(uri.fsPath, settings, { model: this.modelFacts, collectExamples: full, signal: controller.signal }),
@@ -79,7 +89,11 @@ export class DatasetStore implements vscode.Disposable {
     entry.check.then(
       (check) => {
         entry.settled = check;
-        if (full) entry.heldOutLines = new Set(splitExamples(check.inspection.examples, settings.heldOut, settings.seed).heldOut.map((example) => example.line));
+        if (full) {
+          const split = splitExamples(check.inspection.examples, settings.heldOut, settings.seed);
+          entry.heldOutLines = new Set(split.heldOut.map((example) => example.line));
+          entry.poolLines = new Set(split.pool.map((example) => example.line));
+        }
         this.log.info(`Inspected ${uri.fsPath}: ${check.inspection.records} records, ${check.inspection.invalid} invalid, schema ${check.inspection.schema}`);
         this.changed.fire(uri);
       },

@@ -13,6 +13,7 @@ import type { ModelService } from './modelService';
 import type { ReportStore } from './reportStore';
 
 const SHOWN_CHARACTERS = 400;
+const MAX_TOKENIZED_CHARACTERS = 20_000;
 
 export class DatasetHoverProvider implements vscode.HoverProvider {
   constructor(private readonly store: DatasetStore, private readonly reports: ReportStore, private readonly models: ModelService) {}
@@ -68,8 +69,8 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     if (!text && !problems.length) return undefined;
     const markdown = new vscode.MarkdownString();
     markdown.appendMarkdown(`**Record on line ${line}**`);
-    const heldOut = this.store.heldOutLines(document.uri);
-    if (heldOut) markdown.appendText(heldOut.has(line) ? ' — held out (evaluated)' : ' — in the example pool');
+    const role = this.store.roleOfLine(document.uri, line);
+    if (role) markdown.appendText(` — ${role}`);
     markdown.appendMarkdown('\n\n');
     for (const problem of problems) {
       markdown.appendText(`⚠ ${problem.message}`);
@@ -85,7 +86,8 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     const tokenizer = this.models.ready?.tokenizer;
     for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
       const shown = asText(field) ?? 'null';
-      const length = tokenizer ? `${shown.length} characters, ${tokenizer.countTokens(shown)} tokens` : `${shown.length} characters`;
+      // Token counts only where they stay cheap: a hover must not tokenize a 1 MB field.
+      const length = tokenizer && shown.length <= MAX_TOKENIZED_CHARACTERS ? `${shown.length} characters, ${tokenizer.countTokens(shown)} tokens` : `${shown.length} characters`;
       markdown.appendText(`${key} (${length})`);
       const clipped = shown.length > SHOWN_CHARACTERS ? `${shown.slice(0, SHOWN_CHARACTERS)}…` : shown;
       // A run of backticks in the data would close the code fence and let the rest render as Markdown.

@@ -99,7 +99,7 @@ test('Inspect Dataset from the palette lists each malformed line in the Problems
   await rows.filter({ hasText: "stray '}' with no record open" }).first().waitFor({ timeout: 20000 });
   const text = (await rows.allInnerTexts()).join('\n');
   assert.match(text, /not valid JSON: Expected ',' or '}' after property value[\s\S]*\[Ln 2, Col 28\]/);
-  assert.match(text, /stray '}' with no record open[\s\S]*\[Ln 4, Col 2\]/);
+  assert.match(text, /stray '}' with no record open[\s\S]*\[Ln 4, Col 1\]/);
   assert.match(text, /no "completion" field[\s\S]*\[Ln 6, Col 1\]/);
   await screenshot(page, 'problems');
 });

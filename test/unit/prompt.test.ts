@@ -5,7 +5,7 @@ import type { Example } from '../../src/engine/dataset/schema';
 import type { ChatMessage, Tokenizer } from '../../src/engine/model/languageModel';
 import { buildPrompt, type PromptSettings } from '../../src/engine/prompt/builder';
 import { createSelector, SELECTION_STRATEGIES } from '../../src/engine/prompt/selection';
-import { DEFAULT_TEMPLATES, fill } from '../../src/engine/prompt/template';
+import { DEFAULT_TEMPLATES, fill, parseTemplate, templateFor } from '../../src/engine/prompt/template';
 
 /** A real, if simple, tokenizer: one token per white-space separated word, plus BOS. */
 const wordTokenizer: Tokenizer = {
@@ -129,4 +129,15 @@ test('stratified selection alternates labels, most frequent first', async () => 
   const selector = await createSelector(pool, { strategy: 'stratified', seed: 2 });
   const chosen = await selector.select(example(9, 'z', 'neg', { label: 'neg' }), 3);
   assert.deepEqual(chosen.map((e) => e.label), ['pos', 'neg', 'pos']);
+});
+
+test('a user template overrides the schema default field by field, and a broken one is named', () => {
+  const template = templateFor('input-output', parseTemplate({ example: 'Q: {input}\nA: {reference}', stopSequences: ['\nQ:'] }, 'my.json'));
+  assert.deepEqual(template, { instruction: '', example: 'Q: {input}\nA: {reference}', separator: '\n\n', stopSequences: ['\nQ:'] });
+  const result = buildPrompt(example(2, 'two', 'x'), [example(1, 'one', 'uno')], wordTokenizer, settings({ template }));
+  assert.ok(result.ok);
+  assert.equal(result.built.prompt.text, 'Q: one\nA: uno\n\nQ: two\nA: ');
+  assert.throws(() => parseTemplate({ example: 'Q: {input}' }, 'my.json'), /must contain \{reference\}/);
+  assert.throws(() => parseTemplate({ exemple: 'x' }, 'my.json'), /^RangeError: my\.json: unknown template field "exemple"/);
+  assert.throws(() => parseTemplate({ stopSequences: 'x' }, 'my.json'), /"stopSequences" must be a list of strings/);
 });

@@ -6,7 +6,7 @@ import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
 import { percentile } from '../dataset/statistics';
 import type { TokenCounter } from '../model/languageModel';
-import { DEFAULT_TEMPLATES, renderExample, renderInstruction, renderQuery, type PromptTemplate } from '../prompt/template';
+import { renderExample, renderInstruction, renderQuery, templateFor, type PromptTemplate } from '../prompt/template';
 import { computeBounds, shotsThatFit, theoryVerdict, type Bound, type BoundInputs, type ShotFit, type TheoryVerdict } from './bounds';
 
 export interface EstimateSettings {
@@ -19,7 +19,7 @@ export interface EstimateSettings {
   inputDimension: number;
   /** The answer never needs more room than this. */
   maxNewTokens: number;
-  template?: PromptTemplate;
+  template?: Partial<PromptTemplate>;
 }
 
 export type BoundInputSources = Record<keyof BoundInputs, string>;
@@ -39,7 +39,7 @@ const CHARACTERS_PER_TOKEN = 4;
 
 export function estimateShots(inspection: DatasetInspection, settings: EstimateSettings, tokenizer?: TokenCounter): ShotEstimate {
   const task = inspection.schema === 'classification' ? 'classification' : 'generation';
-  const template = settings.template ?? DEFAULT_TEMPLATES[inspection.schema];
+  const template = templateFor(inspection.schema, settings.template);
   const count = tokenizer
     ? (text: string): number => tokenizer.countTokens(text)
     : (text: string): number => Math.ceil(text.length / CHARACTERS_PER_TOKEN);

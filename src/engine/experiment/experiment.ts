@@ -11,7 +11,7 @@ import type { Example } from '../dataset/schema';
 import type { ContinuationScore, Generation, LanguageModel, PromptInput, Tokenizer } from '../model/languageModel';
 import { buildPrompt, type BuiltPrompt, type PromptResult, type PromptSettings } from '../prompt/builder';
 import { createSelector, type Embedder, type ExampleSelector } from '../prompt/selection';
-import { DEFAULT_TEMPLATES } from '../prompt/template';
+import { templateFor } from '../prompt/template';
 import type { CheckSettings } from '../settings';
 import { curvePoint, measuredVerdict } from './aggregate';
 import { cacheKey, OutputCache } from './outputCache';
@@ -103,7 +103,7 @@ export async function planExperiment(
     else return true;
     return false;
   });
-  const template = settings.template ?? DEFAULT_TEMPLATES[inspection.schema];
+  const template = templateFor(inspection.schema, settings.template);
   const promptSettings: PromptSettings = {
     schema: inspection.schema, template, chatTemplate: settings.chatTemplate, contextLength: model.contextLength,
     reservedOutputTokens: Math.min(settings.maxNewTokens, Math.max(8, Math.ceil(estimate.inputs.outputLength))), labels,

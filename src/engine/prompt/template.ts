@@ -39,6 +39,30 @@ export const DEFAULT_TEMPLATES: Record<SchemaName, PromptTemplate> = {
   unknown: { instruction: '', example: 'Input: {input}\nOutput: {reference}', separator: '\n\n', stopSequences: ['\nInput:'] },
 };
 
+/** The schema's default template with the user's overrides, field by field. */
+export function templateFor(schema: SchemaName, overrides: Partial<PromptTemplate> | undefined): PromptTemplate {
+  const template = { ...DEFAULT_TEMPLATES[schema], ...overrides };
+  validateTemplate(template);
+  return template;
+}
+
+/** Checks a template read from a setting or a file; the message names what is wrong. */
+export function parseTemplate(value: unknown, where: string): Partial<PromptTemplate> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new RangeError(`${where}: a template is an object with instruction, example, separator and stopSequences`);
+  const template: Partial<PromptTemplate> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (key === 'instruction' || key === 'example' || key === 'separator') {
+      if (typeof field !== 'string') throw new RangeError(`${where}: "${key}" must be a string`);
+      template[key] = field;
+    } else if (key === 'stopSequences') {
+      if (!Array.isArray(field) || !field.every((stop) => typeof stop === 'string')) throw new RangeError(`${where}: "stopSequences" must be a list of strings`);
+      template.stopSequences = field;
+    } else throw new RangeError(`${where}: unknown template field "${key}" (instruction, example, separator, stopSequences)`);
+  }
+  if (template.example !== undefined) validateTemplate({ ...DEFAULT_TEMPLATES.unknown, ...template });
+  return template;
+}
+
 export function validateTemplate(template: PromptTemplate): void {
   if (!template.example.includes('{reference}')) {
     throw new RangeError('the example template must contain {reference}, where the model writes its answer');
