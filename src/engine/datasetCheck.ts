@@ -36,7 +36,7 @@ export async function checkDataset(
   const estimate = inspection.usable > 0
     ? estimateShots(inspection, {
       epsilon: settings.epsilon, delta: settings.delta, contextLength, vocabularySize: model?.vocabularySize,
-      inputDimension: settings.inputDimension, maxNewTokens: settings.maxNewTokens, template: settings.template,
+      inputDimension: settings.inputDimension, maxNewTokens: settings.maxNewTokens, template: settings.template, chatTemplate: settings.chatTemplate,
     }, model?.tokenizer)
     : null;
   return { inspection, estimate, contextLengthSource: model ? `${model.id} (config)` : 'setting (no model selected)' };

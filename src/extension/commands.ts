@@ -60,7 +60,17 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       if (!uri) return undefined;
       try {
         store.invalidate(uri);
-        const check = await store.check(uri);
+        // Large files take seconds: show progress, and let the user cancel.
+        const check = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Inspecting ${path.basename(uri.fsPath)}`, cancellable: true },
+          (progress, token) => {
+            let reported = 0;
+            return store.check(uri, token, (fraction) => {
+              progress.report({ increment: (fraction - reported) * 100, message: `${Math.floor(fraction * 100)}%` });
+              reported = fraction;
+            });
+          },
+        );
         const { inspection } = check;
         const summary = inspection.notJsonLines
           ? `${inspection.name}: ${inspection.notJsonLines}`

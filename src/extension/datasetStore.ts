@@ -67,7 +67,7 @@ export class DatasetStore implements vscode.Disposable {
     return entry.heldOutLines.has(line) ? 'held out (evaluated)' : entry.poolLines.has(line) ? 'in the example pool' : 'not used in runs';
   }
 
-  check(uri: vscode.Uri, token?: vscode.CancellationToken): Promise<DatasetCheck> {
+  check(uri: vscode.Uri, token?: vscode.CancellationToken, onProgress?: (fraction: number) => void): Promise<DatasetCheck> {
     const key = uri.toString();
     const version = versionOf(uri);
     const existing = this.entries.get(key);
@@ -83,7 +83,10 @@ export class DatasetStore implements vscode.Disposable {
     }
     const entry: Entry = {
       version,
-      check: checkDataset(uri.fsPath, settings, { model: this.modelFacts, collectExamples: full, signal: controller.signal }),
+      check: checkDataset(uri.fsPath, settings, {
+        model: this.modelFacts, collectExamples: full, signal: controller.signal,
+        onProgress: onProgress ? (read, total) => onProgress(read / Math.max(1, total)) : undefined,
+      }),
     };
     this.entries.set(key, entry);
     entry.check.then(

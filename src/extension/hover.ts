@@ -2,7 +2,7 @@
  * Hovers in .jsonl files. On a record: its fields, lengths, whether it is held out or in the example pool,
  * and any problem on its line. On the first line, the dataset's summary with the shot estimate and verdicts.
  *
- * Dataset text is never trusted markup: field values go in code blocks, names through appendText, and the
+ * Dataset text is never trusted markup: field values go in code blocks, names as escaped text (appendPlain), and the
  * only command links enabled are the extension's own two.
  */
 import * as vscode from 'vscode';
@@ -13,6 +13,14 @@ import type { ModelService } from './modelService';
 import type { ReportStore } from './reportStore';
 
 const SHOWN_CHARACTERS = 400;
+
+/**
+ * appendText escapes Markdown but leaves `<` and `&` as they are; written as entities they always show as the
+ * characters they are, whatever the renderer makes of raw HTML.
+ */
+function appendPlain(markdown: vscode.MarkdownString, text: string): void {
+  markdown.appendText(text.replace(/&/g, '&amp;').replace(/</g, '&lt;'));
+}
 const MAX_TOKENIZED_CHARACTERS = 20_000;
 
 export class DatasetHoverProvider implements vscode.HoverProvider {
@@ -36,25 +44,25 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     markdown.appendMarkdown('**Prompt or Fine-Tune**\n\n');
     if (!check) {
       const error = this.store.errorOf(uri);
-      markdown.appendText(error ? `Could not inspect this file: ${error}` : 'Inspecting this file… hover again in a moment.');
+      appendPlain(markdown, error ? `Could not inspect this file: ${error}` : 'Inspecting this file… hover again in a moment.');
       return markdown;
     }
     const { inspection, estimate } = check;
     if (inspection.notJsonLines) {
-      markdown.appendText(inspection.notJsonLines);
+      appendPlain(markdown, inspection.notJsonLines);
       return markdown;
     }
     const fields = inspection.fields;
-    markdown.appendText(`${inspection.records.toLocaleString('en-US')} records, ${inspection.invalid.toLocaleString('en-US')} invalid; schema ${inspection.schema}; input ${fields.input ?? '—'}, reference ${fields.reference ?? '—'}${fields.label ? `, label ${fields.label}` : ''}.`);
+    appendPlain(markdown, `${inspection.records.toLocaleString('en-US')} records, ${inspection.invalid.toLocaleString('en-US')} invalid; schema ${inspection.schema}; input ${fields.input ?? '—'}, reference ${fields.reference ?? '—'}${fields.label ? `, label ${fields.label}` : ''}.`);
     markdown.appendMarkdown('\n\n');
     if (estimate) {
       const unit = estimate.fit.estimated ? ' (estimated from characters; select a model for token counts)' : '';
-      markdown.appendText(`Shots that fit: ${estimate.fit.kFit} in ${estimate.fit.contextLength} tokens${unit}. Theory: ${estimate.verdict.sentence}`);
+      appendPlain(markdown, `Shots that fit: ${estimate.fit.kFit} in ${estimate.fit.contextLength} tokens${unit}. Theory: ${estimate.verdict.sentence}`);
       markdown.appendMarkdown('\n\n');
     }
     const report = this.reports.load(uri);
     if (report) {
-      markdown.appendText(`Measured: ${report.verdict.measured.sentence}`);
+      appendPlain(markdown, `Measured: ${report.verdict.measured.sentence}`);
       markdown.appendMarkdown('\n\n');
     }
     const args = encodeURIComponent(JSON.stringify([uri.toString()]));
@@ -70,10 +78,10 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     const markdown = new vscode.MarkdownString();
     markdown.appendMarkdown(`**Record on line ${line}**`);
     const role = this.store.roleOfLine(document.uri, line);
-    if (role) markdown.appendText(` — ${role}`);
+    if (role) appendPlain(markdown, ` — ${role}`);
     markdown.appendMarkdown('\n\n');
     for (const problem of problems) {
-      markdown.appendText(`⚠ ${problem.message}`);
+      appendPlain(markdown, `⚠ ${problem.message}`);
       markdown.appendMarkdown('\n\n');
     }
     let value: unknown;
@@ -88,7 +96,7 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
       const shown = asText(field) ?? 'null';
       // Token counts only where they stay cheap: a hover must not tokenize a 1 MB field.
       const length = tokenizer && shown.length <= MAX_TOKENIZED_CHARACTERS ? `${shown.length} characters, ${tokenizer.countTokens(shown)} tokens` : `${shown.length} characters`;
-      markdown.appendText(`${key} (${length})`);
+      appendPlain(markdown, `${key} (${length})`);
       const clipped = shown.length > SHOWN_CHARACTERS ? `${shown.slice(0, SHOWN_CHARACTERS)}…` : shown;
       // A run of backticks in the data would close the code fence and let the rest render as Markdown.
       markdown.appendCodeblock(clipped.replace(/`{3,}/g, (run) => run.split('').join('\u200b')), 'text');

@@ -123,6 +123,10 @@ test('dataset text in a hover is shown as text: no element or link is made from 
   assert.ok(text.includes('<script>alert(1)</script>'), text);
   assert.ok(text.includes('<img src=x onerror=alert(1)>'), text);
   assert.equal(await hover.locator('img, script').count(), 0);
+  // A key is data too: the record on line 5 has one made of an <img> tag.
+  const keyHover = await hoverLine(5, 'Record on line 5');
+  assert.ok((await textOf(keyHover)).includes('<img src=x onerror=alert(1)> (11 characters)'), await textOf(keyHover));
+  assert.equal(await keyHover.locator('img, script').count(), 0);
   const links = await page.locator('.monaco-hover a').evaluateAll((anchors) => anchors.map((a) => a.getAttribute('data-href') || a.getAttribute('href') || ''));
   assert.deepEqual(links.filter((href) => href.includes('workbench.action.quit')), []);
   await page.keyboard.press('Escape');

@@ -17,7 +17,7 @@ const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfigur
 const sharedModel = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'models', 'stories260K');
 
 /** A MarkdownString's value as a reader sees it: appendText's escapes and non-breaking spaces undone. */
-const plain = (markdown: vscode.MarkdownString): string => markdown.value.replace(/&nbsp;/g, ' ').replace(/\\([\\`*_{}[\]()#+\-.!|<>])/g, '$1');
+const plain = (markdown: vscode.MarkdownString): string => markdown.value.replace(/&nbsp;/g, ' ').replace(/&lt;/g, '<').replace(/&amp;/g, '&').replace(/\\([\\`*_{}[\]()#+\-.!|<>])/g, '$1');
 
 async function waitFor<T>(probe: () => T | undefined, what: string, ms = 20000): Promise<T> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 100))) {
@@ -93,7 +93,7 @@ suite('Prompt or Fine-Tune in VS Code', () => {
   test('data in a hover is never markup: scripts, images and command links stay in code blocks', async () => {
     const uri = fixture('xss.jsonl');
     await vscode.commands.executeCommand('promptOrFinetune.inspectDataset', uri);
-    for (const line of [0, 1, 3]) {
+    for (const line of [0, 1, 3, 4]) {
       const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(line, 2));
       const record = hovers.flatMap((hover) => hover.contents as vscode.MarkdownString[]).find((part) => part.value.includes('Record on line'))!;
       assert.ok(!record.isTrusted, 'a record hover is not trusted');

@@ -9,7 +9,9 @@ import type { LanguageModel } from '../../src/engine/model/languageModel';
 import { loadLanguageModel } from '../../src/engine/model/transformersModel';
 import { buildPrompt } from '../../src/engine/prompt/builder';
 import { DEFAULT_TEMPLATES } from '../../src/engine/prompt/template';
-import { temporaryFolder } from '../support/paths';
+import { checkDataset } from '../../src/engine/datasetCheck';
+import { DEFAULT_SETTINGS } from '../../src/engine/settings';
+import { REPO_ROOT, temporaryFolder } from '../support/paths';
 import { buildTinyLlama } from '../support/tinyLlama';
 
 const folder = temporaryFolder('pof-tiny-runner-');
@@ -67,4 +69,18 @@ test("the prompt builder renders examples through the model's chat template", ()
     '<|im_start|>user\nInput: Capital of Peru?\nOutput:<|im_end|>\n<|im_start|>assistant\n');
   assert.equal(result.built.prompt.addSpecialTokens, false);
   assert.deepEqual(result.built.stopSequences, []);
+});
+
+test("k_fit is measured in the prompt a run sends: the chat template's per-turn tokens count", async () => {
+  const facts = { tokenizer: model.tokenizer, contextLength: model.contextLength, vocabularySize: model.vocabularySize, id: model.id };
+  const file = join(REPO_ROOT, 'examples', 'capitals.jsonl');
+  const chat = await checkDataset(file, { ...DEFAULT_SETTINGS, chatTemplate: 'auto' }, { model: facts });
+  const text = await checkDataset(file, { ...DEFAULT_SETTINGS, chatTemplate: 'never' }, { model: facts });
+  const chatFit = chat.estimate!.fit;
+  const textFit = text.estimate!.fit;
+  // ChatML wraps each example in two turns: <|im_start|>user\n…<|im_end|>\n<|im_start|>assistant\n…<|im_end|>\n.
+  assert.ok(chatFit.meanTokensPerExample > textFit.meanTokensPerExample, `${chatFit.meanTokensPerExample} vs ${textFit.meanTokensPerExample}`);
+  assert.ok(chatFit.kFit < textFit.kFit);
+  // And the measure is what the builder does: one more example adds exactly that many tokens on average.
+  assert.equal(chatFit.kFit, Math.floor((512 - chatFit.instructionTokens - chatFit.queryTokens - chatFit.reservedOutputTokens) / chatFit.meanTokensPerExample));
 });

@@ -5,7 +5,8 @@
 import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
 import { percentile } from '../dataset/statistics';
-import type { TokenCounter } from '../model/languageModel';
+import type { Tokenizer } from '../model/languageModel';
+import { buildPrompt, type PromptSettings } from '../prompt/builder';
 import { renderExample, renderInstruction, renderQuery, templateFor, type PromptTemplate } from '../prompt/template';
 import { computeBounds, shotsThatFit, theoryVerdict, type Bound, type BoundInputs, type ShotFit, type TheoryVerdict } from './bounds';
 
@@ -20,6 +21,8 @@ export interface EstimateSettings {
   /** The answer never needs more room than this. */
   maxNewTokens: number;
   template?: Partial<PromptTemplate>;
+  /** As in a run: 'auto' measures prompts in the model's chat template when it has one. */
+  chatTemplate?: 'auto' | 'never';
 }
 
 export type BoundInputSources = Record<keyof BoundInputs, string>;
@@ -37,7 +40,7 @@ export const DEFAULT_VOCABULARY_SIZE = 32_000;
 /** Without a tokenizer, tokens are estimated as characters / 4 (a common rule of thumb for English BPE). */
 const CHARACTERS_PER_TOKEN = 4;
 
-export function estimateShots(inspection: DatasetInspection, settings: EstimateSettings, tokenizer?: TokenCounter): ShotEstimate {
+export function estimateShots(inspection: DatasetInspection, settings: EstimateSettings, tokenizer?: Tokenizer): ShotEstimate {
   const task = inspection.schema === 'classification' ? 'classification' : 'generation';
   const template = templateFor(inspection.schema, settings.template);
   const count = tokenizer
@@ -46,11 +49,15 @@ export function estimateShots(inspection: DatasetInspection, settings: EstimateS
   const sample: Example[] = inspection.examples.slice(0, 500);
   const sorted = (values: number[]): Float64Array => Float64Array.from(values).sort();
   const referenceTokens = sorted(sample.map((example) => count(example.reference)));
-  const queryTokens = sorted(sample.map((example) => count(renderQuery(template, example))));
-  const exampleTokens = sample.map((example) => count(renderExample(template, example) + template.separator));
-  const meanExample = exampleTokens.length ? exampleTokens.reduce((a, b) => a + b, 0) / exampleTokens.length : 0;
   const outputLength = Math.max(1, percentile(referenceTokens, 0.95));
   const labels = Object.keys(inspection.labels ?? {});
+  const parts = tokenizer
+    ? measuredPromptParts(sample, tokenizer, { schema: inspection.schema, template, labels, chatTemplate: settings.chatTemplate ?? 'auto' })
+    : {
+      instructionTokens: count(renderInstruction(template, labels)),
+      queryTokens: sorted(sample.map((example) => count(renderQuery(template, example)))),
+      meanTokensPerExample: mean(sample.map((example) => count(renderExample(template, example) + template.separator))),
+    };
   const unit = tokenizer ? 'tokens' : `tokens estimated as characters ÷ ${CHARACTERS_PER_TOKEN} (no model selected)`;
 
   const inputs: BoundInputs = {
@@ -71,13 +78,54 @@ export function estimateShots(inspection: DatasetInspection, settings: EstimateS
   };
   const fit = shotsThatFit({
     contextLength: settings.contextLength,
-    instructionTokens: count(renderInstruction(template, labels)),
-    queryTokens: percentile(queryTokens, 0.95),
-    reservedOutputTokens: Math.min(settings.maxNewTokens, outputLength),
-    meanTokensPerExample: meanExample,
+    instructionTokens: parts.instructionTokens,
+    queryTokens: percentile(parts.queryTokens, 0.95),
+    reservedOutputTokens: reservedOutputTokens(settings.maxNewTokens, outputLength),
+    meanTokensPerExample: parts.meanTokensPerExample,
     percentile: 'p95',
     estimated: !tokenizer,
   });
   const bounds = computeBounds(inputs);
   return { task, inputs, sources, bounds, fit, verdict: theoryVerdict(bounds, task, fit.kFit, inspection.usable) };
+}
+
+/** Room kept for the answer: the references' p95 length, at least 8 tokens, at most the generation limit. */
+export function reservedOutputTokens(maxNewTokens: number, outputLength: number): number {
+  return Math.min(maxNewTokens, Math.max(8, Math.ceil(outputLength)));
+}
+
+function mean(values: readonly number[]): number {
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0;
+}
+
+/** Records measured for the prompt's parts; enough for a stable mean and p95, cheap to tokenize. */
+const MEASURED_RECORDS = 100;
+
+/**
+ * The parts of k_fit measured with the prompt builder itself, so they hold for the text templates and the model's
+ * chat template alike: the fixed overhead (a prompt for an empty query), each query's prompt beyond it, and what
+ * one more example adds to a prompt.
+ */
+function measuredPromptParts(
+  sample: readonly Example[], tokenizer: Tokenizer,
+  options: { schema: PromptSettings['schema']; template: PromptTemplate; labels: readonly string[]; chatTemplate: 'auto' | 'never' },
+): { instructionTokens: number; queryTokens: Float64Array; meanTokensPerExample: number } {
+  const settings: PromptSettings = { ...options, contextLength: Number.MAX_SAFE_INTEGER, reservedOutputTokens: 0 };
+  const tokens = (query: Example, examples: Example[]): number => {
+    const result = buildPrompt(query, examples, tokenizer, settings);
+    return result.ok ? result.built.promptTokens : result.promptTokens;
+  };
+  const measured = sample.slice(0, MEASURED_RECORDS);
+  const empty: Example = { line: 0, input: '', context: '', reference: '', ...(measured[0]?.messages ? { messages: [{ role: 'user', content: '' }] } : {}) };
+  const instructionTokens = tokens(empty, []);
+  const alone = measured.map((query) => tokens(query, []));
+  const added = measured.map((query, index) => {
+    const shot = measured[(index + 1) % measured.length]!;
+    return shot === query ? 0 : tokens(query, [{ ...shot, line: -1 - index }]) - alone[index]!;
+  });
+  return {
+    instructionTokens,
+    queryTokens: Float64Array.from(alone.map((total) => Math.max(0, total - instructionTokens))).sort(),
+    meanTokensPerExample: mean(added),
+  };
 }

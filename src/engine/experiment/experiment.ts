@@ -4,7 +4,7 @@
  * keeps what it did and the next run resumes from it.
  */
 import { matchLabel, METRICS } from '../compare/metrics';
-import type { ShotEstimate } from '../bounds/estimate';
+import { reservedOutputTokens, type ShotEstimate } from '../bounds/estimate';
 import { checkDataset, type DatasetCheck } from '../datasetCheck';
 import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
@@ -106,7 +106,7 @@ export async function planExperiment(
   const template = templateFor(inspection.schema, settings.template);
   const promptSettings: PromptSettings = {
     schema: inspection.schema, template, chatTemplate: settings.chatTemplate, contextLength: model.contextLength,
-    reservedOutputTokens: Math.min(settings.maxNewTokens, Math.max(8, Math.ceil(estimate.inputs.outputLength))), labels,
+    reservedOutputTokens: reservedOutputTokens(settings.maxNewTokens, estimate.inputs.outputLength), labels,
   };
   const selector = await createSelector(pool, { strategy: settings.selection, seed: settings.seed, embedder: options.embedder, signal: options.signal });
   return { check, inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels };
