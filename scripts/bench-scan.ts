@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const bytes = statSync(file).size;
   // The scan runs as the extension and the command line run it: bundled, in plain Node, with its default heap.
   const bundle = join(folder, 'scan-child.js');
-  await build({ entryPoints: [__filename], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: bundle, logLevel: 'warning' });
+  await build({ entryPoints: [__filename], bundle: true, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], external: ['esbuild'], outfile: bundle, logLevel: 'warning' });
   const output = execFileSync(process.execPath, [bundle, '--child', file], { encoding: 'utf8', maxBuffer: 1024 * 1024 });
   const result = JSON.parse(output) as { seconds: number; records: number; invalid: number; maxRssKb: number };
   const megabytesPerSecond = bytes / 1024 / 1024 / result.seconds;
