@@ -22,6 +22,7 @@ const USAGE = `Usage:
                          [--markdown report.md] [--no-cache] [--seed N] [--max-new-tokens N] [--threads N]
                          [--dtype fp32|fp16|q8|q4] [--device cpu|cuda] [--cache-dir DIR] [--offline]
                          [--embedding-model <id|folder>] [--fail-on fine-tune,undecided,…]
+                         [--fields …] [--schema NAME] [--template template.json] [--epsilon E] [--delta D]
   prompt-or-finetune demo [--model <id|folder>]
 
 Run 'prompt-or-finetune <command> --help' for what each option does (the README lists them all).`;

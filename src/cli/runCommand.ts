@@ -42,6 +42,7 @@ export function defaultCacheFolder(): string {
 export async function runCommand(positionals: string[], values: Values): Promise<number> {
   const file = datasetArgument(positionals, 'run');
   if (typeof values.model !== 'string') throw new UsageError('run needs --model <Hub id or folder>, e.g. --model ../shared/models/stories260K');
+  if (values['context-length'] !== undefined) throw new UsageError("--context-length is for inspect without a model; run uses the model's own context length");
   const model = await loadModel(values.model, values);
   try {
     return await runAndReport(file, model, values);
@@ -100,9 +101,6 @@ async function loadModel(id: string, values: Values): Promise<LanguageModel> {
 }
 
 async function runAndReport(file: string, model: LanguageModel, values: Values): Promise<number> {
-  if (values['context-length'] !== undefined) {
-    throw new UsageError(`--context-length is for inspect without a model; run uses the model's own context length (${model.contextLength} tokens)`);
-  }
   const base = checkSettings(values);
   const selection = (values.select ?? DEFAULT_SETTINGS.selection) as SelectionStrategy;
   if (!SELECTION_STRATEGIES.includes(selection)) throw new UsageError(`--select must be one of ${SELECTION_STRATEGIES.join(', ')}, not "${selection}"`);

@@ -121,9 +121,17 @@ export function registerCommands(services: Services): vscode.Disposable[] {
         const embedder = settings.selection === 'similar' && modelSettings.embeddingModel
           ? await (await import('../engine/model/embeddingModel')).loadEmbedder({ model: modelSettings.embeddingModel, cacheDir: modelSettings.cacheDir, allowDownload: modelSettings.allowDownload })
           : undefined;
-        const plan = await planExperiment(uri.fsPath, settings, model, { embedder }).finally(() => embedder?.dispose());
-        const recordLine = line ?? plan.heldOut[0]?.line ?? 1;
-        const preview = await previewPrompt(plan, recordLine, k, model.tokenizer);
+        let plan: Awaited<ReturnType<typeof planExperiment>>;
+        let recordLine: number;
+        let preview: Awaited<ReturnType<typeof previewPrompt>>;
+        try {
+          plan = await planExperiment(uri.fsPath, settings, model, { embedder });
+          recordLine = line ?? plan.heldOut[0]?.line ?? 1;
+          // The embedder is still needed here: the query itself is embedded when its shots are chosen.
+          preview = await previewPrompt(plan, recordLine, k, model.tokenizer);
+        } finally {
+          await embedder?.dispose();
+        }
         if (!preview.result.ok) throw new DatasetNotRunnableError(`Line ${recordLine}: ${preview.result.reason}.`);
         const built = preview.result.built;
         const document = await vscode.workspace.openTextDocument({ content: built.prompt.text, language: 'plaintext' });
@@ -230,7 +238,8 @@ export function registerCommands(services: Services): vscode.Disposable[] {
     register(CommandId.RefreshDatasets, async () => {
       store.invalidateAll();
       const files = await store.list();
-      await Promise.all(files.map((uri) => store.check(uri).catch(() => undefined)));
+      // One file at a time: each inspection streams its file, and a workspace may hold hundreds.
+      for (const uri of files) await store.check(uri).catch(() => undefined);
       await services.datasetsView.refresh();
       return files.length;
     }),

@@ -33,6 +33,8 @@ export function readCheckSettings(): CheckSettings {
   };
 }
 
+let lastReportedTemplate: string | undefined;
+
 /** The template setting, checked; a broken one is reported once and the defaults are used. */
 function templateSetting(config: vscode.WorkspaceConfiguration): { template?: Partial<PromptTemplate> } {
   const value = config.get<Record<string, unknown>>('template', {});
@@ -40,7 +42,10 @@ function templateSetting(config: vscode.WorkspaceConfiguration): { template?: Pa
   try {
     return { template: parseTemplate(JSON.parse(JSON.stringify(value)), 'promptOrFinetune.template') };
   } catch (error) {
-    void vscode.window.showWarningMessage(`${(error as Error).message}. The default template is used.`);
+    // Settings are read for every inspection and run: say what is wrong once per distinct value.
+    const key = JSON.stringify(value);
+    if (key !== lastReportedTemplate) void vscode.window.showWarningMessage(`${(error as Error).message}. The default template is used.`);
+    lastReportedTemplate = key;
     return {};
   }
 }

@@ -14,9 +14,13 @@ const FULL_READ_BYTES = 50 * 1024 * 1024;
 interface Entry {
   version: string;
   check: Promise<DatasetCheck>;
+  controller: AbortController;
+  /** Settings changed since: shown until the file is checked again, which happens when it is next needed. */
+  stale?: boolean;
   settled?: DatasetCheck;
   heldOutLines?: Set<number>;
   poolLines?: Set<number>;
+  recordLines?: Set<number>;
   error?: string;
 }
 
@@ -34,11 +38,18 @@ export class DatasetStore implements vscode.Disposable {
     this.invalidateAll();
   }
 
-  /** Settings or the model changed: every file inspected so far is inspected again, so none loses its problems. */
+  /**
+   * Settings or the model changed. Every inspection so far goes stale: its problems stay shown, open files are
+   * inspected again now, the others when next asked for. Inspections still running are stopped.
+   */
   invalidateAll(): void {
-    const uris = [...this.entries.keys()].map((key) => vscode.Uri.parse(key));
-    this.entries.clear();
-    for (const uri of uris) void this.check(uri).catch(() => undefined);
+    for (const entry of this.entries.values()) {
+      entry.stale = true;
+      if (!entry.settled) entry.controller.abort();
+    }
+    for (const document of vscode.workspace.textDocuments) {
+      if (this.entries.has(document.uri.toString())) void this.check(document.uri).catch(() => undefined);
+    }
   }
 
   invalidate(uri: vscode.Uri): void {
@@ -61,9 +72,10 @@ export class DatasetStore implements vscode.Disposable {
   }
 
   /** Where a record goes in a run: held out (evaluated), in the example pool, or unused; undefined for big files. */
+  /** Only lines where a usable record starts have a role (not the inner lines of a pretty-printed one). */
   roleOfLine(uri: vscode.Uri, line: number): 'held out (evaluated)' | 'in the example pool' | 'not used in runs' | undefined {
     const entry = this.entries.get(uri.toString());
-    if (!entry?.heldOutLines || !entry.poolLines) return undefined;
+    if (!entry?.heldOutLines || !entry.poolLines || !entry.recordLines?.has(line)) return undefined;
     return entry.heldOutLines.has(line) ? 'held out (evaluated)' : entry.poolLines.has(line) ? 'in the example pool' : 'not used in runs';
   }
 
@@ -71,7 +83,7 @@ export class DatasetStore implements vscode.Disposable {
     const key = uri.toString();
     const version = versionOf(uri);
     const existing = this.entries.get(key);
-    if (existing && existing.version === version && !existing.error) return existing.check;
+    if (existing && existing.version === version && !existing.error && !existing.stale) return existing.check;
     const settings = readCheckSettings();
     const controller = new AbortController();
     token?.onCancellationRequested(() => controller.abort());
@@ -82,7 +94,7 @@ export class DatasetStore implements vscode.Disposable {
       return Promise.reject(new Error(`cannot read ${uri.fsPath}: ${(error as Error).message}`));
     }
     const entry: Entry = {
-      version,
+      version, controller,
       check: checkDataset(uri.fsPath, settings, {
         model: this.modelFacts, collectExamples: full, signal: controller.signal,
         onProgress: onProgress ? (read, total) => onProgress(read / Math.max(1, total)) : undefined,
@@ -96,11 +108,18 @@ export class DatasetStore implements vscode.Disposable {
           const split = splitExamples(check.inspection.examples, settings.heldOut, settings.seed);
           entry.heldOutLines = new Set(split.heldOut.map((example) => example.line));
           entry.poolLines = new Set(split.pool.map((example) => example.line));
+          entry.recordLines = new Set(check.inspection.examples.map((example) => example.line));
         }
         this.log.info(`Inspected ${uri.fsPath}: ${check.inspection.records} records, ${check.inspection.invalid} invalid, schema ${check.inspection.schema}`);
         this.changed.fire(uri);
       },
       (error: unknown) => {
+        if (controller.signal.aborted) {
+          // Stopped because settings changed: not a failure; the next request inspects again.
+          if (this.entries.get(key) === entry) this.entries.delete(key);
+          this.changed.fire(uri);
+          return;
+        }
         entry.error = (error as Error).message;
         this.log.error(`Could not inspect ${uri.fsPath}: ${entry.error}`);
         this.changed.fire(uri);

@@ -15,6 +15,10 @@ import { ReportPanels } from './reportPanel';
 import { ReportStore } from './reportStore';
 import { RunController } from './runController';
 
+/** Settings that change what the model is; the rest of this list changes what an inspection finds. */
+const MODEL_SETTINGS = ['model', 'dtype', 'device', 'threads', 'cacheFolder'] as const;
+const INSPECTION_SETTINGS = ['fields', 'contextLength', 'inputDimension', 'epsilon', 'delta', 'maxNewTokens', 'heldOut', 'seed', 'chatTemplate', 'template'] as const;
+
 const JSONL: vscode.DocumentSelector = [{ scheme: 'file', pattern: '**/*.jsonl' }];
 
 const isDataset = (document: vscode.TextDocument): boolean => document.uri.scheme === 'file' && document.fileName.endsWith('.jsonl');
@@ -55,12 +59,11 @@ export function activate(context: vscode.ExtensionContext): void {
     runs.onDidChange((run) => panels.showProgress(run?.progress ? { done: run.progress.done, total: run.progress.total, message: run.message } : null)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration(SECTION)) return;
-      const modelChanged = ['model', 'dtype', 'device', 'threads', 'cacheFolder'].some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
-      if (modelChanged) {
+      const affects = (keys: readonly string[]): boolean => keys.some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
+      if (affects(MODEL_SETTINGS)) {
         void models.unload();
         store.useModel(undefined);
-      } else store.invalidateAll();
-      for (const document of vscode.workspace.textDocuments) inspectIfDataset(document);
+      } else if (affects(INSPECTION_SETTINGS)) store.invalidateAll();
       datasetsView.scheduleRefresh();
     }),
   );

@@ -146,3 +146,30 @@ test('a reference longer than the context is generated for but not scored, and t
     await model.dispose();
   }
 });
+
+test('each shot count\'s items are generated in batches of up to 8, and cached items are not sent again', async () => {
+  // The real model, with its batch calls counted.
+  const sizes: number[] = [];
+  const counting: LanguageModel = Object.create(tinyModel) as LanguageModel;
+  counting.generateBatch = async (prompts, options) => {
+    sizes.push(prompts.length);
+    return tinyModel.generateBatch!(prompts, options);
+  };
+  const cacheFolder = join(folder.path, 'batch-cache');
+  const batchSettings = { ...settings, heldOut: 10, shots: [0, 1] };
+  await runExperiment({ file: dataset, settings: { ...batchSettings, shots: [0] }, model: counting, cacheFolder });
+  assert.deepEqual(sizes, [8, 2]);
+  sizes.length = 0;
+  const report = await runExperiment({ file: dataset, settings: batchSettings, model: counting, cacheFolder });
+  assert.deepEqual(sizes, [8, 2], 'k = 0 comes from the cache; only k = 1 is generated');
+  assert.equal(report.items.length, 20);
+  const oneByOne = await runExperiment({ file: dataset, settings: batchSettings, model: tinyModelWithoutBatch(), cacheFolder: null });
+  assert.deepEqual(report.items.map((row) => row.output), oneByOne.items.map((row) => row.output));
+});
+
+/** The same model without its batch method: the experiment then generates one item at a time. */
+function tinyModelWithoutBatch(): LanguageModel {
+  const model: LanguageModel = Object.create(tinyModel) as LanguageModel;
+  Object.defineProperty(model, 'generateBatch', { value: undefined });
+  return model;
+}

@@ -109,14 +109,33 @@ test('an unclosed record in the middle costs only its own line, also when nothin
   const middle = await inspectText(records.join('\n') + '\n');
   assert.equal(middle.records, 500);
   assert.deepEqual(middle.errors, [{ line: 4, column: 32, message: "'{' opens a record that is not closed before line 5" }]);
-  // Indented lines after it are not records either: each is reported on its own line, none is swallowed.
+  // Indented lines after it belong to the broken record: one error, not one a line (no "Delete line" on data).
   const tail = await inspectText('{"prompt":"a","completion":"b"}\n{"prompt": "x",\n  "oops"\n  42\n');
   assert.equal(tail.records, 1);
-  assert.deepEqual(tail.errors.map((error) => [error.line, error.message]), [
-    [2, 'a record opened here is never closed (3 lines to the end of the file)'],
-    [3, 'line is a JSON string, not an object'],
-    [4, 'line is a JSON number, not an object'],
-  ]);
+  assert.deepEqual(tail.errors.map((error) => [error.line, error.message]), [[2, 'a record opened here is never closed (3 lines to the end of the file)']]);
+  // A whole record at the margin after it is still read.
+  const after = await inspectText('{"prompt": "x",\n  "oops"\n{"prompt":"a","completion":"b"}\n');
+  assert.equal(after.records, 1);
+  assert.deepEqual(after.errors.map((error) => error.line), [1]);
+});
+
+test('a pretty-printed record with its inner objects at the left margin is one record', async () => {
+  const text = '{"messages": [\n{"role": "user", "content": "Hi"},\n{"role": "assistant", "content": "Hello"}\n]}\n';
+  const result = await inspectText(text);
+  assert.deepEqual([result.records, result.invalid, result.usable, result.scan.multiLineRecords], [1, 0, 1, 1]);
+});
+
+test('a broken pretty-printed record is one error, and many unclosed lines are read in linear time', async () => {
+  const trailing = await inspectText('{"prompt": "a",\n  "completion": "b",\n}\n{"prompt":"c","completion":"d"}\n');
+  assert.equal(trailing.records, 1);
+  assert.deepEqual(trailing.errors.map((error) => error.line), [1]);
+  assert.match(trailing.errors[0]!.message, /^a record spanning lines 1–3 is not valid JSON/);
+  const openers = Array.from({ length: 5000 }, (_, i) => `{"p": "x${i}", "c": [`).join('\n') + '\n';
+  const started = Date.now();
+  const result = await inspectText(openers);
+  assert.equal(result.records, 0);
+  assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+  assert.deepEqual(result.errors.map((error) => error.line), [1, 2]);
 });
 
 test('columns point at the offending character, also where V8 does not say, and no data is quoted', async () => {

@@ -140,4 +140,7 @@ test('a user template overrides the schema default field by field, and a broken 
   assert.throws(() => parseTemplate({ example: 'Q: {input}' }, 'my.json'), /must contain \{reference\}/);
   assert.throws(() => parseTemplate({ exemple: 'x' }, 'my.json'), /^RangeError: my\.json: unknown template field "exemple"/);
   assert.throws(() => parseTemplate({ stopSequences: 'x' }, 'my.json'), /"stopSequences" must be a list of strings/);
+  assert.throws(() => parseTemplate({ example: '{reference} <- {input}' }, 'my.json'), /must contain \{input\} before \{reference\}/);
+  assert.throws(() => parseTemplate({ example: 'Q: {input}[[\nA: {reference}]]' }, 'my.json'), /must not stand inside an optional/);
+  assert.throws(() => parseTemplate({ example: 'Q: {input} {reference} {reference}' }, 'my.json'), /\{reference\} once/);
 });

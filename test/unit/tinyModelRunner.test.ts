@@ -81,6 +81,15 @@ test("k_fit is measured in the prompt a run sends: the chat template's per-turn 
   // ChatML wraps each example in two turns: <|im_start|>user\n…<|im_end|>\n<|im_start|>assistant\n…<|im_end|>\n.
   assert.ok(chatFit.meanTokensPerExample > textFit.meanTokensPerExample, `${chatFit.meanTokensPerExample} vs ${textFit.meanTokensPerExample}`);
   assert.ok(chatFit.kFit < textFit.kFit);
-  // And the measure is what the builder does: one more example adds exactly that many tokens on average.
-  assert.equal(chatFit.kFit, Math.floor((512 - chatFit.instructionTokens - chatFit.queryTokens - chatFit.reservedOutputTokens) / chatFit.meanTokensPerExample));
+  // And k_fit holds for the prompt a run builds: the longest query with k_fit shots fits, nothing dropped.
+  const examples = chat.inspection.examples;
+  const longest = examples.reduce((a, b) => (b.input.length > a.input.length ? b : a));
+  const shots = examples.filter((example) => example !== longest).slice(0, chatFit.kFit);
+  const built = buildPrompt(longest, shots, model.tokenizer, {
+    schema: 'input-output', template: DEFAULT_TEMPLATES['input-output'], chatTemplate: 'auto', contextLength: 512,
+    reservedOutputTokens: chatFit.reservedOutputTokens, labels: [],
+  });
+  assert.ok(built.ok);
+  assert.equal(built.built.shots, chatFit.kFit);
+  assert.equal(built.built.droppedForBudget, 0);
 });

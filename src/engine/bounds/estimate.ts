@@ -121,7 +121,8 @@ function measuredPromptParts(
   const alone = measured.map((query) => tokens(query, []));
   const added = measured.map((query, index) => {
     const shot = measured[(index + 1) % measured.length]!;
-    return shot === query ? 0 : tokens(query, [{ ...shot, line: -1 - index }]) - alone[index]!;
+    // A one-record sample serves as its own shot: only its size matters here (its line is renamed for the builder).
+    return tokens(query, [{ ...shot, line: -1 - index }]) - alone[index]!;
   });
   return {
     instructionTokens,

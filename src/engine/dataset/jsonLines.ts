@@ -180,7 +180,9 @@ function diagnoseBinary(chunk: Buffer): string | undefined {
  * in which case lines are joined until the brackets balance (pretty-printed JSON).
  */
 class RecordAssembler {
-  private joined: { text: string[]; startLine: number; chars: number; depth: BracketDepth } | undefined;
+  private joined: { text: string[]; startLine: number; chars: number; depth: BracketDepth; fromReplay: boolean } | undefined;
+  /** True while the lines of an abandoned record are read again (see abandonJoin). */
+  private replaying = false;
   private firstContentLine: string | undefined;
   private records = 0;
   private contentLines = 0;
@@ -198,6 +200,9 @@ class RecordAssembler {
       this.summary.blankLines++;
       return;
     }
+    // Re-reading a broken record's lines: only what stands at the left margin can be a record of its own;
+    // the rest belongs to the broken record, which is already reported.
+    if (this.replaying && !/^[{[]/.test(text)) return;
     this.contentLines++;
     if (this.firstContentLine === undefined) {
       this.firstContentLine = trimmed;
@@ -210,8 +215,10 @@ class RecordAssembler {
       return;
     }
     const depth = bracketDepth(trimmed);
-    if ((trimmed.startsWith('{') || trimmed.startsWith('[')) && depth.open > 0 && !depth.broken) {
-      this.joined = { text: [text], startLine: lineNumber, chars: text.length, depth };
+    const opens = (trimmed.startsWith('{') || trimmed.startsWith('[')) && depth.open > 0 && !depth.broken;
+    if (this.replaying && !opens) return;
+    if (opens) {
+      this.joined = { text: [text], startLine: lineNumber, chars: text.length, depth, fromReplay: this.replaying };
       return;
     }
     this.handlers.onError({ line: lineNumber, column: columnOf(parsed.error, text), message: describeParseError(parsed.error, trimmed) });
@@ -219,21 +226,27 @@ class RecordAssembler {
 
   end(): void {
     while (this.joined) {
-      const { startLine, text } = this.joined;
-      this.abandonJoin(`a record opened here is never closed (${text.length} lines to the end of the file)`);
-      if (this.joined && this.joined.startLine === startLine) break;
+      this.abandonJoin(`a record opened here is never closed (${this.joined.text.length} lines to the end of the file)`);
     }
   }
 
   /**
-   * The lines joined since `startLine` were not one pretty-printed record after all: report the first line
-   * and read the others again one by one, so one broken line never costs the records after it.
+   * The lines joined since `startLine` were not one pretty-printed record after all: report its first line, and
+   * read the others again for whole records among them, so one broken line never costs the records after it.
+   * Lines are read again at most once (a record opened while re-reading is not re-read itself), which keeps
+   * a file of many unclosed lines linear.
    */
   private abandonJoin(message: string, column = 1): void {
     const joined = this.joined!;
     this.joined = undefined;
     this.handlers.onError({ line: joined.startLine, column, message });
-    joined.text.slice(1).forEach((restLine, index) => this.line(restLine, joined.startLine + 1 + index));
+    if (joined.fromReplay) return;
+    this.replaying = true;
+    try {
+      joined.text.slice(1).forEach((restLine, index) => this.line(restLine, joined.startLine + 1 + index));
+    } finally {
+      this.replaying = false;
+    }
   }
 
   diagnoseWholeFile(totalBytes: number): string | undefined {
@@ -254,8 +267,9 @@ class RecordAssembler {
 
   private continueJoined(text: string, lineNumber: number): void {
     const joined = this.joined!;
-    // A line at the left margin that is a whole record by itself starts a new record: the open one was broken.
-    if (text.startsWith('{') && isWholeObject(text)) {
+    // A line at the left margin that is a whole record by itself starts a new record, unless the open one is
+    // waiting for a value (after ',', '[' or ':'), where an object may well stand at the margin.
+    if (text.startsWith('{') && !/[,[:]\s*$/.test(joined.text[joined.text.length - 1]!) && isWholeObject(text)) {
       this.abandonJoin(`'${joined.text[0]!.trim().slice(0, 1)}' opens a record that is not closed before line ${lineNumber}`, joined.text[0]!.length + 1);
       this.line(text, lineNumber);
       return;
@@ -271,8 +285,8 @@ class RecordAssembler {
         this.summary.multiLineRecords++;
         this.accept(parsed.value, { line: joined.startLine, endLine: lineNumber }, parsed.warnings, whole);
       } else {
-        this.joined = joined;
-        this.abandonJoin(`a record spanning lines ${joined.startLine}–${lineNumber} is not valid JSON: ${shortReason(parsed.error)}`);
+        // Its brackets balance, so these lines are one record, broken: one error, nothing to read again.
+        this.handlers.onError({ line: joined.startLine, column: 1, message: `a record spanning lines ${joined.startLine}–${lineNumber} is not valid JSON: ${shortReason(parsed.error)}` });
       }
       return;
     }

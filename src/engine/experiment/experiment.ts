@@ -266,7 +266,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       const predictedLabel = classification ? matchLabel(output, labels) : null;
       const scores: ItemRow['scores'] = {};
       for (const metric of METRICS) scores[metric.id] = metric.score(output, query.reference);
-      if (classification) scores.label_accuracy = predictedLabel === (query.label ?? query.reference) ? 1 : 0;
+      // Agreement with the reference (the fine-tuned output, or whatever field the user chose), like every metric.
+      if (classification) scores.label_accuracy = predictedLabel === query.reference ? 1 : 0;
       rows.push({
         k, line: query.line, prompt: prompt.prompt.text, promptTokens: prompt.promptTokens, shotsUsed: prompt.shots,
         exampleLines: prompt.exampleLines, output, finishReason: generation.finishReason, reference: query.reference,

@@ -21,35 +21,48 @@ export interface ExampleSelector {
 
 /**
  * The pool as one query may use it: never the query itself, nor any example whose input is a duplicate of
- * the query's (same text after NFKC, case folding and white-space collapsing). Keys are computed once,
- * since every query filters the whole pool.
+ * the query's (same text after NFKC, case folding and white-space collapsing), nor a conversation that holds
+ * the query's turns and then its answer. Every key is computed once, and each query's pool once, since every
+ * query at every shot count filters the whole pool.
  */
 export class ExamplePool {
   private readonly keys: string[];
+  private readonly turnKeys: (string[] | undefined)[];
+  private readonly byQuery = new Map<number, Example[]>();
+
   constructor(readonly examples: readonly Example[]) {
     this.keys = examples.map(keyOf);
+    this.turnKeys = examples.map((example) => (example.messages ? conversationKeys(example.messages) : undefined));
   }
+
   eligible(query: Example): Example[] {
+    const cached = this.byQuery.get(query.line);
+    if (cached) return cached;
     const key = keyOf(query);
-    return this.examples.filter((example, index) => example.line !== query.line && this.keys[index] !== key && !continuesConversation(example, query));
+    const wanted = query.messages ? conversationKeys(query.messages) : undefined;
+    const answer = turnKey('assistant', query.reference);
+    const eligible = this.examples.filter((example, index) =>
+      example.line !== query.line && this.keys[index] !== key && !(wanted && holdsAnswer(this.turnKeys[index], wanted, answer)));
+    this.byQuery.set(query.line, eligible);
+    return eligible;
   }
 }
 
+const turnKey = (role: string, content: string): string => `${role}\u0000${duplicateKey(content)}`;
+
+/** A conversation's turns as keys, system messages left out (prompts drop the examples' system messages). */
+function conversationKeys(messages: readonly { role: string; content: string }[]): string[] {
+  return messages.filter((message) => message.role !== 'system').map((message) => turnKey(message.role, message.content));
+}
+
 /**
- * A conversation that holds the query's turns followed by the query's answer as the next assistant turn, anywhere
- * in it, would hand the model its answer (as shots in a chat template, or as text). System messages are left out
- * on both sides, since prompts drop the examples' system messages.
+ * True when `turns` holds the query's turns followed by the query's answer as the next assistant turn, anywhere:
+ * shown as shots in a chat template, or as text, that conversation would hand the model its answer.
  */
-function continuesConversation(example: Example, query: Example): boolean {
-  const before = query.messages?.filter((message) => message.role !== 'system');
-  const turns = example.messages?.filter((message) => message.role !== 'system');
-  if (!before || !turns || before.length === 0 || turns.length <= before.length) return false;
-  const key = (message: { role: string; content: string }): string => `${message.role}\u0000${duplicateKey(message.content)}`;
-  const wanted = before.map(key);
-  const answer = key({ role: 'assistant', content: query.reference });
-  const keys = turns.map(key);
-  for (let start = 0; start + wanted.length < keys.length; start++) {
-    if (wanted.every((turn, offset) => keys[start + offset] === turn) && keys[start + wanted.length] === answer) return true;
+function holdsAnswer(turns: readonly string[] | undefined, wanted: readonly string[], answer: string): boolean {
+  if (!turns || wanted.length === 0 || turns.length <= wanted.length) return false;
+  for (let start = 0; start + wanted.length < turns.length; start++) {
+    if (turns[start + wanted.length] === answer && wanted.every((turn, offset) => turns[start + offset] === turn)) return true;
   }
   return false;
 }

@@ -64,9 +64,13 @@ export function parseTemplate(value: unknown, where: string): Partial<PromptTemp
 }
 
 export function validateTemplate(template: PromptTemplate): void {
-  if (!template.example.includes('{reference}')) {
-    throw new RangeError('the example template must contain {reference}, where the model writes its answer');
-  }
+  const example = template.example;
+  const at = example.indexOf('{reference}');
+  if (at === -1) throw new RangeError('the example template must contain {reference}, where the model writes its answer');
+  if (example.indexOf('{reference}', at + 1) !== -1) throw new RangeError('the example template must contain {reference} once: the query is the text before it');
+  const before = example.slice(0, at);
+  if ((before.match(/\[\[/g) ?? []).length !== (before.match(/\]\]/g) ?? []).length) throw new RangeError('{reference} must not stand inside an optional [[…]] section');
+  if (!before.includes('{input}')) throw new RangeError('the example template must contain {input} before {reference}, or the query would not be in the prompt');
 }
 
 interface Values {
