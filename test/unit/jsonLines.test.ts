@@ -184,3 +184,11 @@ test('evaluation logs with the input inside a `doc` object and the outputs besid
   assert.deepEqual(result.referenceCandidates.map((candidate) => `${candidate.path}:${candidate.kind}`), ['filtered_resps:model-output', 'resps:model-output', 'target:gold']);
   assert.deepEqual(result.examples.map((example) => [example.input, example.reference]), [['q1', 'model1'], ['q2', 'model2']]);
 });
+
+test('reference fields named in other ways are found, model outputs before gold answers', async () => {
+  const line = (i: number): string => JSON.stringify({ question: `What is ${i} + ${i}?`, gold_answer: `${2 * i}`, model_prediction: `${2 * i + (i % 2)}` });
+  const result = await inspectText(`${line(1)}\n${line(2)}\n${line(3)}\n`);
+  assert.equal(result.schema, 'input-output');
+  assert.deepEqual(result.referenceCandidates, [{ path: 'model_prediction', kind: 'model-output' }, { path: 'gold_answer', kind: 'gold' }]);
+  assert.equal(result.fields.reference, 'model_prediction');
+});

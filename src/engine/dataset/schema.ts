@@ -55,7 +55,8 @@ export function detectSchema(sample: readonly Record<string, unknown>[]): Schema
     return { schema: 'chat', fields: { ...EMPTY_FIELDS, input: CHAT_INPUT, reference: CHAT_REFERENCE }, referenceCandidates: [{ path: CHAT_REFERENCE, kind: 'model-output' }] };
   }
   const present = (names: readonly string[]): string[] => names.filter(hasKey);
-  const candidates = referenceCandidates(present([...MODEL_OUTPUT_NAMES, ...GOLD_NAMES]));
+  const commonKeys = [...new Set(sample.flatMap((record) => Object.keys(record)))].filter(hasKey);
+  const candidates = referenceCandidates(present([...MODEL_OUTPUT_NAMES, ...GOLD_NAMES]), commonKeys);
 
   if (hasKey('prompt') && hasKey('completion')) {
     return withReference('prompt-completion', { ...EMPTY_FIELDS, input: 'prompt' }, candidates.filter((c) => c.path !== 'prompt'), 'completion');
@@ -120,9 +121,15 @@ function dedupe(candidates: ReferenceCandidate[]): ReferenceCandidate[] {
   return candidates.filter((candidate) => !seen.has(candidate.path) && seen.add(candidate.path));
 }
 
-function referenceCandidates(keys: readonly string[]): ReferenceCandidate[] {
-  const modelOutputs = keys.filter((key) => MODEL_OUTPUT_NAMES.includes(key) && key !== 'output');
-  const gold = keys.filter((key) => GOLD_NAMES.includes(key));
+/** Field names that say "a model wrote this" or "the right answer" without being one of the names above. */
+const MODEL_OUTPUT_PATTERN = /pred|generat|model_?(output|answer|response|completion)|fine_?tuned|finetune|^ft_|_output$|_response$|_completion$/i;
+const GOLD_PATTERN = /gold|target|ground_?truth|expected|reference|correct_?answer|_answer$|_label$/i;
+
+function referenceCandidates(keys: readonly string[], allKeys: readonly string[] = []): ReferenceCandidate[] {
+  const named = new Set(keys);
+  const byPattern = allKeys.filter((key) => !named.has(key) && !INPUT_NAMES.includes(key));
+  const modelOutputs = [...keys.filter((key) => MODEL_OUTPUT_NAMES.includes(key) && key !== 'output'), ...byPattern.filter((key) => MODEL_OUTPUT_PATTERN.test(key))];
+  const gold = [...keys.filter((key) => GOLD_NAMES.includes(key)), ...byPattern.filter((key) => !MODEL_OUTPUT_PATTERN.test(key) && GOLD_PATTERN.test(key))];
   // `output` is what the model was trained to give: a model output when no other field says so, else the gold side.
   const output = keys.includes('output') ? [{ path: 'output', kind: (modelOutputs.length ? 'gold' : 'model-output') as ReferenceKind }] : [];
   return dedupe([
