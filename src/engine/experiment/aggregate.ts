@@ -33,6 +33,7 @@ export function curvePoint(
     referenceLogProbPerToken: totalTokens ? totalLogProb / totalTokens : null,
     referencePerplexity: totalTokens ? perplexity(totalLogProb, totalTokens) : null,
     predictedLabels: labelled ? Object.fromEntries(labelDistribution(predicted)) : null,
+    referenceLabels: labelled ? Object.fromEntries(labelDistribution(rows.map((row) => row.reference))) : null,
     labelTotalVariation: labelled ? totalVariationDistance(predicted, rows.map((row) => row.reference)) : null,
     paired: options.baseline ? paired(rows, options.baseline, options.primary, options.seed) : null,
   };

@@ -52,6 +52,8 @@ export interface CurvePoint {
   referencePerplexity: number | null;
   /** Classification: predicted label → share (unmatched outputs under "(none)"), and TV to the references'. */
   predictedLabels: Record<string, number> | null;
+  /** Classification: the held-out references' label shares at this k (the distribution to match). */
+  referenceLabels: Record<string, number> | null;
   labelTotalVariation: number | null;
   paired: PairedComparison | null;
 }

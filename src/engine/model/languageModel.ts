@@ -90,6 +90,16 @@ export interface LanguageModel {
    * tokenized together (tokenizing the continuation alone would add a wrong leading token).
    */
   score(prompt: PromptInput, continuation: string, options?: { signal?: AbortSignal }): Promise<ContinuationScore>;
+  /**
+   * `score` for several (prompt, continuation) pairs in left-padded batches; each result equals what `score` gives.
+   * Optional. Results are in the order of `pairs`; `[]` for an empty list. A pair `score` would reject (too long
+   * for the context, or nothing to condition on) rejects the whole call, before anything is computed, with
+   * `score`'s message naming the pair ("Pair 3 of the batch: ..."): skip such pairs before calling.
+   */
+  scoreBatch?(
+    pairs: readonly { prompt: PromptInput; continuation: string }[],
+    options?: { signal?: AbortSignal },
+  ): Promise<ContinuationScore[]>;
   /** Computes the key/value cache of a shared prompt prefix once. Optional: not every runner has it. */
   prefill?(prefix: PromptInput): Promise<PrefixState>;
   dispose(): Promise<void>;

@@ -11,7 +11,7 @@ import { h, replaceChildren, section } from './dom';
 import { itemsSection, type ItemFilter } from './items';
 import { isReportHostMessage, type ReportHostMessage, type ReportPanelState, type ReportWebviewMessage } from './protocol';
 import { exportBar, factsLine, partialNote, verdictBanner } from './summary';
-import { assumptions, boundInputsTable, boundsTable, curveTable, leftOutLists, shotFit } from './tables';
+import { assumptions, boundInputsTable, boundsTable, curveTable, labelDistributionTable, leftOutLists, shotFit } from './tables';
 import { getWebviewApi } from './vscodeApi';
 
 const api = getWebviewApi<ReportWebviewMessage>();
@@ -52,6 +52,12 @@ function saveFilter(filter: ItemFilter): void {
 
 // ---- Rendering -----------------------------------------------------------------------------------------
 
+/** Classification reports: predicted against reference label shares, per k. */
+function labelSection(report: ExperimentReport): HTMLElement[] {
+  const labels = labelDistributionTable(report);
+  return labels ? [section('labels', 'Label distributions', [h('div', { className: 'table-scroll' }, [labels])])] : [];
+}
+
 function showReport(report: ExperimentReport): void {
   shownReport = report;
   chart?.destroy();
@@ -67,6 +73,7 @@ function showReport(report: ExperimentReport): void {
     section('agreement', 'Agreement against shots', report.curve.length
       ? [h('div', { className: 'chart-box' }, [chartCanvas]), h('div', { className: 'table-scroll' }, [curveTable(report)])]
       : [h('p', { className: 'muted', id: 'no-curve' }, ['Nothing was measured.'])]),
+    ...labelSection(report),
     ...leftOutLists(report),
     section('bounds', 'Bounds', [
       h('div', { className: 'table-scroll' }, [boundsTable(report)]),

@@ -63,6 +63,28 @@ function pairedCell(paired: PairedComparison | null): HTMLTableCellElement {
   return cell(`${pValue(paired.pValue)} (k = ${paired.baseline})`, { numeric: true, title, className: 'paired' });
 }
 
+// ---- Label distributions (classification) ----------------------------------------------------------------
+
+/** Each label's share among the held-out references and among the predictions at each k: the paper's ε reads here. */
+export function labelDistributionTable(report: ExperimentReport): HTMLTableElement | null {
+  const points = report.curve.filter((point) => point.predictedLabels && point.referenceLabels);
+  if (!showsLabels(report) || points.length === 0) return null;
+  const reference = points[0]!.referenceLabels!;
+  const labels = [...new Set([...Object.keys(reference), ...points.flatMap((point) => Object.keys(point.predictedLabels!))])]
+    .sort((a, b) => (reference[b] ?? 0) - (reference[a] ?? 0) || a.localeCompare(b));
+  const columns: Column[] = [
+    { text: 'label' },
+    { text: 'references', numeric: true, title: 'Share among the held-out references' },
+    ...points.map((point): Column => ({ text: `k = ${point.k}`, numeric: true, title: `Share among the predictions with ${point.k} shots (TV distance ${fixed(point.labelTotalVariation, 3)})` })),
+  ];
+  const rows = labels.map((label) => row([
+    cell(label),
+    cell(percent(reference[label] ?? 0), { numeric: true }),
+    ...points.map((point) => cell(percent(point.predictedLabels![label] ?? 0), { numeric: true })),
+  ], { attrs: { 'data-label': label } }));
+  return table('label-distribution-table', columns, rows);
+}
+
 // ---- Left out and skipped --------------------------------------------------------------------------------
 
 export function leftOutLists(report: ExperimentReport): HTMLElement[] {
