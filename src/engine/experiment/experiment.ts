@@ -206,24 +206,43 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     }
   };
 
-  const score = async (prompt: Parameters<LanguageModel['score']>[0], reference: string): Promise<ContinuationScore | null> => {
-    if (reference === '') return null;
-    // A reference longer than the context left after the prompt cannot be scored: its likelihood is left out.
-    if (model.tokenizer.encode(prompt.text + reference, { addSpecialTokens: prompt.addSpecialTokens }).length > model.contextLength) return null;
-    const key = cacheKey({ kind: 'score', model: model.fingerprint, prompt, reference });
-    const hit = cache?.score(key);
-    if (hit) {
-      timing.cachedCalls++;
-      return hit;
+  /**
+   * Teacher-forced scores of the references after their prompts: cached ones from the cache, the rest in one
+   * batched call where the model has one, else one by one. Null where a reference cannot be scored (empty, or
+   * longer than the context left after its prompt: its likelihood is then left out).
+   */
+  const scoreAll = async (pairs: readonly { prompt: PromptInput; continuation: string }[]): Promise<(ContinuationScore | null)[]> => {
+    const results: (ContinuationScore | null | undefined)[] = pairs.map(({ prompt, continuation }) => {
+      if (continuation === '') return null;
+      if (model.tokenizer.encode(prompt.text + continuation, { addSpecialTokens: prompt.addSpecialTokens }).length > model.contextLength) return null;
+      return undefined;
+    });
+    const keys = pairs.map(({ prompt, continuation }) => cacheKey({ kind: 'score', model: model.fingerprint, prompt, reference: continuation }));
+    keys.forEach((key, index) => {
+      if (results[index] !== undefined) return;
+      const hit = cache?.score(key);
+      if (hit) {
+        timing.cachedCalls++;
+        results[index] = hit;
+      }
+    });
+    const missing = results.flatMap((result, index) => (result === undefined ? [index] : []));
+    if (missing.length) {
+      signal?.throwIfAborted();
+      const began = performance.now();
+      const scored: ContinuationScore[] = [];
+      if (model.scoreBatch && missing.length > 1) scored.push(...(await model.scoreBatch(missing.map((index) => pairs[index]!), { signal })));
+      else for (const index of missing) scored.push(await model.score(pairs[index]!.prompt, pairs[index]!.continuation, { signal }));
+      timing.scoringSeconds += (performance.now() - began) / 1000;
+      missing.forEach((index, position) => {
+        const result = scored[position]!;
+        timing.modelCalls++;
+        timing.scoredTokens += result.tokenCount;
+        cache?.putScore(keys[index]!, result);
+        results[index] = result;
+      });
     }
-    signal?.throwIfAborted();
-    const began = performance.now();
-    const result = await model.score(prompt, reference, { signal });
-    timing.scoringSeconds += (performance.now() - began) / 1000;
-    timing.modelCalls++;
-    timing.scoredTokens += result.tokenCount;
-    cache?.putScore(key, result);
-    return result;
+    return results as (ContinuationScore | null)[];
   };
 
   let done = 0;
@@ -258,20 +277,21 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     }
     // At one k every prompt has the template's stop sequences (none with a chat template).
     const generations = built.length ? await generateAll(built.map((entry) => entry.prompt.prompt), built[0]!.prompt.stopSequences) : [];
+    const referenceScores = built.length ? await scoreAll(built.map(({ query, prompt }) => ({ prompt: prompt.prompt, continuation: query.reference }))) : [];
     const rows: (ItemRow | SkippedItem)[] = [...skipped];
     for (const [index, { query, prompt }] of built.entries()) {
       const { generation, cached } = generations[index]!;
-      const scored = await score(prompt.prompt, query.reference);
+      const scored = referenceScores[index]!;
       const output = generation.text;
       const predictedLabel = classification ? matchLabel(output, labels) : null;
-      const scores: ItemRow['scores'] = {};
-      for (const metric of METRICS) scores[metric.id] = metric.score(output, query.reference);
+      const metricScores: ItemRow['scores'] = {};
+      for (const metric of METRICS) metricScores[metric.id] = metric.score(output, query.reference);
       // Agreement with the reference (the fine-tuned output, or whatever field the user chose), like every metric.
-      if (classification) scores.label_accuracy = predictedLabel === query.reference ? 1 : 0;
+      if (classification) metricScores.label_accuracy = predictedLabel === query.reference ? 1 : 0;
       rows.push({
         k, line: query.line, prompt: prompt.prompt.text, promptTokens: prompt.promptTokens, shotsUsed: prompt.shots,
         exampleLines: prompt.exampleLines, output, finishReason: generation.finishReason, reference: query.reference,
-        predictedLabel, scores, referenceLogProb: scored?.logProb ?? null, referenceTokens: scored?.tokenCount ?? null,
+        predictedLabel, scores: metricScores, referenceLogProb: scored?.logProb ?? null, referenceTokens: scored?.tokenCount ?? null,
         cached, milliseconds: (performance.now() - began) / queries.length,
       });
     }
