@@ -9,11 +9,19 @@
  * Then, with the runtime's default thread count: 8 different ~100-token prompts, 32 new tokens each, as
  * 8 sequential `generate` calls and as one `generateBatch` of 8, median of 3 → tokens/s of each (all
  * generated tokens over wall time, prompt processing included), and whether the outputs are identical.
+ * Last, with default threads: 8 different pairs of a ~100-token prompt and a ~100-token continuation, as
+ * 8 sequential `score` calls and as one `scoreBatch`, median of 3 → scored (continuation) tokens/s of
+ * each, the sub-batch sizes the runner chose, and the largest difference between the two paths' numbers.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { type Generation, type LanguageModel, type PromptInput } from '../src/engine/model/languageModel';
+import {
+  type ContinuationScore,
+  type Generation,
+  type LanguageModel,
+  type PromptInput,
+} from '../src/engine/model/languageModel';
 import { loadLanguageModel } from '../src/engine/model/transformersModel';
 
 const THREADS = [1, 2];
@@ -112,8 +120,8 @@ interface BatchRow {
 }
 
 /** `count` different prompts of about `tokens` tokens: the source started at different sentences. */
-function distinctPrompts(model: LanguageModel, count: number, tokens: number): PromptInput[] {
-  const sentences = PROMPT_SOURCE.split(/(?<=\.) /);
+function distinctPrompts(model: LanguageModel, count: number, tokens: number, source = PROMPT_SOURCE): PromptInput[] {
+  const sentences = source.trim().split(/(?<=\.) /);
   return Array.from({ length: count }, (_, i) => {
     const rotated = [...sentences.slice(i % sentences.length), ...sentences.slice(0, i % sentences.length)].join(' ');
     const opening = i >= sentences.length ? `Day ${i}. ` : '';
@@ -156,6 +164,104 @@ async function benchmarkBatch(folder: string): Promise<BatchRow> {
   } finally {
     await model.dispose();
   }
+}
+
+interface ScoreBatchRow {
+  pairs: number;
+  jointTokens: string;
+  scoredTokens: number;
+  subBatches: string;
+  sequentialSeconds: number;
+  batchedSeconds: number;
+  /** Largest |Δ| of a token's log-probability, and of a pair's sum, between score and scoreBatch. */
+  maxTokenDifference: number;
+  maxSumDifference: number;
+}
+
+/** The rows of each forward pass the runner makes during `body` (a look inside, for the table only). */
+async function forwardRows<T>(model: LanguageModel, body: () => Promise<T>): Promise<{ value: T; rows: number[] }> {
+  type Inner = { forward(inputs: Record<string, unknown>): Promise<unknown> };
+  const inner = (model as unknown as { inner: Inner }).inner;
+  const original = inner.forward;
+  const rows: number[] = [];
+  inner.forward = function (this: Inner, inputs) {
+    rows.push((inputs.input_ids as { dims: number[] }).dims[0]!);
+    return original.call(this, inputs);
+  };
+  try {
+    return { value: await body(), rows };
+  } finally {
+    inner.forward = original;
+  }
+}
+
+async function benchmarkScoreBatch(folder: string): Promise<ScoreBatchRow> {
+  const model = await loadLanguageModel({ model: folder }); // threads: the runtime's default
+  try {
+    if (!model.scoreBatch) throw new Error('This runner has no scoreBatch.');
+    const prompts = distinctPrompts(model, BATCH_PROMPTS, PROMPT_TOKENS);
+    const continuations = distinctPrompts(model, BATCH_PROMPTS, CONTINUATION_TOKENS, CONTINUATION_SOURCE);
+    const pairs = prompts.map((prompt, i) => ({ prompt, continuation: ` ${continuations[i]!.text}` }));
+    const sequential = async (): Promise<ContinuationScore[]> => {
+      const results: ContinuationScore[] = [];
+      for (const pair of pairs) results.push(await model.score(pair.prompt, pair.continuation));
+      return results;
+    };
+    const batched = (): Promise<ContinuationScore[]> => model.scoreBatch!(pairs);
+
+    await sequential(); // warm-up
+    const { rows } = await forwardRows(model, batched);
+    const sequentialRuns = [];
+    const batchedRuns = [];
+    for (let run = 0; run < RUNS; run++) {
+      sequentialRuns.push(await timed(sequential));
+      batchedRuns.push(await timed(batched));
+    }
+    const reference = sequentialRuns[0]!.value;
+    let maxTokenDifference = 0;
+    let maxSumDifference = 0;
+    for (const { value } of batchedRuns) {
+      value.forEach((score, i) => {
+        const lone = reference[i]!;
+        if (score.tokenCount !== lone.tokenCount) throw new Error(`Pair ${i + 1}: ${score.tokenCount} tokens vs ${lone.tokenCount}.`);
+        maxSumDifference = Math.max(maxSumDifference, Math.abs(score.logProb - lone.logProb));
+        score.tokenLogProbs.forEach((p, t) => (maxTokenDifference = Math.max(maxTokenDifference, Math.abs(p - lone.tokenLogProbs[t]!))));
+      });
+    }
+    const lengths = pairs.map((pair) => model.tokenizer.encode(pair.prompt.text + pair.continuation).length);
+    return {
+      pairs: pairs.length,
+      jointTokens: `${Math.min(...lengths)}–${Math.max(...lengths)}`,
+      scoredTokens: reference.reduce((sum, score) => sum + score.tokenCount, 0),
+      subBatches: rows.join('+'),
+      sequentialSeconds: median(sequentialRuns.map((r) => r.seconds)),
+      batchedSeconds: median(batchedRuns.map((r) => r.seconds)),
+      maxTokenDifference,
+      maxSumDifference,
+    };
+  } finally {
+    await model.dispose();
+  }
+}
+
+function scoreBatchTable(row: ScoreBatchRow): string {
+  const header = ['pairs', 'joint tok', 'scored tok', 'rows/pass', 'sequential s', 'seq tok/s', 'batched s', 'batch tok/s', 'speed-up', 'max |Δ| tok', 'max |Δ| sum'];
+  const cells = [
+    String(row.pairs),
+    row.jointTokens,
+    String(row.scoredTokens),
+    row.subBatches,
+    row.sequentialSeconds.toFixed(3),
+    (row.scoredTokens / row.sequentialSeconds).toFixed(0),
+    row.batchedSeconds.toFixed(3),
+    (row.scoredTokens / row.batchedSeconds).toFixed(0),
+    `${(row.sequentialSeconds / row.batchedSeconds).toFixed(2)}x`,
+    row.maxTokenDifference.toExponential(1),
+    row.maxSumDifference.toExponential(1),
+  ];
+  const widths = header.map((title, column) => Math.max(title.length, cells[column]!.length));
+  const format = (line: readonly string[]): string => line.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
+  return [format(header), format(widths.map((width) => '-'.repeat(width))), format(cells)].join('\n');
 }
 
 function batchTable(row: BatchRow): string {
@@ -215,6 +321,11 @@ async function main(): Promise<void> {
       `${BATCH_PROMPTS} sequential generate calls vs one generateBatch; median of ${RUNS}.`,
   );
   console.log(batchTable(await benchmarkBatch(folder)));
+  console.log(
+    `\nBatched scoring, default threads: ${BATCH_PROMPTS} pairs of a ~${PROMPT_TOKENS}-token prompt and a ~${CONTINUATION_TOKENS}-token ` +
+      `continuation; ${BATCH_PROMPTS} sequential score calls vs one scoreBatch; median of ${RUNS}; tok/s counts scored tokens.`,
+  );
+  console.log(scoreBatchTable(await benchmarkScoreBatch(folder)));
 }
 
 main().catch((error: unknown) => {
