@@ -24,13 +24,37 @@ export class ModelService implements vscode.Disposable {
     return this.current;
   }
 
-  /** Loads the configured model (once per settings), with a progress notification. */
+  /**
+   * Loads the configured model (once per settings), with a progress notification. The load is registered before
+   * anything is awaited, so two callers in the same moment share one load; a load that the settings overtook
+   * while it ran is disposed, and the current settings' model is loaded instead.
+   */
   async get(): Promise<LanguageModel> {
     const settings = this.settings();
     const key = JSON.stringify([settings.model, settings.dtype, settings.device, settings.threads, settings.cacheDir]);
     if (this.loaded?.key === key) return this.loaded.model;
-    await this.unload();
-    const model = Promise.resolve(vscode.window.withProgress(
+    const previous = this.unload();
+    const model = previous.then(() => this.load(settings));
+    const entry = { key, model };
+    this.loaded = entry;
+    let loadedModel: LanguageModel;
+    try {
+      loadedModel = await model;
+    } catch (error) {
+      if (this.loaded === entry) this.loaded = undefined;
+      throw error;
+    }
+    if (this.loaded !== entry) {
+      await loadedModel.dispose();
+      return this.get();
+    }
+    this.current = loadedModel;
+    this.changed.fire(loadedModel);
+    return loadedModel;
+  }
+
+  private load(settings: ModelSettings): Promise<LanguageModel> {
+    return Promise.resolve(vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Prompt or Fine-Tune: loading ${settings.model}`, cancellable: true },
       async (progress, token) => {
         const controller = new AbortController();
@@ -46,17 +70,9 @@ export class ModelService implements vscode.Disposable {
         return loadedModel;
       },
     ));
-    this.loaded = { key, model };
-    try {
-      this.current = await model;
-      this.changed.fire(this.current);
-      return this.current;
-    } catch (error) {
-      this.loaded = undefined;
-      throw error;
-    }
   }
 
+  /** Forgets the loaded model at once (a later get() loads anew) and disposes it when its load is done. */
   async unload(): Promise<void> {
     const previous = this.loaded;
     this.loaded = undefined;
