@@ -57,6 +57,17 @@ function textOfTokens(model: LanguageModel, source: string, count: number): stri
   return model.tokenizer.decode(ids, { skipSpecialTokens: true });
 }
 
+/** RUNS timings of each, interleaved so that a busy moment of the machine falls on both alike. */
+async function alternate<T>(sequential: () => Promise<T>, batched: () => Promise<T>): Promise<{ sequentialRuns: { value: T; seconds: number }[]; batchedRuns: { value: T; seconds: number }[] }> {
+  const sequentialRuns: { value: T; seconds: number }[] = [];
+  const batchedRuns: { value: T; seconds: number }[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    sequentialRuns.push(await timed(sequential));
+    batchedRuns.push(await timed(batched));
+  }
+  return { sequentialRuns, batchedRuns };
+}
+
 async function timed<T>(body: () => Promise<T>): Promise<{ value: T; seconds: number }> {
   const started = performance.now();
   const value = await body();
@@ -144,12 +155,7 @@ async function benchmarkBatch(folder: string): Promise<BatchRow> {
 
     await sequential(); // warm-up
     await batched();
-    const sequentialRuns = [];
-    const batchedRuns = [];
-    for (let run = 0; run < RUNS; run++) {
-      sequentialRuns.push(await timed(sequential));
-      batchedRuns.push(await timed(batched));
-    }
+    const { sequentialRuns, batchedRuns } = await alternate(sequential, batched);
     const reference = sequentialRuns[0]!.value;
     const identical = [...sequentialRuns, ...batchedRuns].every((r) => JSON.stringify(r.value) === JSON.stringify(reference));
     const lengths = reference.map((g) => g.promptTokenCount);
@@ -211,12 +217,7 @@ async function benchmarkScoreBatch(folder: string): Promise<ScoreBatchRow> {
 
     await sequential(); // warm-up
     const { rows } = await forwardRows(model, batched);
-    const sequentialRuns = [];
-    const batchedRuns = [];
-    for (let run = 0; run < RUNS; run++) {
-      sequentialRuns.push(await timed(sequential));
-      batchedRuns.push(await timed(batched));
-    }
+    const { sequentialRuns, batchedRuns } = await alternate(sequential, batched);
     const reference = sequentialRuns[0]!.value;
     let maxTokenDifference = 0;
     let maxSumDifference = 0;

@@ -3,7 +3,7 @@ export class ProgressLine {
   private lastDrawn = 0;
   private drawn = false;
 
-  constructor(private label: string, private readonly stream: NodeJS.WriteStream = process.stderr) {}
+  constructor(private readonly label: string, private readonly stream: NodeJS.WriteStream = process.stderr) {}
 
   update(fraction: number, detail = ''): void {
     if (!this.stream.isTTY) return;
@@ -17,9 +17,6 @@ export class ProgressLine {
     this.drawn = true;
   }
 
-  relabel(label: string): void {
-    this.label = label;
-  }
 
   done(): void {
     if (this.drawn) this.stream.write('\r\x1b[K');

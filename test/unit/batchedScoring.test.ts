@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ContinuationScore, LanguageModel, PromptInput } from '../../src/engine/model/languageModel';
 import { loadLanguageModel, scoreSubBatches } from '../../src/engine/model/transformersModel';
 import { STORIES_260K, temporaryFolder } from '../support/paths';
-import { buildTinyLlama } from '../support/tinyLlama';
+import { loadBuiltModel } from '../support/builtModel';
 
 const storiesPresent = fs.existsSync(join(STORIES_260K, 'onnx', 'model.onnx'));
 const needsStories = { skip: !storiesPresent && `the shared test model is missing: ${STORIES_260K}` };
@@ -314,9 +314,7 @@ describe('scoreBatch on a built random Llama', () => {
   let model: LanguageModel;
 
   before(async () => {
-    const modelFolder = join(folder.path, 'model');
-    await buildTinyLlama(modelFolder, { seed: 1 });
-    model = await loadLanguageModel({ model: modelFolder, allowDownload: false });
+    model = await loadBuiltModel(folder.path, 1);
   });
 
   after(async () => {

@@ -13,16 +13,14 @@ import type { LanguageModel } from '../../src/engine/model/languageModel';
 import { loadLanguageModel } from '../../src/engine/model/transformersModel';
 import { DEFAULT_SETTINGS, type CheckSettings } from '../../src/engine/settings';
 import { realDataset, sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';
-import { buildTinyLlama } from '../support/tinyLlama';
+import { loadBuiltModel } from '../support/builtModel';
 
 const folder = temporaryFolder('pof-experiment-');
 let tinyModel: LanguageModel;
 let dataset: string;
 
 before(async () => {
-  const modelFolder = join(folder.path, 'tiny-llama');
-  await buildTinyLlama(modelFolder, { seed: 7 });
-  tinyModel = await loadLanguageModel({ model: modelFolder, allowDownload: false });
+  tinyModel = await loadBuiltModel(folder.path, 7);
   // Thirty records of the Mandarin–Cantonese file, with two duplicated inputs added to test leakage.
   const lines = readFileSync(realDataset('03-prompt-completion-mandarin-cantonese.jsonl'), 'utf8').split('\n').slice(0, 30);
   dataset = join(folder.path, 'small.jsonl');

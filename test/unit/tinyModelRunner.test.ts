@@ -6,21 +6,18 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { LanguageModel } from '../../src/engine/model/languageModel';
-import { loadLanguageModel } from '../../src/engine/model/transformersModel';
 import { buildPrompt } from '../../src/engine/prompt/builder';
 import { DEFAULT_TEMPLATES } from '../../src/engine/prompt/template';
 import { checkDataset } from '../../src/engine/datasetCheck';
 import { DEFAULT_SETTINGS } from '../../src/engine/settings';
 import { REPO_ROOT, temporaryFolder } from '../support/paths';
-import { buildTinyLlama } from '../support/tinyLlama';
+import { loadBuiltModel } from '../support/builtModel';
 
 const folder = temporaryFolder('pof-tiny-runner-');
 let model: LanguageModel;
 
 before(async () => {
-  const modelFolder = join(folder.path, 'model');
-  await buildTinyLlama(modelFolder, { seed: 1 });
-  model = await loadLanguageModel({ model: modelFolder, allowDownload: false });
+  model = await loadBuiltModel(folder.path, 1);
 });
 
 after(async () => {
