@@ -91,7 +91,7 @@ type TfCache = Record<string, TfTensor>;
 interface TfTokenizer {
   encode(text: string, options?: { add_special_tokens?: boolean }): number[];
   /** Every token (added ones included) → its id. */
-  get_vocab(): Map<string, number>;
+  get_vocab(): Map<string | undefined, number>;
   readonly all_special_ids?: readonly number[];
   decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
   apply_chat_template(
@@ -351,7 +351,7 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
     const generationConfig = readGenerationConfig(folder);
     checkTokenizerMatchesModel(
       folder,
-      { ids: tokenizer.get_vocab().values(), specialIds: new Set(tokenizer.all_special_ids ?? []) },
+      { ids: tokenIds(tokenizer), specialIds: new Set(tokenizer.all_special_ids ?? []) },
       embeddingRows(config),
     );
     const { fingerprint } = await fingerprintModelFolder(folder, dtype, {
@@ -443,6 +443,11 @@ function explainRunErrors(model: TfModel, name: string): TfModel {
   model.forward = (inputs) => forward(inputs).catch(explain);
   model.generate = (request) => generate(request).catch(explain);
   return model;
+}
+
+/** The ids of the tokenizer's tokens; get_vocab() also lists the unused ids below an added token's, as `undefined`. */
+function* tokenIds(tokenizer: TfTokenizer): Generator<number> {
+  for (const [token, id] of tokenizer.get_vocab()) if (typeof token === 'string') yield id;
 }
 
 /** The number of token embeddings config.json gives the model (vocab_size, or its text model's). */
