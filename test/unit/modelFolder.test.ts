@@ -61,24 +61,25 @@ test('config.json needs a model_type and positive whole counts', () => {
 });
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+const rows = (size: number): { size: number; source: string } => ({ size, source: `/m/config.json gives the model ${size} token embeddings (vocab_size)` });
 
 test('the tokenizer must fit the embeddings: padded embeddings pass, a cut or larger vocabulary does not', () => {
   const none = new Set<number>();
   // Qwen2.5: 151,665 tokens over 151,936 embedding rows; Pythia: 50,277 over 50,304
-  assert.doesNotThrow(() => checkTokenizerMatchesModel('/m', { ids: range(0, 151_665), specialIds: none }, 151_936));
-  assert.doesNotThrow(() => checkTokenizerMatchesModel('/m', { ids: range(0, 50_277), specialIds: none }, 50_304));
+  assert.doesNotThrow(() => checkTokenizerMatchesModel('/m', { ids: range(0, 151_665), specialIds: none }, rows(151_936)));
+  assert.doesNotThrow(() => checkTokenizerMatchesModel('/m', { ids: range(0, 50_277), specialIds: none }, rows(50_304)));
   // no vocab_size in config.json: nothing to compare with
   assert.doesNotThrow(() => checkTokenizerMatchesModel('/m', { ids: range(0, 10), specialIds: none }, undefined));
   // a special token beyond the rows only fails where a text spells it out
-  assert.doesNotThrow(() => checkTokenizerMatchesModel('/m', { ids: [...range(0, 512), 600], specialIds: new Set([600]) }, 512));
+  assert.doesNotThrow(() => checkTokenizerMatchesModel('/m', { ids: [...range(0, 512), 600], specialIds: new Set([600]) }, rows(512)));
   assert.equal(
-    messageFor(() => checkTokenizerMatchesModel('/m', { ids: range(0, 100), specialIds: none }, 512)),
+    messageFor(() => checkTokenizerMatchesModel('/m', { ids: range(0, 100), specialIds: none }, rows(512))),
     'The tokenizer does not match the model: /m/tokenizer.json has 100 tokens (ids up to 99), but /m/config.json gives the model 512 ' +
       'token embeddings (vocab_size), so most tokens the model predicts could not be written out. Use the tokenizer.json and ' +
       'tokenizer_config.json that came with these weights.',
   );
   assert.equal(
-    messageFor(() => checkTokenizerMatchesModel('/m', { ids: range(0, 513), specialIds: none }, 512)),
+    messageFor(() => checkTokenizerMatchesModel('/m', { ids: range(0, 513), specialIds: none }, rows(512))),
     'The tokenizer does not match the model: /m/tokenizer.json has token ids up to 512 (513 tokens), but /m/config.json gives the model ' +
       '512 token embeddings (vocab_size), so ids from 512 on cannot be run. Use the tokenizer.json and tokenizer_config.json that came with these weights.',
   );

@@ -9,6 +9,7 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc
 
 import { DTYPE_SUFFIX, onnxFileForDtype } from './fingerprint';
 import { ModelLoadError } from './languageModel';
+import { externalDataProblems, OnnxFormatError, readOnnxSummary } from './onnxSummary';
 
 export const DTYPE_FILES_HINT =
   'fp32 → onnx/model.onnx, fp16 → onnx/model_fp16.onnx, q8 → onnx/model_quantized.onnx, q4 → onnx/model_q4.onnx';
@@ -229,6 +230,86 @@ function listOnnxModels(folder: string): string[] {
   }
 }
 
+/** How many tokens the model has embeddings for, and where that number comes from (a phrase naming the file). */
+export interface ModelVocabulary {
+  size: number;
+  source: string;
+}
+
+/** The number of token embeddings config.json gives the model (vocab_size, or its text model's). */
+export function configVocabularySize(config: Record<string, unknown>): number | undefined {
+  const textConfig = isRecord(config.text_config) ? config.text_config : {};
+  for (const value of [config.vocab_size, textConfig.vocab_size]) {
+    if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  }
+  return undefined;
+}
+
+/** The model's vocabulary: config.json's vocab_size, else the size of the ONNX graph's logits. */
+export function modelVocabulary(folder: string, config: Record<string, unknown>, logitsSize: number | undefined, dtype: string): ModelVocabulary | undefined {
+  const configured = configVocabularySize(config);
+  if (configured !== undefined) {
+    return { size: configured, source: `${path.join(folder, 'config.json')} gives the model ${configured} token embeddings (vocab_size)` };
+  }
+  if (logitsSize !== undefined) {
+    return { size: logitsSize, source: `${path.join(folder, onnxFileForDtype(dtype))} predicts ${logitsSize} tokens (its logits)` };
+  }
+  return undefined;
+}
+
+/**
+ * Checks the ONNX file without loading it (see onnxSummary.ts): a whole ONNX model, its external data present
+ * and long enough, a "logits" output, and logits as wide as config.json's vocab_size. Returns the logits' size
+ * when the graph fixes it.
+ */
+export function checkOnnxModel(folder: string, dtype: string, config: Record<string, unknown>): number | undefined {
+  const file = path.join(folder, onnxFileForDtype(dtype));
+  let summary;
+  try {
+    summary = readOnnxSummary(file);
+  } catch (error) {
+    if (!(error instanceof OnnxFormatError)) throw new ModelLoadError(`Could not read ${file}: ${firstLine(messageOf(error))}.`);
+    throw new ModelLoadError(
+      `${file} is not a valid ONNX model (${error.message}). The file may be truncated or corrupt ` +
+        '(an interrupted download or copy): replace it with a fresh copy of the model.',
+    );
+  }
+  const missing = externalDataProblems(file, summary);
+  if (missing.length > 0) {
+    throw new ModelLoadError(`${file} cannot be loaded: ${missing.join('; ')}. Download the model folder again.`);
+  }
+  const logits = summary.outputs.find((output) => output.name === 'logits');
+  if (!logits) {
+    throw new ModelLoadError(
+      `${file} has no "logits" output: it is not a causal language model (export it with the task text-generation-with-past).`,
+    );
+  }
+  const width = logits.dims.at(-1);
+  const logitsSize = typeof width === 'number' && width > 0 ? width : undefined;
+  const configured = configVocabularySize(config);
+  if (logitsSize !== undefined && configured !== undefined && logitsSize !== configured) {
+    throw new ModelLoadError(
+      `config.json does not match the weights: ${path.join(folder, 'config.json')} says vocab_size ${configured}, but ${file} ` +
+        `predicts ${logitsSize} tokens (its logits). Use the config.json that came with these weights.`,
+    );
+  }
+  return logitsSize;
+}
+
+/** A local model folder checked as far as it can be without loading anything: files, JSON files, the ONNX file. */
+export interface CheckedModelFolder {
+  config: Record<string, unknown>;
+  generationConfig: Record<string, unknown> | null;
+  logitsSize: number | undefined;
+}
+
+export function checkLocalModel(folder: string, dtype: string): CheckedModelFolder {
+  checkModelFolder(folder, dtype);
+  const config = readModelConfig(folder);
+  const generationConfig = readGenerationConfig(folder);
+  return { config, generationConfig, logitsSize: checkOnnxModel(folder, dtype, config) };
+}
+
 /** The token ids a tokenizer can produce (its vocabulary, added tokens included) and which of them are special. */
 export interface TokenizerIds {
   ids: Iterable<number>;
@@ -242,8 +323,9 @@ export interface TokenizerIds {
  * a tokenizer that small writes empty text for most of what the model predicts). Special tokens beyond the
  * rows are let through: they only occur where a text spells them out.
  */
-export function checkTokenizerMatchesModel(folder: string, tokenizer: TokenizerIds, embeddingRows: number | undefined): void {
-  if (embeddingRows === undefined) return;
+export function checkTokenizerMatchesModel(folder: string, tokenizer: TokenizerIds, model: ModelVocabulary | undefined): void {
+  if (model === undefined) return;
+  const embeddingRows = model.size;
   let count = 0;
   let highest = -1;
   let highestOrdinary = -1;
@@ -253,12 +335,11 @@ export function checkTokenizerMatchesModel(folder: string, tokenizer: TokenizerI
     if (!tokenizer.specialIds.has(id)) highestOrdinary = Math.max(highestOrdinary, id);
   }
   const tokenizerFile = path.join(folder, 'tokenizer.json');
-  const configFile = path.join(folder, 'config.json');
   const problem =
     highestOrdinary >= embeddingRows
-      ? `${tokenizerFile} has token ids up to ${highestOrdinary} (${count} tokens), but ${configFile} gives the model ${embeddingRows} token embeddings (vocab_size), so ids from ${embeddingRows} on cannot be run`
+      ? `${tokenizerFile} has token ids up to ${highestOrdinary} (${count} tokens), but ${model.source}, so ids from ${embeddingRows} on cannot be run`
       : highest + 1 < embeddingRows / 2
-        ? `${tokenizerFile} has ${count} tokens (ids up to ${highest}), but ${configFile} gives the model ${embeddingRows} token embeddings (vocab_size), so most tokens the model predicts could not be written out`
+        ? `${tokenizerFile} has ${count} tokens (ids up to ${highest}), but ${model.source}, so most tokens the model predicts could not be written out`
         : undefined;
   if (problem) {
     throw new ModelLoadError(

@@ -51,6 +51,8 @@ import {
   type Tokenizer,
 } from './languageModel';
 import {
+  checkLocalModel,
+  type CheckedModelFolder,
   checkModelFolder,
   checkTokenizerMatchesModel,
   configuredDtype,
@@ -58,6 +60,7 @@ import {
   isLfsPointer,
   LAYOUT_HINT,
   missingModelFiles,
+  modelVocabulary,
   readGenerationConfig,
   readJsonFile,
   readModelConfig,
@@ -256,10 +259,9 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
   if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads > 0)) {
     throw new ModelLoadError(`threads must be a positive whole number; got ${String(options.threads)}.`);
   }
-  if (source.kind === 'folder') {
-    checkModelFolder(source.folder, folderDtype(source.folder, options.dtype));
-    readModelConfig(source.folder);
-  }
+  // A local folder is checked before anything loads; its weights are opened on first use.
+  let checked: CheckedModelFolder | undefined;
+  if (source.kind === 'folder') checked = checkLocalModel(source.folder, folderDtype(source.folder, options.dtype));
 
   const tf = await loadTransformers();
   signal?.throwIfAborted();
@@ -276,8 +278,7 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
     const missing = missingModelFiles(cached, folderDtype(cached, options.dtype));
     if (missing.length === 0) {
       plan = { kind: 'folder', folder: cached, hubId: source.id };
-      checkModelFolder(cached, folderDtype(cached, options.dtype));
-      readModelConfig(cached);
+      checked = checkLocalModel(cached, folderDtype(cached, options.dtype));
     } else if (!allowDownload) {
       throw new ModelLoadError(
         `${source.id} is not in the model cache (${cacheDir}: ${missing.join(', ')} missing) and downloads are disabled. ` +
@@ -347,12 +348,12 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
   let parts: ModelParts;
   try {
     if (model) checkCausalLanguageModel(model, options.model);
-    const config = readModelConfig(folder);
-    const generationConfig = readGenerationConfig(folder);
+    const config = checked?.config ?? readModelConfig(folder);
+    const generationConfig = checked ? checked.generationConfig : readGenerationConfig(folder);
     checkTokenizerMatchesModel(
       folder,
       { ids: tokenIds(tokenizer), specialIds: new Set(tokenizer.all_special_ids ?? []) },
-      embeddingRows(config),
+      modelVocabulary(folder, config, checked?.logitsSize, dtype),
     );
     const { fingerprint } = await fingerprintModelFolder(folder, dtype, {
       indexFile: options.cacheDir ? path.join(options.cacheDir, FILE_HASH_INDEX) : undefined,
@@ -448,12 +449,6 @@ function explainRunErrors(model: TfModel, name: string): TfModel {
 /** The ids of the tokenizer's tokens; get_vocab() also lists the unused ids below an added token's, as `undefined`. */
 function* tokenIds(tokenizer: TfTokenizer): Generator<number> {
   for (const [token, id] of tokenizer.get_vocab()) if (typeof token === 'string') yield id;
-}
-
-/** The number of token embeddings config.json gives the model (vocab_size, or its text model's). */
-function embeddingRows(config: Record<string, unknown>): number | undefined {
-  const textConfig = isRecord(config.text_config) ? config.text_config : {};
-  return firstPositiveInteger(config.vocab_size, textConfig.vocab_size);
 }
 
 /** The dtype a folder will be loaded with: the one asked for, else config.json's, else fp32. */
