@@ -112,6 +112,15 @@ const FAULTS: Fault[] = [
     message: (model) => new RegExp(`^${escape(join(model, 'config.json'))}: "vocab_size" is "512", not a positive whole number`),
   },
   {
+    name: 'config.json naming an architecture transformers.js cannot run (found when the weights open)',
+    damage: (model) => {
+      const file = join(model, 'config.json');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('"model_type": "llama"', '"model_type": "no_such_architecture"'));
+    },
+    status: 1,
+    message: (model) => new RegExp(`^${escape(join(model, 'config.json'))} names the model type "no_such_architecture", which transformers\\.js cannot run as a causal language model\\. Pick a model of an architecture it supports`),
+  },
+  {
     name: 'a tokenizer cut to 100 entries',
     damage: (model) => editTokenizer(model, (tokenizer) => {
       tokenizer.model.vocab = Object.fromEntries(Object.entries(tokenizer.model.vocab).filter(([, id]) => id < 100));

@@ -501,6 +501,13 @@ function explainLoadError(error: unknown, context: LoadContext): ModelLoadError 
 
   if (plan.kind === 'folder') {
     const where = plan.hubId ? `${plan.hubId} (cached at ${plan.folder})` : plan.folder;
+    const unsupported = /Unsupported model type: (\S+)/.exec(message)?.[1];
+    if (unsupported) {
+      return new ModelLoadError(
+        `${path.join(plan.folder, 'config.json')} names the model type "${unsupported}", which transformers.js cannot run as a ` +
+          'causal language model. Pick a model of an architecture it supports (Llama, Qwen2, Phi, Gemma, GPT-2, SmolLM…).',
+      );
+    }
     const missing = /not found locally at "([^"]+)"/.exec(message)?.[1];
     if (missing) {
       return new ModelLoadError(
