@@ -21,6 +21,11 @@
  * `cacheDir` (default: transformers' own cache inside node_modules — pass one). A Hub model that is
  * completely in the cache loads from there without any network request, even offline.
  *
+ * Loading checks the folder without loading the weights (modelFolder.ts: files, JSON files, the ONNX file's
+ * declared graph, the tokenizer against the embeddings), reads the tokenizer, and fingerprints the files
+ * (fingerprint.ts). The ONNX session opens on the first generate, score or prefill: a run served entirely
+ * from the output cache never loads the weights. (A Hub download fetches and opens them at load.)
+ *
  * Batches: `generateBatch` left-pads several prompts (pad token, attention mask 0 there) and decodes them
  * in one greedy `generate`; transformers derives position ids from the mask, so each row computes what it
  * would alone and its result equals `generate`'s (tested token for token). The logits agree up to float
