@@ -245,7 +245,8 @@ export function readOnnxSummary(file: string): OnnxSummary {
         skipValue(cursor, header, cursor.size, 'model');
       }
     }
-    if (graphs !== 1 || summary.outputs.length === 0) throw new OnnxFormatError('it holds no ONNX graph');
+    // A message field written twice is merged (protobuf's rule), so several pieces of graph are one graph.
+    if (graphs === 0 || summary.outputs.length === 0) throw new OnnxFormatError('it holds no ONNX graph');
     return summary;
   } finally {
     fs.closeSync(fd);
