@@ -1,7 +1,7 @@
 /** Reading what an ONNX file declares without loading it: checked against onnxruntime, and on damaged files. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
@@ -98,6 +98,10 @@ test('external data: the file and the bytes the weights need; a missing or short
       assert.equal(error.message, `${onnxFile} cannot be loaded: ${data}, which holds its weights, is cut short: it has 1000 bytes of the ${bytes} needed. Download the model folder again.`);
       return true;
     });
+    writeFileSync(data, 'version https://git-lfs.github.com/spec/v1\noid sha256:0123\nsize 99\n');
+    assert.deepEqual(externalDataProblems(onnxFile, summary), [`${data}, which holds its weights, is a Git LFS pointer (fetch the real file: git lfs pull)`]);
+    rmSync(data);
+    assert.deepEqual(externalDataProblems(onnxFile, summary), [`${data}, which holds its weights, is missing`]);
   } finally {
     folder.remove();
   }

@@ -265,7 +265,23 @@ export function externalDataProblems(onnxFile: string, summary: OnnxSummary): st
       problems.push(`${file}, which holds its weights, is missing`);
       continue;
     }
-    if (size < needed) problems.push(`${file}, which holds its weights, is cut short: it has ${size} bytes of the ${needed} needed`);
+    if (size >= needed) continue;
+    problems.push(
+      startsWithLfsPointer(file)
+        ? `${file}, which holds its weights, is a Git LFS pointer (fetch the real file: git lfs pull)`
+        : `${file}, which holds its weights, is cut short: it has ${size} bytes of the ${needed} needed`,
+    );
   }
   return problems;
+}
+
+function startsWithLfsPointer(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(32);
+    const read = fs.readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, read).toString('latin1').startsWith('version https://git-lfs');
+  } finally {
+    fs.closeSync(fd);
+  }
 }
