@@ -15,9 +15,14 @@ import {
   totalVariationDistance,
 } from '../../src/engine/compare/metrics';
 import {
+  binomialCdf,
+  binomialUpperTail,
   bootstrapInterval,
+  clopperPearsonBounds,
   hoeffdingHalfWidth,
+  holmAdjust,
   mcnemar,
+  mcnemarOneSided,
   mean,
   normalQuantile,
   pairedBootstrap,
@@ -269,6 +274,54 @@ test('mcnemar stays finite and accurate for 10^5 discordant pairs', () => {
   assert.equal(mcnemar(balanced.a, balanced.b).pValue, 1);
   const skewed = discordantPairs(49_000, 51_000, 0);
   assertClose(mcnemar(skewed.a, skewed.b).pValue, 2.588716038346898e-10, 2.6e-19);
+});
+
+test('binomialCdf and binomialUpperTail: exact small cases, and scipy 1.17 values where n is large', () => {
+  // P(X ≤ 1 | 50, 0.1) = 0.9^50 + 50·0.1·0.9^49 = 5.9·0.9^49.
+  assertClose(binomialCdf(1, 50, 0.1), 5.9 * 0.9 ** 49, 1e-15);
+  // P(X ≥ 8 | 9, ½) = (C(9,8) + C(9,9))/2^9 = 10/512.
+  assertClose(binomialUpperTail(8, 9, 0.5), 10 / 512, 1e-16);
+  // scipy.stats.binom.cdf(2, 50, 0.1), binom.sf(29, 50, 0.1), binom.cdf(4800, 10000, 0.5).
+  assertClose(binomialCdf(2, 50, 0.1), 0.1117287563463473, 1e-14);
+  assertClose(binomialUpperTail(30, 50, 0.1), 6.169386905412893e-18, 1e-29);
+  assertClose(binomialCdf(4800, 10000, 0.5), 3.2967577993361714e-05, 1e-15);
+  assert.equal(binomialCdf(-1, 5, 0.3), 0);
+  assert.equal(binomialCdf(5, 5, 0.3), 1);
+  assert.equal(binomialCdf(0, 5, 0), 1);
+  assert.equal(binomialCdf(4, 5, 1), 0);
+  assert.throws(() => binomialCdf(1, 5, 1.5), /p must be in \[0, 1\]/);
+});
+
+test('clopperPearsonBounds: closed forms at 0 and n, scipy 1.17 binomtest values between', () => {
+  // 0 of n: upper = 1 − α^(1/n); n of n: lower = α^(1/n).
+  const zero = clopperPearsonBounds(0, 50, 0.975);
+  assert.equal(zero.low, 0);
+  assertClose(zero.high, 1 - 0.025 ** (1 / 50), 1e-13);
+  assertClose(clopperPearsonBounds(20, 20, 0.95).low, 0.05 ** (1 / 20), 1e-13);
+  assert.equal(clopperPearsonBounds(20, 20, 0.95).high, 1);
+  // binomtest(2, 50, alternative='less').proportion_ci(0.975, 'exact').high; (37, 50, 'greater') at 0.95 .low.
+  assertClose(clopperPearsonBounds(2, 50, 0.975).high, 0.13713762560396867, 1e-12);
+  assertClose(clopperPearsonBounds(37, 50, 0.95).low, 0.6187364440267683, 1e-12);
+  assert.deepEqual(clopperPearsonBounds(0, 0, 0.95), { low: 0, high: 1 });
+  assert.throws(() => clopperPearsonBounds(3, 2, 0.95), /successes must be an integer from 0 to n = 2/);
+});
+
+test('holmAdjust: step-down multipliers m, m − 1, …, made monotone, in the input order', () => {
+  // Sorted 0.005 (×4 = 0.02), 0.01 (×3 = 0.03), 0.03 (×2 = 0.06), 0.04 (×1 = 0.04 → max so far 0.06).
+  const adjusted = holmAdjust([0.01, 0.04, 0.03, 0.005]);
+  [0.03, 0.06, 0.06, 0.02].forEach((expected, i) => assertClose(adjusted[i]!, expected, 1e-15));
+  assert.deepEqual(holmAdjust([0.5, 0.6]), [1, 1]);
+  assert.deepEqual(holmAdjust([]), []);
+});
+
+test('mcnemarOneSided: P(X ≥ onlyAfter) on the discordant pairs, in the direction asked', () => {
+  // 1 pair better before, 9 better after: P(X ≥ 9 | 10, ½) = 11/1024; the other direction P(X ≥ 1) = 1023/1024.
+  const { a, b } = discordantPairs(1, 9, 5);
+  const better = mcnemarOneSided(a, b);
+  assert.deepEqual([better.onlyBefore, better.onlyAfter], [1, 9]);
+  assertClose(better.pValue, 11 / 1024, 1e-16);
+  assertClose(mcnemarOneSided(b, a).pValue, 1023 / 1024, 1e-15);
+  assert.equal(mcnemarOneSided([true], [true]).pValue, 1);
 });
 
 test('pairedBootstrap: sign, interval and p-value of mean(b − a)', () => {

@@ -30,6 +30,14 @@ export interface McNemarResult {
   pValue: number;
 }
 
+export interface OneSidedMcNemarResult {
+  /** Pairs that agree only before (at the smaller k) and only after (at the larger k). */
+  onlyBefore: number;
+  onlyAfter: number;
+  /** Exact one-sided p-value for "after is better": P(X ≥ onlyAfter) for X ~ Binomial(onlyBefore + onlyAfter, ½); 1 with no discordant pair. */
+  pValue: number;
+}
+
 export interface PairedBootstrapResult {
   /** Observed mean of b[i] − a[i]. */
   meanDifference: number;
@@ -139,6 +147,92 @@ export function pairedBootstrap(
     pValue = Math.min(1, (2 * opposite) / resamples);
   }
   return { meanDifference, low, high, pValue };
+}
+
+/**
+ * P(X ≤ x) for X ~ Binomial(n, p), summed in log space (terms by the ratio recurrence from (1 − p)^n, then
+ * log-sum-exp), so nothing underflows for large n; x < 0 → 0, x ≥ n → 1.
+ */
+export function binomialCdf(x: number, n: number, p: number): number {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`binomialCdf: n must be a non-negative integer, got ${n}.`);
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`binomialCdf: p must be in [0, 1], got ${p}.`);
+  if (!Number.isInteger(x)) throw new RangeError(`binomialCdf: x must be an integer, got ${x}.`);
+  if (x < 0) return 0;
+  if (x >= n) return 1;
+  if (p === 0) return 1;
+  if (p === 1) return 0;
+  const logOdds = Math.log(p) - Math.log1p(-p);
+  const logTerms = new Float64Array(x + 1);
+  let logTerm = n * Math.log1p(-p);
+  let largest = logTerm;
+  logTerms[0] = logTerm;
+  for (let i = 1; i <= x; i++) {
+    logTerm += Math.log((n - i + 1) / i) + logOdds;
+    logTerms[i] = logTerm;
+    if (logTerm > largest) largest = logTerm;
+  }
+  let sum = 0;
+  for (const value of logTerms) sum += Math.exp(value - largest);
+  return Math.min(1, Math.exp(largest) * sum);
+}
+
+/** P(X ≥ x) for X ~ Binomial(n, p), as P(n − X ≤ n − x) so a small upper tail keeps its precision. */
+export function binomialUpperTail(x: number, n: number, p: number): number {
+  return binomialCdf(n - x, n, 1 - p);
+}
+
+/**
+ * One-sided Clopper–Pearson bounds for a proportion of `successes` out of `n`, at `confidence`:
+ * upper = the p with P(X ≤ successes | p) = 1 − confidence (1 when successes = n), lower = the p with
+ * P(X ≥ successes | p) = 1 − confidence (0 when successes = 0); found by bisection to 1e-15. Dual to the exact
+ * binomial test: upper ≤ p0 exactly when P(X ≤ successes | p0) ≤ 1 − confidence. n = 0 → 0 and 1.
+ */
+export function clopperPearsonBounds(successes: number, n: number, confidence: number): Interval {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`clopperPearsonBounds: n must be a non-negative integer, got ${n}.`);
+  if (!Number.isInteger(successes) || successes < 0 || successes > n) {
+    throw new RangeError(`clopperPearsonBounds: successes must be an integer from 0 to n = ${n}, got ${successes}.`);
+  }
+  checkConfidence(confidence);
+  if (n === 0) return { low: 0, high: 1 };
+  const alpha = 1 - confidence;
+  const high = successes === n ? 1 : bisect((p) => binomialCdf(successes, n, p) > alpha, successes / n, 1);
+  const low = successes === 0 ? 0 : bisect((p) => binomialUpperTail(successes, n, p) <= alpha, 0, successes / n);
+  return { low, high };
+}
+
+/**
+ * Holm's step-down adjustment: with the m p-values sorted ascending p(1) ≤ … ≤ p(m), adjusted p(j) =
+ * max over i ≤ j of min(1, (m − i + 1)·p(i)); returned in the input order. Rejecting where the adjusted p ≤ α
+ * keeps the family-wise error ≤ α under any dependence between the tests (Holm 1979).
+ */
+export function holmAdjust(pValues: readonly number[]): number[] {
+  for (const p of pValues) if (!(p >= 0 && p <= 1)) throw new RangeError(`holmAdjust: p-values must be in [0, 1], got ${p}.`);
+  const m = pValues.length;
+  const order = pValues.map((p, index) => ({ p, index })).sort((a, b) => a.p - b.p || a.index - b.index);
+  const adjusted = new Array<number>(m).fill(1);
+  let running = 0;
+  order.forEach(({ p, index }, rank) => {
+    running = Math.max(running, Math.min(1, (m - rank) * p));
+    adjusted[index] = running;
+  });
+  return adjusted;
+}
+
+/**
+ * Exact one-sided McNemar test that `after` is true more often than `before` on the same items: with
+ * onlyBefore and onlyAfter the discordant pairs, p = P(X ≥ onlyAfter) for X ~ Binomial(onlyBefore + onlyAfter, ½).
+ */
+export function mcnemarOneSided(before: readonly boolean[], after: readonly boolean[]): OneSidedMcNemarResult {
+  requireSameLength(before, after, 'mcnemarOneSided');
+  let onlyBefore = 0;
+  let onlyAfter = 0;
+  for (let i = 0; i < before.length; i++) {
+    if (before[i] && !after[i]) onlyBefore++;
+    else if (!before[i] && after[i]) onlyAfter++;
+  }
+  const discordant = onlyBefore + onlyAfter;
+  const pValue = discordant === 0 ? 1 : binomialUpperTail(onlyAfter, discordant, 0.5);
+  return { onlyBefore, onlyAfter, pValue };
 }
 
 /** Perplexity exp(−totalLogProb / tokenCount), with totalLogProb the sum of natural-log token probabilities. */
@@ -283,4 +377,16 @@ function binomialHalfLowerTail(k: number, n: number): number {
     if (ratio < sum * 1e-17) break;
   }
   return Math.exp(logChoose - n * Math.LN2) * sum;
+}
+
+// Bisection for the boundary of a predicate that is true below it and false above it, on [low, high].
+function bisect(isBelow: (p: number) => boolean, low: number, high: number): number {
+  let lo = low;
+  let hi = high;
+  for (let i = 0; i < 200 && hi - lo > 1e-15; i++) {
+    const middle = (lo + hi) / 2;
+    if (isBelow(middle)) lo = middle;
+    else hi = middle;
+  }
+  return (lo + hi) / 2;
 }

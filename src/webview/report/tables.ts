@@ -29,7 +29,7 @@ export function curveTable(report: ExperimentReport): HTMLTableElement {
     { text: 'ref. log-prob/token', numeric: true, title: 'Mean log-probability per token of the references under the prompted model' },
     { text: 'perplexity', numeric: true, title: 'Perplexity of the references under the prompted model' },
     ...(labels ? [{ text: 'label TV', numeric: true, title: 'Total variation distance between predicted and reference label shares' }] : []),
-    { text: 'p vs baseline', numeric: true, title: 'Paired test against the baseline shot count' },
+    { text: 'p vs baseline', numeric: true, title: 'Paired test against the baseline shot count, Holm-adjusted over the grid (raw p beside it)' },
   ];
   const rows = report.curve.map((point) => row([
     cell(point.k, { numeric: true }),
@@ -59,8 +59,11 @@ function labelCell(point: CurvePoint): HTMLTableCellElement {
 
 function pairedCell(paired: PairedComparison | null): HTMLTableCellElement {
   if (!paired) return cell('—', { numeric: true });
-  const title = `${TEST_NAMES[paired.test] ?? paired.test} against k = ${paired.baseline} on ${metricTitle(paired.metric)}: difference ${signedPoints(paired.difference)}`;
-  return cell(`${pValue(paired.pValue)} (k = ${paired.baseline})`, { numeric: true, title, className: 'paired' });
+  // Reports written before the Holm adjustment have no adjustedPValue: show the raw p alone for them.
+  const adjusted = paired.adjustedPValue ?? paired.pValue;
+  const title = `${TEST_NAMES[paired.test] ?? paired.test} against k = ${paired.baseline} on ${metricTitle(paired.metric)}: difference ${signedPoints(paired.difference)}; ` +
+    `Holm-adjusted over the grid ${pValue(adjusted)}, raw ${pValue(paired.pValue)}`;
+  return cell(`${pValue(adjusted)} (raw ${pValue(paired.pValue)}, k = ${paired.baseline})`, { numeric: true, title, className: 'paired' });
 }
 
 // ---- Label distributions (classification) ----------------------------------------------------------------
