@@ -99,6 +99,19 @@ test('a curve that rose after its best k: fine-tune, and the sentence says it ro
   assert.match(verdict.sentence, /; disagreement rose after k = 0 \(McNemar p = 3\.1e-5, Bonferroni over 1 candidates\)\./);
 });
 
+test('a curve lowest at its largest k, falling too little to show, is undecided, not fine-tune, with the items that would show it', () => {
+  const verdict = measuredVerdict([nested(0, 40), nested(1, 38), nested(2, 36)], 0.1, 0.05, 'exact match');
+  assert.equal(verdict.kind, 'undecided');
+  assert.equal(verdict.k, 2);
+  // k = 1 → 2: 2 items agree only at 2 (p = 1/4); k = 0 → 2: 4 (p = 1/16); Holm: 2/16 = 0.125, then max(0.125, 0.25).
+  assert.deepEqual(verdict.evidence!.trend!.falls.map((test) => test.adjustedPValue), [0.25, 0.125]);
+  // Last step: 2 of 50 pairs discordant (d = 0.04), fall Δ = 0.04, Holm's first level δ/2:
+  // (z(0.975) + z(0.8))²·d/Δ² = (1.959964 + 0.841621)² · 25 = 196.2 → 197.
+  assert.equal(verdict.itemsNeeded, 197);
+  // 36/50: lower 95% Clopper–Pearson bound 0.59738, P(X ≥ 36 | 50, 0.1) = 2.24e−25 (scipy 1.17).
+  assert.match(verdict.sentence, /^Not decided: disagreement is above ε = 10% at every k measured \(lower 95% bound at k = 2 59\.7%, exact binomial p = 2\.2e-25\) and lowest at the largest, 72\.0% at k = 2, but the fall is not significant \(k = 1 → 2: 76\.0% → 72\.0%, one-sided McNemar p = 0\.25; k = 0 → 2: 80\.0% → 72\.0%, one-sided McNemar p = 0\.125 \(Holm over both steps\)\): whether more shots would close the gap is not decided; about 197 paired items would show a fall of this size \(80% power\)\.$/);
+});
+
 test('undecided: one shot count never says fine-tune, and an interval across ε says how many items would decide', () => {
   const single = measuredVerdict([nested(0, 30)], 0.1, 0.05, 'exact match');
   assert.equal(single.kind, 'undecided');

@@ -149,9 +149,11 @@ export function pairedBootstrap(
   return { meanDifference, low, high, pValue };
 }
 
+const RESCALE = 2 ** 800;
+
 /**
- * P(X ≤ x) for X ~ Binomial(n, p), summed in log space (terms by the ratio recurrence from (1 − p)^n, then
- * log-sum-exp), so nothing underflows for large n; x < 0 → 0, x ≥ n → 1.
+ * P(X ≤ x) for X ~ Binomial(n, p): the terms by the ratio recurrence from (1 − p)^n, summed relative to the first
+ * with the scale kept as a logarithm, so nothing underflows for large n; x < 0 → 0, x ≥ n → 1.
  */
 export function binomialCdf(x: number, n: number, p: number): number {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`binomialCdf: n must be a non-negative integer, got ${n}.`);
@@ -161,19 +163,21 @@ export function binomialCdf(x: number, n: number, p: number): number {
   if (x >= n) return 1;
   if (p === 0) return 1;
   if (p === 1) return 0;
-  const logOdds = Math.log(p) - Math.log1p(-p);
-  const logTerms = new Float64Array(x + 1);
-  let logTerm = n * Math.log1p(-p);
-  let largest = logTerm;
-  logTerms[0] = logTerm;
+  const odds = p / (1 - p);
+  // term_i / term_0 = C(n, i)·odds^i, divided by 2^800 (exactly, a power of two) whenever the sum grows past it.
+  let term = 1;
+  let sum = 1;
+  let logScale = n * Math.log1p(-p);
   for (let i = 1; i <= x; i++) {
-    logTerm += Math.log((n - i + 1) / i) + logOdds;
-    logTerms[i] = logTerm;
-    if (logTerm > largest) largest = logTerm;
+    term *= ((n - i + 1) / i) * odds;
+    sum += term;
+    if (sum > RESCALE) {
+      term /= RESCALE;
+      sum /= RESCALE;
+      logScale += 800 * Math.LN2;
+    }
   }
-  let sum = 0;
-  for (const value of logTerms) sum += Math.exp(value - largest);
-  return Math.min(1, Math.exp(largest) * sum);
+  return Math.min(1, Math.exp(logScale + Math.log(sum)));
 }
 
 /** P(X ≥ x) for X ~ Binomial(n, p), as P(n − X ≤ n − x) so a small upper tail keeps its precision. */
@@ -184,7 +188,7 @@ export function binomialUpperTail(x: number, n: number, p: number): number {
 /**
  * One-sided Clopper–Pearson bounds for a proportion of `successes` out of `n`, at `confidence`:
  * upper = the p with P(X ≤ successes | p) = 1 − confidence (1 when successes = n), lower = the p with
- * P(X ≥ successes | p) = 1 − confidence (0 when successes = 0); found by bisection to 1e-15. Dual to the exact
+ * P(X ≥ successes | p) = 1 − confidence (0 when successes = 0); found to about 1e-15. Dual to the exact
  * binomial test: upper ≤ p0 exactly when P(X ≤ successes | p0) ≤ 1 − confidence. n = 0 → 0 and 1.
  */
 export function clopperPearsonBounds(successes: number, n: number, confidence: number): Interval {
@@ -195,8 +199,8 @@ export function clopperPearsonBounds(successes: number, n: number, confidence: n
   checkConfidence(confidence);
   if (n === 0) return { low: 0, high: 1 };
   const alpha = 1 - confidence;
-  const high = successes === n ? 1 : bisect((p) => binomialCdf(successes, n, p) > alpha, successes / n, 1);
-  const low = successes === 0 ? 0 : bisect((p) => binomialUpperTail(successes, n, p) <= alpha, 0, successes / n);
+  const high = successes === n ? 1 : findRoot((p) => binomialCdf(successes, n, p) - alpha, successes / n, 1);
+  const low = successes === 0 ? 0 : findRoot((p) => binomialUpperTail(successes, n, p) - alpha, 0, successes / n);
   return { low, high };
 }
 
@@ -379,14 +383,33 @@ function binomialHalfLowerTail(k: number, n: number): number {
   return Math.exp(logChoose - n * Math.LN2) * sum;
 }
 
-// Bisection for the boundary of a predicate that is true below it and false above it, on [low, high].
-function bisect(isBelow: (p: number) => boolean, low: number, high: number): number {
-  let lo = low;
-  let hi = high;
-  for (let i = 0; i < 200 && hi - lo > 1e-15; i++) {
-    const middle = (lo + hi) / 2;
-    if (isBelow(middle)) lo = middle;
-    else hi = middle;
+// The root of a monotone f with a sign change on [low, high], by the Illinois variant of regula falsi (superlinear,
+// and the bracket always holds the root) to a bracket of 1e-15; the bounds are computed for every k of every run.
+function findRoot(f: (p: number) => number, low: number, high: number): number {
+  let a = low;
+  let b = high;
+  let fa = f(a);
+  let fb = f(b);
+  if (fa === 0) return a;
+  if (fb === 0) return b;
+  let side = 0;
+  for (let i = 0; i < 200 && b - a > 1e-15; i++) {
+    const c = (a * fb - b * fa) / (fb - fa);
+    // Guard against a secant step that lands on an end (flat tails): bisect instead.
+    const x = c > a && c < b ? c : (a + b) / 2;
+    const fx = f(x);
+    if (fx === 0) return x;
+    if (Math.sign(fx) === Math.sign(fa)) {
+      a = x;
+      fa = fx;
+      if (side === -1) fb /= 2;
+      side = -1;
+    } else {
+      b = x;
+      fb = fx;
+      if (side === 1) fa /= 2;
+      side = 1;
+    }
   }
-  return (lo + hi) / 2;
+  return (a + b) / 2;
 }

@@ -97,7 +97,8 @@ export function agreementSamples(items: readonly ItemRow[], shots: readonly numb
  * - **still improving** when disagreement fell into the largest k: one-sided exact McNemar tests from each of the
  *   two shot counts before it, Holm over the two, reject at δ. P(saying so when r(largest) ≥ r of both) ≤ δ:
  *   a flat or rising end of the curve is called still improving at most δ of the time.
- * - **fine-tune** when not still improving, at least two k were measured, and at every k the one-sided exact test
+ * - **fine-tune** when not still improving, at least two k were measured, the largest k is not the lowest point of
+ *   the curve (a curve lowest at its end may still fall), and at every k the one-sided exact test
  *   of H0(k): r(k) ≤ ε (p = P(X ≥ x | n, ε)) rejects at δ, i.e. every one-sided Clopper–Pearson lower bound at
  *   1 − δ is above ε. An intersection–union test (Berger 1982) needs no adjustment: P(saying fine-tune when some
  *   measured k has r(k) ≤ ε) ≤ δ.
@@ -127,9 +128,9 @@ export function measuredVerdict(samples: readonly AgreementSample[], epsilon: nu
   }
 
   const best = shotTests.reduce((a, b) => (b.rate < a.rate ? b : a));
+  const last = shotTests[m - 1]!;
   if (trend?.stillFalling) {
     const fall = trend.falls.reduce((a, b) => (b.adjustedPValue < a.adjustedPValue ? b : a));
-    const last = shotTests[m - 1]!;
     const test = `one-sided exact McNemar test${trend.falls.length > 1 ? `, Holm over ${trend.falls.length} steps` : ''}`;
     return {
       kind: 'still-improving', k: last.k, itemsNeeded: null,
@@ -140,6 +141,20 @@ export function measuredVerdict(samples: readonly AgreementSample[], epsilon: nu
   }
 
   const closest = shotTests.reduce((a, b) => (b.aboveEpsilonPValue > a.aboveEpsilonPValue ? b : a));
+  // A curve whose lowest point is its largest k may still be falling, too slowly for the paired test to show:
+  // that is not a curve that has stopped improving, so it is not "fine-tune".
+  const lowestAtTheEnd = m >= 2 && shotTests.slice(0, -1).every((test) => last.rate < test.rate);
+  if (m >= 2 && closest.aboveEpsilonPValue <= delta && lowestAtTheEnd) {
+    const fall = trend!.falls[0]!;
+    const itemsNeeded = itemsToShowFall(fall, delta / trend!.falls.length);
+    return {
+      kind: 'undecided', k: last.k, itemsNeeded,
+      evidence: { ...base, n: fall.n, rate: last.rate, bound: null, test: `one-sided exact McNemar test${trend!.falls.length > 1 ? `, Holm over ${trend!.falls.length} steps` : ''}`, pValue: fall.adjustedPValue },
+      sentence: `Not decided: disagreement is above ε = ${eps} at every k measured (lower ${formatShare(closest.lowerConfidence)} bound at k = ${closest.k} ${percent(closest.lowerBound)}, exact binomial p = ${formatP(closest.aboveEpsilonPValue)}) ` +
+        `and lowest at the largest, ${percent(last.rate)} at k = ${last.k}, but the fall is not significant (${endOfCurve(trend!, shotTests)}): whether more shots would close the gap is not decided` +
+        `${itemsNeeded ? `; about ${itemsNeeded.toLocaleString('en-US')} paired items would show a fall of this size (80% power)` : ''}.`,
+    };
+  }
   if (m >= 2 && closest.aboveEpsilonPValue <= delta) {
     const rise = trend!.riseAfterBest;
     const shape = rise && rise.adjustedPValue <= delta
@@ -264,6 +279,18 @@ function itemsToDecide(rate: number, epsilon: number, delta: number, m: number):
   const normal = (z * z * rate * (1 - rate)) / ((epsilon - rate) ** 2);
   const floor = Math.log(alpha) / Math.log(rate < epsilon ? 1 - epsilon : epsilon);
   return Math.ceil(Math.max(normal, floor));
+}
+
+/**
+ * Paired items for the one-sided McNemar test at level α to show the observed fall with 80% power, by the usual
+ * normal approximation n ≈ (z(1 − α) + z(0.8))²·d / Δ², with d the share of discordant pairs and Δ the fall
+ * (both as observed). Null when nothing fell.
+ */
+function itemsToShowFall(fall: PairedTrendTest, alpha: number): number | null {
+  if (fall.n === 0 || fall.onlyTo <= fall.onlyFrom) return null;
+  const discordant = (fall.onlyFrom + fall.onlyTo) / fall.n;
+  const difference = (fall.onlyTo - fall.onlyFrom) / fall.n;
+  return Math.ceil(((normalQuantile(1 - alpha) + normalQuantile(0.8)) ** 2 * discordant) / difference ** 2);
 }
 
 const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
