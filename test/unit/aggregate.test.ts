@@ -123,8 +123,15 @@ test('undecided: one shot count never says fine-tune, and an interval across ε 
   assert.equal(straddle.itemsNeeded, 102);
   assertClose(straddle.evidence!.shotTests[0]!.upperBound, 0.27022007752641286, 1e-9);
   assertClose(straddle.evidence!.shotTests[0]!.lowerBound, 0.08218506173861308, 1e-9);
-  assert.equal(straddle.sentence, 'Not decided: the lowest disagreement on exact match is 16.0% at k = 0 (n = 50), but its upper 95% bound 27.0% is above ε = 10% (p = 0.942) ' +
+  assert.equal(straddle.sentence, 'Not decided: at k = 0 (n = 50) disagreement on exact match is 16.0%, but its upper 95% bound 27.0% is above ε = 10% (p = 0.942) ' +
     'and its lower 95% bound 8.2% is not; about 102 held-out items per shot count would decide at this rate.');
+
+  // With unequal n the k to name is the one whose interval crosses ε, not the lowest rate: 15/50 is above ε
+  // (lower 95% bound 0.19), 2/5 is not (lower bound 0.0764, scipy 1.17 binomtest).
+  const unequal = measuredVerdict([nested(0, 15), nested(4, 2, 5)], 0.1, 0.05, 'exact match');
+  assert.equal(unequal.kind, 'undecided');
+  assert.equal(unequal.k, 4);
+  assert.match(unequal.sentence, /^Not decided: at k = 4 \(n = 5\) disagreement on exact match is 40\.0%, but its upper 97\.5% bound .* and its lower 95% bound 7\.6% is not;/);
 
   assert.deepEqual(measuredVerdict([], 0.1, 0.05, 'exact match'), { kind: 'not-run', k: null, sentence: 'Nothing was measured yet.', itemsNeeded: null, evidence: null });
 });

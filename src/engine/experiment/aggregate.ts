@@ -8,7 +8,7 @@ import {
   normalQuantile, pairedBootstrap, perplexity, wilsonInterval,
 } from '../compare/statistics';
 import { deriveSeed } from '../random';
-import type { CurvePoint, ItemRow, MeasuredVerdict, MetricId, PairedTrendTest, ShotTest, TrendEvidence } from './report';
+import type { CurvePoint, ItemRow, MeasuredVerdict, MetricId, PairedTrendTest, ShotTest, TrendEvidence, VerdictEvidence } from './report';
 
 export const NO_LABEL = '(none)';
 
@@ -111,85 +111,139 @@ export function agreementSamples(items: readonly ItemRow[], shots: readonly numb
 export function measuredVerdict(samples: readonly AgreementSample[], epsilon: number, delta: number, agreementName: string): MeasuredVerdict {
   const measured = samples.filter((sample) => sample.agreed.size > 0).slice().sort((a, b) => a.k - b.k);
   if (measured.length === 0) return { kind: 'not-run', k: null, sentence: 'Nothing was measured yet.', itemsNeeded: null, evidence: null };
-  const m = measured.length;
   const shotTests = testsAgainstEpsilon(measured, epsilon, delta);
-  const trend = m >= 2 ? trendAtTheEnd(measured, shotTests, delta) : null;
-  const base = { epsilon, delta, shotTests, trend };
-  const eps = formatShare(epsilon);
+  const trend = measured.length >= 2 ? trendAtTheEnd(measured, shotTests, delta) : null;
+  const context: RuleContext = { epsilon, delta, agreementName, shotTests, trend, eps: formatShare(epsilon) };
 
   const suffices = shotTests.find((test) => test.sufficesAdjustedPValue <= delta);
-  if (suffices) {
-    const test = `one-sided exact binomial test${m > 1 ? `, Holm over ${m} shot counts` : ''}`;
-    return {
-      kind: 'prompting-suffices', k: suffices.k, itemsNeeded: null,
-      evidence: { ...base, n: suffices.n, rate: suffices.rate, bound: { side: 'upper', value: suffices.upperBound, confidence: suffices.upperConfidence }, test, pValue: suffices.sufficesAdjustedPValue },
-      sentence: `Prompting suffices at k = ${suffices.k}: disagreement ${percent(suffices.rate)} (n = ${suffices.n}, upper ${formatShare(suffices.upperConfidence)} bound ${percent(suffices.upperBound)} ≤ ε = ${eps}, ${m > 1 ? 'Holm-adjusted ' : ''}p = ${formatP(suffices.sufficesAdjustedPValue)}).`,
-    };
-  }
-
-  const best = shotTests.reduce((a, b) => (b.rate < a.rate ? b : a));
-  const last = shotTests[m - 1]!;
-  if (trend?.stillFalling) {
-    const fall = trend.falls.reduce((a, b) => (b.adjustedPValue < a.adjustedPValue ? b : a));
-    const test = `one-sided exact McNemar test${trend.falls.length > 1 ? `, Holm over ${trend.falls.length} steps` : ''}`;
-    return {
-      kind: 'still-improving', k: last.k, itemsNeeded: null,
-      evidence: { ...base, n: fall.n, rate: last.rate, bound: null, test, pValue: fall.adjustedPValue },
-      sentence: `Still improving at k = ${last.k}: disagreement ${percent(last.rate)} fell from ${percent(shotTests.find((t) => t.k === fall.from)!.rate)} at k = ${fall.from} ` +
-        `(n = ${fall.n} paired items, ${test}: p = ${formatP(fall.adjustedPValue)}), above ε = ${eps}; more shots, retrieval of similar examples or a longer context may close the gap, otherwise fine-tune.`,
-    };
-  }
-
+  if (suffices) return promptingSuffices(context, suffices);
+  if (trend?.stillFalling) return stillImproving(context, trend);
+  // Above ε at every k: the intersection–union test, whose p is the largest of the k's one-sided p-values.
   const closest = shotTests.reduce((a, b) => (b.aboveEpsilonPValue > a.aboveEpsilonPValue ? b : a));
-  // A curve whose lowest point is its largest k may still be falling, too slowly for the paired test to show:
-  // that is not a curve that has stopped improving, so it is not "fine-tune".
-  const lowestAtTheEnd = m >= 2 && shotTests.slice(0, -1).every((test) => last.rate < test.rate);
-  if (m >= 2 && closest.aboveEpsilonPValue <= delta && lowestAtTheEnd) {
-    const fall = trend!.falls[0]!;
-    const itemsNeeded = itemsToShowFall(fall, delta / trend!.falls.length);
-    return {
-      kind: 'undecided', k: last.k, itemsNeeded,
-      evidence: { ...base, n: fall.n, rate: last.rate, bound: null, test: `one-sided exact McNemar test${trend!.falls.length > 1 ? `, Holm over ${trend!.falls.length} steps` : ''}`, pValue: fall.adjustedPValue },
-      sentence: `Not decided: disagreement is above ε = ${eps} at every k measured (lower ${formatShare(closest.lowerConfidence)} bound at k = ${closest.k} ${percent(closest.lowerBound)}, exact binomial p = ${formatP(closest.aboveEpsilonPValue)}) ` +
-        `and lowest at the largest, ${percent(last.rate)} at k = ${last.k}, but the fall is not significant (${endOfCurve(trend!, shotTests)}): whether more shots would close the gap is not decided` +
-        `${itemsNeeded ? `; about ${itemsNeeded.toLocaleString('en-US')} paired items would show a fall of this size (80% power)` : ''}.`,
-    };
+  if (closest.aboveEpsilonPValue <= delta) {
+    if (!trend) return singleShotCountAboveEpsilon(context, closest);
+    const last = shotTests[shotTests.length - 1]!;
+    // A curve whose lowest point is its largest k may still be falling, too slowly for the paired test to show:
+    // that is not a curve that has stopped improving, so it is not "fine-tune".
+    if (shotTests.slice(0, -1).every((test) => last.rate < test.rate)) return fallNotShown(context, trend, closest);
+    return fineTune(context, trend, closest);
   }
-  if (m >= 2 && closest.aboveEpsilonPValue <= delta) {
-    const rise = trend!.riseAfterBest;
-    const shape = rise && rise.adjustedPValue <= delta
-      ? `disagreement rose after k = ${rise.from} (McNemar p = ${formatP(rise.adjustedPValue)}, Bonferroni over ${m - 1} candidates)`
-      : `no fall into k = ${shotTests[m - 1]!.k} was shown (${endOfCurve(trend!, shotTests)})`;
-    return {
-      kind: 'fine-tune', k: closest.k, itemsNeeded: null,
-      evidence: { ...base, n: closest.n, rate: closest.rate, bound: { side: 'lower', value: closest.lowerBound, confidence: closest.lowerConfidence }, test: 'one-sided exact binomial test at every k (intersection–union)', pValue: closest.aboveEpsilonPValue },
-      sentence: `Fine-tune: disagreement is above ε = ${eps} at every k measured, lowest ${percent(best.rate)} at k = ${best.k} ` +
-        `(n = ${closest.n}, lower ${formatShare(closest.lowerConfidence)} bound at k = ${closest.k} ${percent(closest.lowerBound)} > ε, exact binomial p = ${formatP(closest.aboveEpsilonPValue)}); ${shape}. ` +
-        'A slower fall than these items can show is not excluded.',
-    };
-  }
+  return straddlesEpsilon(context);
+}
 
-  if (m === 1 && closest.aboveEpsilonPValue <= delta) {
-    return {
-      kind: 'undecided', k: closest.k, itemsNeeded: null,
-      evidence: { ...base, n: closest.n, rate: closest.rate, bound: { side: 'lower', value: closest.lowerBound, confidence: closest.lowerConfidence }, test: 'one-sided exact binomial test', pValue: closest.aboveEpsilonPValue },
-      sentence: `Not decided: at k = ${closest.k}, the only shot count measured, disagreement is ${percent(closest.rate)} (n = ${closest.n}, lower ${formatShare(closest.lowerConfidence)} bound ${percent(closest.lowerBound)} > ε = ${eps}); ` +
-        'whether more examples help is not measured: run more shot counts.',
-    };
-  }
+interface RuleContext {
+  epsilon: number;
+  delta: number;
+  agreementName: string;
+  shotTests: ShotTest[];
+  trend: TrendEvidence | null;
+  /** ε as the sentences show it. */
+  eps: string;
+}
 
-  const itemsNeeded = itemsToDecide(best.rate, epsilon, delta, m);
+function evidenceBase(context: RuleContext): Pick<VerdictEvidence, 'epsilon' | 'delta' | 'shotTests' | 'trend'> {
+  return { epsilon: context.epsilon, delta: context.delta, shotTests: context.shotTests, trend: context.trend };
+}
+
+function holmName(context: RuleContext): string {
+  return context.shotTests.length > 1 ? `, Holm over ${context.shotTests.length} shot counts` : '';
+}
+
+function promptingSuffices(context: RuleContext, at: ShotTest): MeasuredVerdict {
+  const adjusted = context.shotTests.length > 1 ? 'Holm-adjusted ' : '';
   return {
-    kind: 'undecided', k: best.k, itemsNeeded,
+    kind: 'prompting-suffices', k: at.k, itemsNeeded: null,
     evidence: {
-      ...base, n: best.n, rate: best.rate, bound: { side: 'upper', value: best.upperBound, confidence: best.upperConfidence },
-      test: `one-sided exact binomial test${m > 1 ? `, Holm over ${m} shot counts` : ''}`, pValue: best.sufficesAdjustedPValue,
+      ...evidenceBase(context), n: at.n, rate: at.rate, bound: { side: 'upper', value: at.upperBound, confidence: at.upperConfidence },
+      test: `one-sided exact binomial test${holmName(context)}`, pValue: at.sufficesAdjustedPValue,
     },
-    sentence: `Not decided: the lowest disagreement on ${agreementName} is ${percent(best.rate)} at k = ${best.k} (n = ${best.n}), but its upper ${formatShare(best.upperConfidence)} bound ` +
-      `${percent(best.upperBound)} is above ε = ${eps} (${m > 1 ? 'Holm-adjusted ' : ''}p = ${formatP(best.sufficesAdjustedPValue)}) and its lower ${formatShare(best.lowerConfidence)} bound ${percent(best.lowerBound)} is not` +
-      `${itemsNeeded ? `; about ${itemsNeeded.toLocaleString('en-US')} held-out items per shot count would decide at this rate` : ''}` +
-      `${trend ? `; ${endOfCurve(trend, shotTests)}` : ''}.`,
+    sentence: `Prompting suffices at k = ${at.k}: disagreement ${percent(at.rate)} (n = ${at.n}, upper ${formatShare(at.upperConfidence)} bound ${percent(at.upperBound)} ` +
+      `≤ ε = ${context.eps}, ${adjusted}p = ${formatP(at.sufficesAdjustedPValue)}).`,
   };
+}
+
+function stillImproving(context: RuleContext, trend: TrendEvidence): MeasuredVerdict {
+  const fall = trend.falls.reduce((a, b) => (b.adjustedPValue < a.adjustedPValue ? b : a));
+  const last = context.shotTests[context.shotTests.length - 1]!;
+  const test = mcnemarName(trend);
+  return {
+    kind: 'still-improving', k: last.k, itemsNeeded: null,
+    evidence: { ...evidenceBase(context), n: fall.n, rate: last.rate, bound: null, test, pValue: fall.adjustedPValue },
+    sentence: `Still improving at k = ${last.k}: disagreement ${percent(last.rate)} fell from ${rateAt(context, fall.from)} at k = ${fall.from} ` +
+      `(n = ${fall.n} paired items, ${test}: p = ${formatP(fall.adjustedPValue)}), above ε = ${context.eps}; ` +
+      'more shots, retrieval of similar examples or a longer context may close the gap, otherwise fine-tune.',
+  };
+}
+
+function fineTune(context: RuleContext, trend: TrendEvidence, closest: ShotTest): MeasuredVerdict {
+  const best = context.shotTests.reduce((a, b) => (b.rate < a.rate ? b : a));
+  const rise = trend.riseAfterBest;
+  const shape = rise && rise.adjustedPValue <= context.delta
+    ? `disagreement rose after k = ${rise.from} (McNemar p = ${formatP(rise.adjustedPValue)}, Bonferroni over ${context.shotTests.length - 1} candidates)`
+    : `no fall into k = ${context.shotTests[context.shotTests.length - 1]!.k} was shown (${endOfCurve(context, trend)})`;
+  return {
+    kind: 'fine-tune', k: closest.k, itemsNeeded: null,
+    evidence: {
+      ...evidenceBase(context), n: closest.n, rate: closest.rate, bound: { side: 'lower', value: closest.lowerBound, confidence: closest.lowerConfidence },
+      test: 'one-sided exact binomial test at every k (intersection–union)', pValue: closest.aboveEpsilonPValue,
+    },
+    sentence: `Fine-tune: disagreement is above ε = ${context.eps} at every k measured, lowest ${percent(best.rate)} at k = ${best.k} ` +
+      `(n = ${closest.n}, lower ${formatShare(closest.lowerConfidence)} bound at k = ${closest.k} ${percent(closest.lowerBound)} > ε, exact binomial p = ${formatP(closest.aboveEpsilonPValue)}); ` +
+      `${shape}. A slower fall than these items can show is not excluded.`,
+  };
+}
+
+function fallNotShown(context: RuleContext, trend: TrendEvidence, closest: ShotTest): MeasuredVerdict {
+  const last = context.shotTests[context.shotTests.length - 1]!;
+  const fall = trend.falls[0]!;
+  const itemsNeeded = itemsToShowFall(fall, context.delta / trend.falls.length);
+  return {
+    kind: 'undecided', k: last.k, itemsNeeded,
+    evidence: { ...evidenceBase(context), n: fall.n, rate: last.rate, bound: null, test: mcnemarName(trend), pValue: fall.adjustedPValue },
+    sentence: `Not decided: disagreement is above ε = ${context.eps} at every k measured (lower ${formatShare(closest.lowerConfidence)} bound at k = ${closest.k} ` +
+      `${percent(closest.lowerBound)}, exact binomial p = ${formatP(closest.aboveEpsilonPValue)}) and lowest at the largest, ${percent(last.rate)} at k = ${last.k}, ` +
+      `but the fall is not significant (${endOfCurve(context, trend)}): whether more shots would close the gap is not decided` +
+      `${itemsNeeded ? `; about ${itemsNeeded.toLocaleString('en-US')} paired items would show a fall of this size (80% power)` : ''}.`,
+  };
+}
+
+function singleShotCountAboveEpsilon(context: RuleContext, only: ShotTest): MeasuredVerdict {
+  return {
+    kind: 'undecided', k: only.k, itemsNeeded: null,
+    evidence: {
+      ...evidenceBase(context), n: only.n, rate: only.rate, bound: { side: 'lower', value: only.lowerBound, confidence: only.lowerConfidence },
+      test: 'one-sided exact binomial test', pValue: only.aboveEpsilonPValue,
+    },
+    sentence: `Not decided: at k = ${only.k}, the only shot count measured, disagreement is ${percent(only.rate)} (n = ${only.n}, lower ${formatShare(only.lowerConfidence)} bound ` +
+      `${percent(only.lowerBound)} > ε = ${context.eps}); whether more examples help is not measured: run more shot counts.`,
+  };
+}
+
+/** No k is shown within ε nor every k above it: the lowest k whose interval crosses ε is the closest call. */
+function straddlesEpsilon(context: RuleContext): MeasuredVerdict {
+  const { shotTests, delta, epsilon } = context;
+  const at = shotTests.filter((test) => test.aboveEpsilonPValue > delta).reduce((a, b) => (b.rate < a.rate ? b : a));
+  const itemsNeeded = itemsToDecide(at.rate, epsilon, delta, shotTests.length);
+  const adjusted = shotTests.length > 1 ? 'Holm-adjusted ' : '';
+  return {
+    kind: 'undecided', k: at.k, itemsNeeded,
+    evidence: {
+      ...evidenceBase(context), n: at.n, rate: at.rate, bound: { side: 'upper', value: at.upperBound, confidence: at.upperConfidence },
+      test: `one-sided exact binomial test${holmName(context)}`, pValue: at.sufficesAdjustedPValue,
+    },
+    sentence: `Not decided: at k = ${at.k} (n = ${at.n}) disagreement on ${context.agreementName} is ${percent(at.rate)}, but its upper ${formatShare(at.upperConfidence)} bound ` +
+      `${percent(at.upperBound)} is above ε = ${context.eps} (${adjusted}p = ${formatP(at.sufficesAdjustedPValue)}) and its lower ${formatShare(at.lowerConfidence)} bound ${percent(at.lowerBound)} is not` +
+      `${itemsNeeded ? `; about ${itemsNeeded.toLocaleString('en-US')} held-out items per shot count would decide at this rate` : ''}` +
+      `${context.trend ? `; ${endOfCurve(context, context.trend)}` : ''}.`,
+  };
+}
+
+function mcnemarName(trend: TrendEvidence): string {
+  return `one-sided exact McNemar test${trend.falls.length > 1 ? `, Holm over ${trend.falls.length} steps` : ''}`;
+}
+
+function rateAt(context: RuleContext, k: number): string {
+  return percent(context.shotTests.find((test) => test.k === k)!.rate);
 }
 
 /** Per k: the exact one-sided tests against ε both ways, Holm over the grid for "suffices", and the bounds that match. */
@@ -261,9 +315,8 @@ function pairedTrend(from: AgreementSample, to: AgreementSample): PairedTrendTes
   };
 }
 
-function endOfCurve(trend: TrendEvidence, shotTests: readonly ShotTest[]): string {
-  const rate = (k: number): string => percent(shotTests.find((test) => test.k === k)!.rate);
-  return trend.falls.map((test) => `k = ${test.from} → ${test.to}: ${rate(test.from)} → ${rate(test.to)}, one-sided McNemar p = ${formatP(test.adjustedPValue)}`).join('; ') +
+function endOfCurve(context: RuleContext, trend: TrendEvidence): string {
+  return trend.falls.map((test) => `k = ${test.from} → ${test.to}: ${rateAt(context, test.from)} → ${rateAt(context, test.to)}, one-sided McNemar p = ${formatP(test.adjustedPValue)}`).join('; ') +
     (trend.falls.length > 1 ? ' (Holm over both steps)' : '');
 }
 
