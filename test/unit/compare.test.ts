@@ -336,6 +336,8 @@ test('clopperPearsonBounds: closed forms at 0 and n, scipy 1.17 binomtest values
   // binomtest(2, 50, alternative='less').proportion_ci(0.975, 'exact').high; (37, 50, 'greater') at 0.95 .low.
   assertClose(clopperPearsonBounds(2, 50, 0.975).high, 0.13713762560396867, 1e-12);
   assertClose(clopperPearsonBounds(37, 50, 0.95).low, 0.6187364440267683, 1e-12);
+  // Below 50% confidence the bounds cross the estimate (the bracket still holds the root): 0 of 1 at 0.3 → 1 − 0.7.
+  assertClose(clopperPearsonBounds(0, 1, 0.3).high, 0.3, 1e-13);
   assert.deepEqual(clopperPearsonBounds(0, 0, 0.95), { low: 0, high: 1 });
   assert.throws(() => clopperPearsonBounds(3, 2, 0.95), /successes must be an integer from 0 to n = 2/);
 });

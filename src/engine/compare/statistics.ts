@@ -199,8 +199,9 @@ export function clopperPearsonBounds(successes: number, n: number, confidence: n
   checkConfidence(confidence);
   if (n === 0) return { low: 0, high: 1 };
   const alpha = 1 - confidence;
-  const high = successes === n ? 1 : findRoot((p) => binomialCdf(successes, n, p) - alpha, successes / n, 1);
-  const low = successes === 0 ? 0 : findRoot((p) => binomialUpperTail(successes, n, p) - alpha, 0, successes / n);
+  // Brackets [0, 1] hold a sign change at any confidence: the cdf falls from 1 to 0 and the upper tail rises from 0 to 1.
+  const high = successes === n ? 1 : findRoot((p) => binomialCdf(successes, n, p) - alpha, 0, 1);
+  const low = successes === 0 ? 0 : findRoot((p) => binomialUpperTail(successes, n, p) - alpha, 0, 1);
   return { low, high };
 }
 
