@@ -59,8 +59,14 @@ function evidenceLine(evidence: MeasuredVerdict['evidence'] | undefined, k: numb
   const bound = evidence.bound
     ? `${evidence.bound.side} ${Number((evidence.bound.confidence * 100).toFixed(2))}% bound ${percent(evidence.bound.value)} (ε = ${percent(evidence.epsilon)})`
     : null;
-  const parts = [k === null ? null : `k = ${k}`, `n = ${count(evidence.n)}`, `disagreement ${percent(evidence.rate)}`, bound, evidence.test, `p = ${pValue(evidence.pValue)}`];
+  const parts = [k === null ? null : `k = ${k}`, `n = ${count(evidence.n)}`, `disagreement ${percent(evidence.rate)}`, bound, evidence.test, pEquals(evidence.pValue)];
   return [h('p', { id: 'verdict-evidence', className: 'verdict-line verdict-evidence muted' }, [`Evidence: ${parts.filter((part) => part !== null).join(' · ')}`])];
+}
+
+// "p = 0.0103", but "p < 0.0001" where the formatter gives a floor.
+function pEquals(value: number): string {
+  const shown = pValue(value);
+  return shown.startsWith('<') ? `p ${shown}` : `p = ${shown}`;
 }
 
 export function partialNote(report: ExperimentReport): HTMLElement | null {

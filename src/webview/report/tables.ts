@@ -1,6 +1,6 @@
 /** The per-k table, what was left out or skipped, and the bounds with their inputs and assumptions. */
 import type { Bound, BoundInputs } from '../../engine/bounds/bounds';
-import type { CurvePoint, ExperimentReport, MetricId, PairedComparison } from '../../engine/experiment/report';
+import type { CurvePoint, ExperimentReport, MetricId, PairedComparison, ShotTest } from '../../engine/experiment/report';
 import { cell, h, row, table, type Column } from './dom';
 import { bigNumber, count, fixed, percent, percentInterval, pValue, signedPoints } from './format';
 import { curveMetrics, metricTitle } from './metrics';
@@ -25,6 +25,7 @@ export function curveTable(report: ExperimentReport): HTMLTableElement {
     { text: 'shots used', numeric: true, title: 'Mean shots that fitted the context (≤ k)' },
     { text: 'disagreement [interval]', numeric: true, title: `1 − ${metricTitle(report.primaryMetric)} agreement, Wilson interval at confidence 1 − δ` },
     { text: 'Hoeffding ±', numeric: true, title: 'Hoeffding half-width sqrt(ln(2/δ) / 2n)' },
+    { text: 'verdict bounds', numeric: true, title: 'The exact one-sided Clopper–Pearson bounds the verdict uses: lower at 1 − δ, upper at the confidence Holm gave this k over the grid' },
     ...metrics.map((id): Column => ({ text: metricTitle(id), numeric: true, title: `${metricTitle(id)} mean [95% bootstrap interval]` })),
     { text: 'ref. log-prob/token', numeric: true, title: 'Mean log-probability per token of the references under the prompted model' },
     { text: 'perplexity', numeric: true, title: 'Perplexity of the references under the prompted model' },
@@ -37,6 +38,7 @@ export function curveTable(report: ExperimentReport): HTMLTableElement {
     cell(fixed(point.meanShotsUsed, 1), { numeric: true }),
     cell(`${percent(point.disagreement.rate)} ${percentInterval(point.disagreement.low, point.disagreement.high)}`, { numeric: true }),
     cell(`± ${percent(point.disagreement.hoeffdingHalfWidth)}`, { numeric: true }),
+    verdictBoundsCell(report.verdict.measured.evidence?.shotTests.find((test) => test.k === point.k)),
     ...metrics.map((id) => metricCell(point, id)),
     cell(fixed(point.referenceLogProbPerToken, 3), { numeric: true }),
     cell(fixed(point.referencePerplexity, 2), { numeric: true }),
@@ -44,6 +46,15 @@ export function curveTable(report: ExperimentReport): HTMLTableElement {
     pairedCell(point.paired),
   ], { attrs: { 'data-k': point.k } }));
   return table('curve-table', columns, rows);
+}
+
+// Reports written before the verdict carried its evidence have no shot tests: a dash.
+function verdictBoundsCell(test: ShotTest | undefined): HTMLTableCellElement {
+  if (!test) return cell('—', { numeric: true });
+  const confidence = (value: number): string => `${Number((value * 100).toFixed(2))}%`;
+  const title = `lower ${confidence(test.lowerConfidence)} bound ${percent(test.lowerBound)}, upper ${confidence(test.upperConfidence)} bound ${percent(test.upperBound)}; ` +
+    `exact test of r ≥ ε: p ${pValue(test.sufficesPValue)}, Holm-adjusted ${pValue(test.sufficesAdjustedPValue)}`;
+  return cell(percentInterval(test.lowerBound, test.upperBound), { numeric: true, title, className: 'verdict-bounds' });
 }
 
 function metricCell(point: CurvePoint, id: MetricId): HTMLTableCellElement {
