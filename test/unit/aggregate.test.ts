@@ -76,6 +76,13 @@ test('still improving: disagreement fell into the largest k, one-sided exact McN
     'above ε = 10%; more shots, retrieval of similar examples or a longer context may close the gap, otherwise fine-tune.');
 });
 
+test('still improving below ε but not shown within it says so, not "above ε"', () => {
+  // 30/50 → 4/50 nested: the fall is certain, but P(X ≤ 4 | 50, 0.1) = 0.431 is no evidence that r ≤ ε.
+  const verdict = measuredVerdict([nested(0, 30), nested(4, 4)], 0.1, 0.05, 'exact match');
+  assert.equal(verdict.kind, 'still-improving');
+  assert.match(verdict.sentence, /disagreement 8\.0% fell from 60\.0% at k = 0 .*\), not yet shown within ε = 10%;/);
+});
+
 test('a flat curve above ε is fine-tune, by an exact test at every k, and the sentence says the end did not fall', () => {
   const verdict = measuredVerdict([nested(0, 30), nested(1, 30), nested(2, 30)], 0.1, 0.05, 'exact match');
   assert.equal(verdict.kind, 'fine-tune');

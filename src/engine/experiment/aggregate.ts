@@ -170,7 +170,7 @@ function stillImproving(context: RuleContext, trend: TrendEvidence): MeasuredVer
     kind: 'still-improving', k: last.k, itemsNeeded: null,
     evidence: { ...evidenceBase(context), n: fall.n, rate: last.rate, bound: null, test, pValue: fall.adjustedPValue },
     sentence: `Still improving at k = ${last.k}: disagreement ${percent(last.rate)} fell from ${rateAt(context, fall.from)} at k = ${fall.from} ` +
-      `(n = ${fall.n} paired items, ${test}: p = ${formatP(fall.adjustedPValue)}), above ε = ${context.eps}; ` +
+      `(n = ${fall.n} paired items, ${test}: p = ${formatP(fall.adjustedPValue)}), ${last.rate > context.epsilon ? 'above' : 'not yet shown within'} ε = ${context.eps}; ` +
       'more shots, retrieval of similar examples or a longer context may close the gap, otherwise fine-tune.',
   };
 }
