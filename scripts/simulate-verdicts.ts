@@ -5,10 +5,11 @@
  *
  * ε = 0.1 and δ = 0.05; for each curve, the share of replications ending in each verdict, and the share that is an
  * error the rule bounds by δ (false "suffices", "still improving" on an end that did not fall, "fine-tune" when some
- * k is within ε), with its Monte Carlo standard error.
+ * k is within ε), with its Monte Carlo standard error; then the verdicts' shares under the rule before issue 7, on
+ * the same seeded draws.
  */
 import { parseArgs } from 'node:util';
-import { simulate, standardScenarios, type SimulationResult } from '../test/support/verdictSimulation';
+import { PREVIOUS_RULE, simulate, standardScenarios, type SimulationResult } from '../test/support/verdictSimulation';
 
 const EPSILON = 0.1;
 const DELTA = 0.05;
@@ -39,16 +40,22 @@ function errors(result: SimulationResult): string {
   return parts.join('; ');
 }
 
+function shares(result: SimulationResult): string {
+  const { shares: of } = result;
+  return [of['prompting-suffices'], of['still-improving'], of['fine-tune'], of['undecided']].map(percent).join(' / ');
+}
+
 const lines = [
   `ε = ${EPSILON}, δ = ${DELTA}, ${replications} replications per curve, correlation ${correlation} between an item's outcomes at different k, seed ${seed}.`,
   '',
-  '| true disagreement r(k) | k | n | suffices | still improving | fine-tune | undecided | errors the rule bounds by δ |',
-  '|---|---|---|---|---|---|---|---|',
+  '| true disagreement r(k) | k | n | suffices | still improving | fine-tune | undecided | errors the rule bounds by δ | rule before issue 7: suffices / still improving / fine-tune / undecided |',
+  '|---|---|---|---|---|---|---|---|---|',
 ];
 for (const scenario of standardScenarios(EPSILON)) {
   const result = simulate(scenario, { epsilon: EPSILON, delta: DELTA, replications, seed, correlation });
+  const before = simulate(scenario, { rule: PREVIOUS_RULE, epsilon: EPSILON, delta: DELTA, replications, seed, correlation });
   const rates = scenario.rates.map((rate) => `${Math.round(rate * 100)}`).join(', ');
   lines.push(`| ${scenario.name}: ${rates} (%) | ${scenario.shots.join(', ')} | ${scenario.n} | ${percent(result.shares['prompting-suffices'])} | ` +
-    `${percent(result.shares['still-improving'])} | ${percent(result.shares['fine-tune'])} | ${percent(result.shares['undecided'])} | ${errors(result)} |`);
+    `${percent(result.shares['still-improving'])} | ${percent(result.shares['fine-tune'])} | ${percent(result.shares['undecided'])} | ${errors(result)} | ${shares(before)} |`);
 }
 process.stdout.write(lines.join('\n') + '\n');

@@ -10,8 +10,39 @@
  * independent.
  */
 import { measuredVerdict, type AgreementSample } from '../../src/engine/experiment/aggregate';
+import { wilsonInterval } from '../../src/engine/compare/statistics';
 import type { MeasuredVerdictKind } from '../../src/engine/experiment/report';
 import { seededRandom } from '../../src/engine/random';
+
+/** A decision rule under test: the verdict's kind and the k it names. */
+export type Rule = (samples: readonly AgreementSample[], epsilon: number, delta: number) => { kind: MeasuredVerdictKind; k: number | null };
+
+/** The rule the product uses. */
+export const CURRENT_RULE: Rule = (samples, epsilon, delta) => measuredVerdict(samples, epsilon, delta, 'exact match');
+
+/**
+ * The rule before issue 7, for comparison only: a Wilson interval at 1 − δ per k, "suffices" at the first k whose
+ * upper end is ≤ ε, else at the lowest rate: lower end > ε → "still improving" if that is the largest k and it fell
+ * from the k before (point estimates), otherwise "fine-tune"; else undecided.
+ */
+export const PREVIOUS_RULE: Rule = (samples, epsilon, delta) => {
+  const points = samples.map((sample) => {
+    const n = sample.agreed.size;
+    const agreements = [...sample.agreed.values()].filter(Boolean).length;
+    const interval = wilsonInterval(agreements, n, 1 - delta);
+    return { k: sample.k, rate: 1 - agreements / n, low: 1 - interval.high, high: 1 - interval.low };
+  });
+  const suffices = points.find((point) => point.high <= epsilon);
+  if (suffices) return { kind: 'prompting-suffices', k: suffices.k };
+  const best = points.reduce((a, b) => (b.rate < a.rate ? b : a));
+  const last = points[points.length - 1]!;
+  const previous = points[points.length - 2];
+  if (best.low > epsilon) {
+    const stillFalling = best === last && previous !== undefined && last.rate < previous.rate;
+    return { kind: stillFalling ? 'still-improving' : 'fine-tune', k: best.k };
+  }
+  return { kind: 'undecided', k: best.k };
+};
 
 export interface Scenario {
   name: string;
@@ -23,6 +54,8 @@ export interface Scenario {
 }
 
 export interface SimulationSettings {
+  /** The rule to simulate; the product's unless given. */
+  rule?: Rule;
   epsilon: number;
   delta: number;
   replications: number;
@@ -50,6 +83,7 @@ export function standardScenarios(epsilon: number): Scenario[] {
   return [
     grid('flat just above ε (ε + 0.01)', DEFAULT_SHOTS.map(() => epsilon + 0.01)),
     grid('flat at ε', DEFAULT_SHOTS.map(() => epsilon)),
+    { name: 'flat at ε, n = 400', rates: DEFAULT_SHOTS.map(() => epsilon), shots: DEFAULT_SHOTS, n: 400 },
     grid('flat', DEFAULT_SHOTS.map(() => 0.3)),
     grid('rising', [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]),
     grid('falls, then flat for the last 3 k', [0.6, 0.45, 0.35, 0.3, 0.3, 0.3, 0.3]),
@@ -84,7 +118,7 @@ export function simulate(scenario: Scenario, settings: SimulationSettings): Simu
       }
       return { k, agreed };
     });
-    const verdict = measuredVerdict(samples, epsilon, delta, 'exact match');
+    const verdict = (settings.rule ?? CURRENT_RULE)(samples, epsilon, delta);
     if (verdict.kind === 'not-run') throw new Error('the simulation measured nothing');
     counts[verdict.kind]++;
     if (verdict.kind === 'prompting-suffices' && rates[shots.indexOf(verdict.k!)]! >= epsilon) falseSuffices++;

@@ -3,12 +3,12 @@
  * seeded simulations of curves with known true disagreement (test/support/verdictSimulation.ts): the default grid
  * k = 0, 1, 2, 4, 8, 16, 32, n = 50 held-out items, ε = 0.1, δ = 0.05. Items are paired across k with correlation
  * 0.5 (half of each outcome is the item's own difficulty, shared by every k), and independent in the check of the
- * "suffices" guarantee, which must hold under any dependence. Each rate is a share of 3,000–4,000 replications, so
- * its Monte Carlo standard error at 0.05 is about 0.0035.
+ * "suffices" guarantee, which must hold under any dependence. Each rate is a share of 2,000–4,000 replications, so
+ * its Monte Carlo standard error at 0.05 is 0.0035–0.005.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SHOTS, simulate, type Scenario } from '../support/verdictSimulation';
+import { DEFAULT_SHOTS, PREVIOUS_RULE, simulate, type Scenario } from '../support/verdictSimulation';
 
 const EPSILON = 0.1;
 const DELTA = 0.05;
@@ -23,8 +23,18 @@ test('false "prompting suffices" ≤ δ when the true disagreement is just above
     const at = run(grid('at ε', DEFAULT_SHOTS.map(() => EPSILON)), 4000, correlation);
     assert.ok(at.falseSuffices <= DELTA, `at ε, correlation ${correlation}: ${at.falseSuffices}`);
     // Not vacuous: Holm's smallest level δ/7 is reached at 0 of 50 (P = 0.9^50 = 0.0052 per k), so a share of a
-    // few percent says "suffices"; with 7 unadjusted tests at δ it was about 0.16.
+    // few percent says "suffices".
     assert.ok(at.falseSuffices > 0.02, `at ε, correlation ${correlation}: ${at.falseSuffices}`);
+  }
+});
+
+test('false "prompting suffices" ≤ δ at ε with n = 400, where seven unadjusted intervals said it 13–16% of the time', () => {
+  for (const correlation of [0.5, 0]) {
+    const scenario: Scenario = { name: 'at ε, n = 400', rates: DEFAULT_SHOTS.map(() => EPSILON), shots: DEFAULT_SHOTS, n: 400 };
+    const now = run(scenario, 2000, correlation);
+    assert.ok(now.falseSuffices <= DELTA, `correlation ${correlation}: ${now.falseSuffices}`);
+    const before = simulate(scenario, { rule: PREVIOUS_RULE, epsilon: EPSILON, delta: DELTA, replications: 2000, seed: 20261202, correlation });
+    assert.ok(before.falseSuffices > 0.1, `the rule before issue 7, correlation ${correlation}: ${before.falseSuffices}`);
   }
 });
 
