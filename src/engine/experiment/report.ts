@@ -24,7 +24,7 @@ export interface Disagreement {
   rate: number;
   /**
    * Wilson interval at confidence 1 − δ for this k alone (pointwise, not adjusted for the other k): the chart's
-   * band. The verdict uses the exact one-sided bounds in `MeasuredVerdict.shotTests`, adjusted for the grid.
+   * band. The verdict uses the exact one-sided bounds in `MeasuredVerdict.evidence.shotTests`, adjusted for the grid.
    */
   low: number;
   high: number;
