@@ -6,7 +6,7 @@ import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
 import { percentile } from '../dataset/statistics';
 import type { Tokenizer } from '../model/languageModel';
-import { buildPrompt, type PromptSettings } from '../prompt/builder';
+import { assemblePrompt, type PromptSettings } from '../prompt/builder';
 import { renderExample, renderInstruction, renderQuery, templateFor, type PromptTemplate } from '../prompt/template';
 import { computeBounds, shotsThatFit, theoryVerdict, type Bound, type BoundInputs, type ShotFit, type TheoryVerdict } from './bounds';
 
@@ -112,7 +112,7 @@ function measuredPromptParts(
 ): { instructionTokens: number; queryTokens: Float64Array; meanTokensPerExample: number } {
   const settings: PromptSettings = { ...options, contextLength: Number.MAX_SAFE_INTEGER, reservedOutputTokens: 0 };
   const tokens = (query: Example, examples: Example[]): number => {
-    const result = buildPrompt(query, examples, tokenizer, settings);
+    const result = assemblePrompt(query, examples, tokenizer, settings);
     return result.ok ? result.built.promptTokens : result.promptTokens;
   };
   const measured = sample.slice(0, MEASURED_RECORDS);

@@ -4,6 +4,7 @@
  */
 import type { Example, SchemaName } from '../dataset/schema';
 import type { ChatMessage, PromptInput, Tokenizer } from '../model/languageModel';
+import { keysOf, leaksInto } from './identity';
 import { renderExample, renderInstruction, renderQuery, validateTemplate, type PromptTemplate } from './template';
 
 export interface PromptSettings {
@@ -35,12 +36,24 @@ export type PromptResult = { ok: true; built: BuiltPrompt } | { ok: false; reaso
 
 /**
  * `examples` come most relevant first; in the prompt the most relevant stands nearest the query.
- * The caller guarantees (via ExamplePool) that none of them is the query or a duplicate of it; this function
- * checks the query's own line once more, since leaking it would make every score meaningless.
+ * The caller guarantees (via ExamplePool) that none of them is the query, the same item or one that shows the
+ * query's question with its answer; this function checks it once more, since a leak would make every score
+ * meaningless.
  */
 export function buildPrompt(query: Example, examples: readonly Example[], tokenizer: Tokenizer, settings: PromptSettings): PromptResult {
-  validateTemplate(settings.template);
   if (examples.some((example) => example.line === query.line)) throw new Error(`line ${query.line} was offered as its own example`);
+  const queryKeys = keysOf(query);
+  const leaking = examples.find((example) => leaksInto(keysOf(example), queryKeys));
+  if (leaking) throw new Error(`line ${leaking.line} was offered as an example for line ${query.line}, but it shows the same input or its answer`);
+  return assemblePrompt(query, examples, tokenizer, settings);
+}
+
+/**
+ * `buildPrompt` without the leak check, for measuring prompt sizes only (the shot estimate pairs records with
+ * whatever record is at hand); never for a prompt a model answers.
+ */
+export function assemblePrompt(query: Example, examples: readonly Example[], tokenizer: Tokenizer, settings: PromptSettings): PromptResult {
+  validateTemplate(settings.template);
   const useChat = settings.chatTemplate === 'auto' && tokenizer.hasChatTemplate;
   const budget = settings.contextLength - settings.reservedOutputTokens;
   const render = (count: number): { prompt: PromptInput; tokens: number } => {
