@@ -17,6 +17,7 @@ import { curvePoint, measuredVerdict } from './aggregate';
 import { cacheKey, OutputCache } from './outputCache';
 import { REPORT_VERSION, type CurvePoint, type ExperimentReport, type ItemRow, type MetricId, type SkippedItem } from './report';
 import { splitExamples } from './split';
+import { answerText, epsilonAtK, labelDistributionFromScores, referenceTokensWithin, unscorableReason } from './measuredEpsilon';
 
 export interface ExperimentProgress {
   done: number;
@@ -137,6 +138,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
 
   const items: ItemRow[] = [];
   const skippedItems: SkippedItem[] = [];
+  const warnings: string[] = [];
+  let answerEndSeen: string | undefined;
   const timing = { modelCalls: 0, cachedCalls: 0, generatedTokens: 0, scoredTokens: 0, generationSeconds: 0, scoringSeconds: 0 };
   const total = shots.length * heldOut.length;
 
@@ -146,7 +149,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     for (const k of shots) {
       const rows = rowsAt(k);
       if (rows.length === 0) continue;
-      curve.push(curvePoint(k, rows, { metrics, primary, delta: settings.delta, seed: settings.seed, baseline: k === shots[0] ? undefined : rowsAt(shots[0]!) }));
+      curve.push({
+        ...curvePoint(k, rows, { metrics, primary, delta: settings.delta, seed: settings.seed, baseline: k === shots[0] ? undefined : rowsAt(shots[0]!) }),
+        ...epsilonAtK(rows, settings.delta),
+      });
     }
     return {
       version: REPORT_VERSION, createdAt: new Date().toISOString(), complete,
@@ -159,7 +165,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       split: { heldOut: heldOut.length, pool: pool.length },
       shots, leftOutShots, primaryMetric: primary, estimate,
       verdict: { theory: estimate.verdict, measured: measuredVerdict(curve, settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match') },
-      curve, items, skippedItems,
+      curve, items, skippedItems, answerEnd: answerEndSeen ?? '', warnings,
       timing: {
         seconds: (Date.now() - started) / 1000, modelCalls: timing.modelCalls, cachedCalls: timing.cachedCalls,
         generatedTokens: timing.generatedTokens, scoredTokens: timing.scoredTokens,
@@ -277,12 +283,21 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     }
     // At one k every prompt has the template's stop sequences (none with a chat template).
     const generations = built.length ? await generateAll(built.map((entry) => entry.prompt.prompt), built[0]!.prompt.stopSequences) : [];
-    const referenceScores = built.length ? await scoreAll(built.map(({ query, prompt }) => ({ prompt: prompt.prompt, continuation: query.reference }))) : [];
+    answerEndSeen ??= built[0]?.prompt.answerEnd;
+    const scoring = built.map(({ query, prompt }) => answersToScore(query, prompt));
+    const scores = await scoreAll(scoring.flatMap((item) => item.pairs));
     const rows: (ItemRow | SkippedItem)[] = [...skipped];
+    let offset = 0;
     for (const [index, { query, prompt }] of built.entries()) {
       const { generation, cached } = generations[index]!;
-      const scored = referenceScores[index]!;
-      const output = generation.text;
+      const item = scoring[index]!;
+      const itemScores = scores.slice(offset, offset + item.pairs.length);
+      offset += item.pairs.length;
+      const measured = measuredScores(item, itemScores, prompt);
+      const scored = measured.reference;
+      // The answer brings the space the query no longer ends with (" old" after "Label:"): compare without it.
+      const lead = prompt.answerLead;
+      const output = lead && generation.text.startsWith(lead) ? generation.text.slice(lead.length) : generation.text;
       const predictedLabel = classification ? matchLabel(output, labels) : null;
       const metricScores: ItemRow['scores'] = {};
       for (const metric of METRICS) metricScores[metric.id] = metric.score(output, query.reference);
@@ -292,9 +307,68 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         k, line: query.line, prompt: prompt.prompt.text, promptTokens: prompt.promptTokens, shotsUsed: prompt.shots,
         exampleLines: prompt.exampleLines, output, finishReason: generation.finishReason, reference: query.reference,
         predictedLabel, scores: metricScores, referenceLogProb: scored?.logProb ?? null, referenceTokens: scored?.tokenCount ?? null,
+        referenceProbability: measured.probability, unscoredReason: measured.unscoredReason,
+        labelProbabilities: measured.labelProbabilities, conditionalLabelTV: measured.conditionalLabelTV,
         cached, milliseconds: (performance.now() - began) / queries.length,
       });
     }
     return rows;
   }
+
+  /**
+   * What one item's scoring needs: its answer (lead, reference, end: the measured ε), for classification every
+   * other label's answer (the model's distribution over the labels), and the reference without its end when the
+   * end's tokens cannot be told apart from the reference's (the per-token log-probability).
+   */
+  function answersToScore(query: Example, built: BuiltPrompt): ItemScoring {
+    const { prompt, answerLead: lead, answerEnd: end } = built;
+    const answer = answerText(lead, query.reference, end);
+    const referenceTokens = end ? referenceTokensWithin(model.tokenizer, prompt, lead + query.reference, answer) : null;
+    const unscoredReason = unscorableReason(model.tokenizer, prompt, answer, model.contextLength);
+    const pairs = [{ prompt, continuation: answer }];
+    const referenceAlone = end !== '' && referenceTokens === null && !unscoredReason;
+    if (referenceAlone) pairs.push({ prompt, continuation: lead + query.reference });
+    const otherLabels = classification && labels.includes(query.reference) && !unscoredReason ? labels.filter((label) => label !== query.reference) : [];
+    for (const label of otherLabels) pairs.push({ prompt, continuation: answerText(lead, label, end) });
+    return { query, pairs, referenceTokens: end ? referenceTokens : null, referenceAlone, otherLabels, unscoredReason };
+  }
+
+  function measuredScores(item: ItemScoring, scored: readonly (ContinuationScore | null)[], built: BuiltPrompt): {
+    reference: ContinuationScore | null; probability: number | null; unscoredReason: string | null;
+    labelProbabilities: Record<string, number> | null; conditionalLabelTV: number | null;
+  } {
+    const answer = scored[0] ?? null;
+    if (!answer) {
+      const unscoredReason = item.unscoredReason ?? unscorableReason(model.tokenizer, built.prompt, item.pairs[0]!.continuation, model.contextLength) ?? 'not scored';
+      return { reference: null, probability: null, unscoredReason, labelProbabilities: null, conditionalLabelTV: null };
+    }
+    // The reference without its end: the answer's first tokens, or its own pass.
+    let reference: ContinuationScore | null = answer;
+    if (item.referenceTokens !== null) {
+      const tokenLogProbs = answer.tokenLogProbs.slice(0, item.referenceTokens);
+      reference = { logProb: tokenLogProbs.reduce((sum, value) => sum + value, 0), tokenCount: tokenLogProbs.length, tokenLogProbs };
+    } else if (item.referenceAlone) reference = scored[1] ?? null;
+    let labelProbabilities: Record<string, number> | null = null;
+    if (item.otherLabels.length) {
+      const first = item.referenceAlone ? 2 : 1;
+      const logProbs = new Map<string, number>([[item.query.reference, answer.logProb]]);
+      item.otherLabels.forEach((label, index) => logProbs.set(label, scored[first + index]?.logProb ?? Number.NEGATIVE_INFINITY));
+      labelProbabilities = labelDistributionFromScores(logProbs);
+    }
+    return {
+      reference, probability: Math.exp(answer.logProb), unscoredReason: null, labelProbabilities,
+      conditionalLabelTV: labelProbabilities ? 1 - labelProbabilities[item.query.reference]! : null,
+    };
+  }
+}
+
+/** The scoring calls of one item, and how to read their results back. */
+interface ItemScoring {
+  query: Example;
+  /** [answer, reference alone when `referenceAlone`, other labels' answers…] */
+  pairs: { prompt: PromptInput; continuation: string }[];
+  referenceTokens: number | null;
+  referenceAlone: boolean;
+  otherLabels: string[];
+  unscoredReason: string | null;
 }

@@ -5,7 +5,7 @@
 import type { Example, SchemaName } from '../dataset/schema';
 import type { ChatMessage, PromptInput, Tokenizer } from '../model/languageModel';
 import { keysOf, leaksInto } from './identity';
-import { renderExample, renderInstruction, renderQuery, validateTemplate, type PromptTemplate } from './template';
+import { answerEnd, answerLead, renderExample, renderInstruction, renderQuery, validateTemplate, type PromptTemplate } from './template';
 
 export interface PromptSettings {
   schema: SchemaName;
@@ -30,6 +30,16 @@ export interface BuiltPrompt {
   promptTokens: number;
   stopSequences: string[];
   usesChatTemplate: boolean;
+  /**
+   * What the answer brings before the reference (" " after a query ending "Label:"); empty with a chat template.
+   * Scoring conditions on `prompt` and scores `answerLead + reference`; a generated output loses it before comparing.
+   */
+  answerLead: string;
+  /**
+   * What ends the answer: the template's end as the demonstrations show it (`answerEnd`), or with a chat template
+   * its end-of-turn token. Scoring `answerLead + reference + answerEnd` measures "says the reference, then stops".
+   */
+  answerEnd: string;
 }
 
 export type PromptResult = { ok: true; built: BuiltPrompt } | { ok: false; reason: string; promptTokens: number };
@@ -92,6 +102,8 @@ export function assemblePrompt(query: Example, examples: readonly Example[], tok
       prompt: best.prompt, shots: count, exampleLines: examples.slice(0, count).map((example) => example.line).reverse(),
       droppedForBudget: examples.length - count, promptTokens: best.tokens,
       stopSequences: useChat ? [] : settings.template.stopSequences, usesChatTemplate: useChat,
+      answerLead: useChat ? '' : answerLead(settings.template, query),
+      answerEnd: useChat ? chatAnswerEnd(tokenizer) : answerEnd(settings.template, query),
     },
   };
 }
@@ -124,4 +136,27 @@ function chatPrompt(query: Example, examples: readonly Example[], tokenizer: Tok
   }
   messages.push(...queryTurns.filter((message) => message.role !== 'system'));
   return { text: tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }), addSpecialTokens: false };
+}
+
+const chatEnds = new WeakMap<Tokenizer, string>();
+
+/**
+ * The chat template's end of an assistant turn: the first token the template writes after the assistant's content
+ * (`<|im_end|>` for ChatML), found by rendering a probe conversation once per tokenizer. Empty when the template
+ * rewrites past turns (some insert reasoning blocks), so the probe cannot be found.
+ */
+export function chatAnswerEnd(tokenizer: Tokenizer): string {
+  const known = chatEnds.get(tokenizer);
+  if (known !== undefined) return known;
+  const probe = 'Probe answer 7Q';
+  const question: ChatMessage[] = [{ role: 'user', content: 'Probe question' }];
+  const prompt = tokenizer.applyChatTemplate(question, { addGenerationPrompt: true });
+  const full = tokenizer.applyChatTemplate([...question, { role: 'assistant', content: probe }], { addGenerationPrompt: false });
+  let end = '';
+  if (full.startsWith(prompt + probe)) {
+    const ids = tokenizer.encode(full.slice(prompt.length + probe.length), { addSpecialTokens: false });
+    if (ids.length) end = tokenizer.decode([ids[0]!], { skipSpecialTokens: false });
+  }
+  chatEnds.set(tokenizer, end);
+  return end;
 }
