@@ -114,7 +114,8 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
     ...base, shots, selection,
     heldOut: numberOption(values, 'limit', DEFAULT_SETTINGS.heldOut, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
     seed: numberOption(values, 'seed', DEFAULT_SETTINGS.seed, Number.isInteger, 'a whole number'),
-    maxNewTokens: numberOption(values, 'max-new-tokens', DEFAULT_SETTINGS.maxNewTokens, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
+    // Unset: from the references' token lengths (the report says which cap was used).
+    maxNewTokens: values['max-new-tokens'] === undefined ? null : numberOption(values, 'max-new-tokens', 0, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
   };
   const failOn = typeof values['fail-on'] === 'string' ? values['fail-on'].split(',').map((kind) => kind.trim()).filter(Boolean) : [];
   const unknownKinds = failOn.filter((kind) => !MEASURED_KINDS.includes(kind as MeasuredVerdictKind));
@@ -146,6 +147,7 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
     progress.done();
   }
   writeOutputs(report, values);
+  for (const warning of report.warnings ?? []) process.stderr.write(`Warning: ${warning}\n`);
   process.stdout.write(summaryParagraph(report) + '\n');
   if (failOn.includes(report.verdict.measured.kind)) {
     process.stderr.write(`prompt-or-finetune: the measured verdict is ${report.verdict.measured.kind}, which --fail-on names.\n`);

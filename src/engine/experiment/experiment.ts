@@ -4,14 +4,14 @@
  * keeps what it did and the next run resumes from it.
  */
 import { matchLabel, METRICS } from '../compare/metrics';
-import { reservedOutputTokens, type ShotEstimate } from '../bounds/estimate';
+import { answerCapWarnings, reservedOutputTokens, type ShotEstimate } from '../bounds/estimate';
 import { checkDataset, type DatasetCheck } from '../datasetCheck';
 import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
 import type { ContinuationScore, Generation, LanguageModel, PromptInput, Tokenizer } from '../model/languageModel';
 import { buildPrompt, type BuiltPrompt, type PromptResult, type PromptSettings } from '../prompt/builder';
 import { createSelector, type Embedder, type ExampleSelector } from '../prompt/selection';
-import { templateFor } from '../prompt/template';
+import { answerLead, templateFor } from '../prompt/template';
 import type { CheckSettings } from '../settings';
 import { curvePoint, measuredVerdict } from './aggregate';
 import { cacheKey, OutputCache } from './outputCache';
@@ -107,7 +107,7 @@ export async function planExperiment(
   const template = templateFor(inspection.schema, settings.template);
   const promptSettings: PromptSettings = {
     schema: inspection.schema, template, chatTemplate: settings.chatTemplate, contextLength: model.contextLength,
-    reservedOutputTokens: reservedOutputTokens(settings.maxNewTokens, estimate.inputs.outputLength), labels,
+    reservedOutputTokens: reservedOutputTokens(estimate.answer.maxNewTokens, estimate.inputs.outputLength), labels,
   };
   const selector = await createSelector(pool, { strategy: settings.selection, seed: settings.seed, embedder: options.embedder, signal: options.signal });
   return { check, inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels };
@@ -123,22 +123,24 @@ export async function previewPrompt(plan: ExperimentPlan, line: number, k: numbe
 
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentReport> {
   const started = Date.now();
-  const { settings, model, signal } = options;
+  const { model, signal } = options;
   let plan: ExperimentPlan;
   try {
-    plan = await planExperiment(options.file, settings, model, { embedder: options.embedder, signal });
+    plan = await planExperiment(options.file, options.settings, model, { embedder: options.embedder, signal });
   } catch (error) {
     if (signal?.aborted) throw new RunCancelledError(null);
     throw error;
   }
   const { inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels } = plan;
+  // The answer cap the run generates with: the explicit setting, else from the references (estimate.ts, answerCap).
+  const settings = { ...options.settings, maxNewTokens: estimate.answer.maxNewTokens };
+  const warnings = answerCapWarnings(heldOut, estimate.answer, model.tokenizer, (query) => answerLead(promptSettings.template, query));
   const cache = options.cacheFolder ? new OutputCache(options.cacheFolder, model.fingerprint) : null;
   const primary: MetricId = classification ? 'label_accuracy' : 'exact_match';
   const metrics: MetricId[] = classification ? ['label_accuracy', ...TEXT_METRICS] : TEXT_METRICS;
 
   const items: ItemRow[] = [];
   const skippedItems: SkippedItem[] = [];
-  const warnings: string[] = [];
   let answerEndSeen: string | undefined;
   const timing = { modelCalls: 0, cachedCalls: 0, generatedTokens: 0, scoredTokens: 0, generationSeconds: 0, scoringSeconds: 0 };
   const total = shots.length * heldOut.length;

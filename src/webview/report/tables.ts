@@ -25,6 +25,8 @@ export function curveTable(report: ExperimentReport): HTMLTableElement {
     { text: 'shots used', numeric: true, title: 'Mean shots that fitted the context (≤ k)' },
     { text: 'disagreement [interval]', numeric: true, title: `1 − ${metricTitle(report.primaryMetric)} agreement, Wilson interval at confidence 1 − δ` },
     { text: 'Hoeffding ±', numeric: true, title: 'Hoeffding half-width sqrt(ln(2/δ) / 2n)' },
+    { text: 'measured ε [interval]', numeric: true, title: 'Mean over held-out items of 1 − p(reference and its end | prompt), teacher-forced: the paper\'s ε. Hoeffding interval at confidence 1 − δ; unscored references counted beside' },
+    ...(labels ? [{ text: 'cond. label TV', numeric: true, title: "Mean per-item TV between the model's distribution over the labels and the reference label (1 − its normalized probability)" }] : []),
     ...metrics.map((id): Column => ({ text: metricTitle(id), numeric: true, title: `${metricTitle(id)} mean [95% bootstrap interval]` })),
     { text: 'ref. log-prob/token', numeric: true, title: 'Mean log-probability per token of the references under the prompted model' },
     { text: 'perplexity', numeric: true, title: 'Perplexity of the references under the prompted model' },
@@ -37,6 +39,8 @@ export function curveTable(report: ExperimentReport): HTMLTableElement {
     cell(fixed(point.meanShotsUsed, 1), { numeric: true }),
     cell(`${percent(point.disagreement.rate)} ${percentInterval(point.disagreement.low, point.disagreement.high)}`, { numeric: true }),
     cell(`± ${percent(point.disagreement.hoeffdingHalfWidth)}`, { numeric: true }),
+    epsilonCell(point),
+    ...(labels ? [cell(point.conditionalLabelTV ? `${fixed(point.conditionalLabelTV.mean, 3)} ${percentInterval(point.conditionalLabelTV.low, point.conditionalLabelTV.high)}` : '—', { numeric: true })] : []),
     ...metrics.map((id) => metricCell(point, id)),
     cell(fixed(point.referenceLogProbPerToken, 3), { numeric: true }),
     cell(fixed(point.referencePerplexity, 2), { numeric: true }),
@@ -50,6 +54,14 @@ function metricCell(point: CurvePoint, id: MetricId): HTMLTableCellElement {
   const summary = point.metrics[id];
   if (!summary) return cell('—', { numeric: true });
   return cell([percent(summary.mean), ' ', h('span', { className: 'interval' }, [percentInterval(summary.low, summary.high)])], { numeric: true });
+}
+
+function epsilonCell(point: CurvePoint): HTMLTableCellElement {
+  const epsilon = point.measuredEpsilon;
+  if (!epsilon || epsilon.n === 0) return cell(epsilon?.unscored ? `— (${epsilon.unscored} unscored)` : '—', { numeric: true });
+  const reasons = Object.entries(epsilon.unscoredReasons).map(([reason, times]) => `${times}: ${reason}`).join('; ');
+  const text = `${percent(epsilon.mean)} ${percentInterval(epsilon.low, epsilon.high)}${epsilon.unscored ? ` (${epsilon.unscored} unscored)` : ''}`;
+  return cell(text, { numeric: true, title: `over ${epsilon.n} scored references${reasons ? `; not scored: ${reasons}` : ''}` });
 }
 
 function labelCell(point: CurvePoint): HTMLTableCellElement {
