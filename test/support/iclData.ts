@@ -13,9 +13,17 @@ export const ICL_WORDS = [
   'ten', 'there', 'tim', 'time', 'tin', 'top', 'tot', 'tow', 'toy', 'upon', 'very', 'wad', 'want', 'war', 'was', 'wave',
   'web', 'wed', 'wit', 'yes',
 ] as const;
-/** Labels of the shipped datasets; their first tokens differ, as in icl-tiny's training. */
+/**
+ * Labels of the shipped datasets. icl-tiny copies some label sets better than others (with well, king, old, ton it
+ * never says "old"); `ICL_CHECKED_LABELS` is the set its SOURCE.md measured (icl-classify.jsonl's).
+ */
 export const ICL_LABELS = ['cot', 'fin', 'king', 'old', 'run', 'tar', 'ton', 'well'] as const;
-export const ICL_FILLERS = ['a', 'an', 'her', 'his', 'its', 'my', 'no', 'one', 'that', 'the', 'this'] as const;
+export const ICL_CHECKED_LABELS = ['fin', 'king', 'ton', 'old'] as const;
+/**
+ * Filler words, fewer than the keys so each is more frequent than any key: BM25 then ranks a record with the query's
+ * key above one with its filler (with as many fillers as keys, "one dad" finds "one tim" as often as "his dad").
+ */
+export const ICL_FILLERS = ['a', 'her', 'his', 'its', 'my', 'the'] as const;
 
 export interface IclClassification {
   /** JSONL text, one {"text", "label"} record a line. */
@@ -26,13 +34,13 @@ export interface IclClassification {
 }
 
 /**
- * `records` classification records over `keys` key words and `labelCount` labels: a fixed mapping (learnable from
+ * `records` classification records over `keys` key words and the `labels`: a fresh seeded mapping (learnable from
  * the example with the same key), or with `randomLabels` a label drawn per record (nothing to learn).
  */
-export function iclClassification(options: { seed: number; records: number; keys: number; labelCount: number; randomLabels?: boolean }): IclClassification {
+export function iclClassification(options: { seed: number; records: number; keys: number; labels: readonly string[]; randomLabels?: boolean }): IclClassification {
   const random = seededRandom(options.seed);
-  const keys = shuffled([...ICL_WORDS], random).slice(0, options.keys);
-  const labels = shuffled([...ICL_LABELS], random).slice(0, options.labelCount);
+  const keys = shuffled(ICL_WORDS.filter((word) => !options.labels.includes(word)), random).slice(0, options.keys);
+  const labels = shuffled([...options.labels], random);
   const mapping: Record<string, string> = {};
   // Every label is used: keys take the labels in turn, in shuffled order.
   keys.forEach((key, index) => (mapping[key] = labels[index % labels.length]!));
