@@ -9,9 +9,10 @@ import type { Example, SchemaName } from '../../src/engine/dataset/schema';
 import { answerText } from '../../src/engine/experiment/measuredEpsilon';
 import type { LanguageModel } from '../../src/engine/model/languageModel';
 import { loadLanguageModel } from '../../src/engine/model/transformersModel';
-import { buildPrompt } from '../../src/engine/prompt/builder';
+import { buildPrompt, chatAnswerEnd } from '../../src/engine/prompt/builder';
 import { answerEnd, DEFAULT_TEMPLATES, renderQuery } from '../../src/engine/prompt/template';
-import { sharedMissing, STORIES_260K } from '../support/paths';
+import { loadBuiltModel } from '../support/builtModel';
+import { sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';
 
 let model: LanguageModel;
 before(async () => {
@@ -70,4 +71,26 @@ test('the old trailing space did split them: "Label: " is a lone space token tha
   // Now: "Label:" then " happy" — the same ids up to the answer.
   const now = model.tokenizer.encode('Text: The dog was happy.\nLabel:');
   assert.deepEqual(model.tokenizer.encode('Text: The dog was happy.\nLabel: happy\n').slice(0, now.length), now);
+});
+
+test("with a chat template the answer ends with the template's end of turn, one special token, after the same prompt tokens", async () => {
+  const folder = temporaryFolder('pof-chat-end-');
+  const chatModel = await loadBuiltModel(folder.path, 3);
+  try {
+    assert.equal(chatAnswerEnd(chatModel.tokenizer), '<|im_end|>');
+    assert.deepEqual(chatModel.tokenizer.encode('<|im_end|>', { addSpecialTokens: false }), [4]);
+    const result = buildPrompt(records.chat, [shot(records.chat)], chatModel.tokenizer, {
+      schema: 'chat', template: DEFAULT_TEMPLATES.chat, chatTemplate: 'auto', contextLength: 512, reservedOutputTokens: 16, labels: [],
+    });
+    assert.ok(result.ok);
+    const { prompt, answerLead, answerEnd: end } = result.built;
+    assert.deepEqual([answerLead, end], ['', '<|im_end|>']);
+    const generationIds = chatModel.tokenizer.encode(prompt.text, { addSpecialTokens: false });
+    const scoringIds = chatModel.tokenizer.encode(prompt.text + answerText(answerLead, records.chat.reference, end), { addSpecialTokens: false });
+    assert.deepEqual(scoringIds.slice(0, generationIds.length), generationIds);
+    assert.equal(scoringIds[scoringIds.length - 1], 4);
+  } finally {
+    await chatModel.dispose();
+    folder.remove();
+  }
 });
