@@ -48,10 +48,14 @@ test('a run sizes its answers from the references, warns about the ones over the
   assert.equal(point.measuredEpsilon?.n, 11);
   assert.equal(report.items.find((row) => row.line === 1)?.unscoredReason, 'prompt and reference are longer than the context');
   assert.match(report.warnings?.[0] ?? '', /^1 of 12 held-out references are longer than the answer cap of \d+ tokens \(p95 of the references/);
+  assert.equal(report.warnings?.[1], '1 item run (at k = 0) could not be scored for measured ε: prompt and reference are longer than the context; ε is over the others.');
 
   // An explicit cap wins, and every reference over it is counted.
   const explicit = await runExperiment({ file, settings: { ...settings, maxNewTokens: 2 }, model, cacheFolder: null });
   assert.equal(explicit.settings.maxNewTokens, 2);
   assert.deepEqual(explicit.estimate.answer, { maxNewTokens: 2, source: 'setting' });
-  assert.deepEqual(explicit.warnings, ['12 of 12 held-out references are longer than the answer cap of 2 tokens (setting): their outputs are cut, so they cannot match exactly; set maxNewTokens (--max-new-tokens) higher to let them finish.']);
+  assert.deepEqual(explicit.warnings, [
+    '12 of 12 held-out references are longer than the answer cap of 2 tokens (setting): their outputs are cut, so they cannot match exactly; set maxNewTokens (--max-new-tokens) higher to let them finish.',
+    '1 item run (at k = 0) could not be scored for measured ε: prompt and reference are longer than the context; ε is over the others.',
+  ]);
 });

@@ -17,7 +17,7 @@ import { curvePoint, measuredVerdict } from './aggregate';
 import { cacheKey, OutputCache } from './outputCache';
 import { REPORT_VERSION, type CurvePoint, type ExperimentReport, type ItemRow, type MetricId, type SkippedItem } from './report';
 import { splitExamples } from './split';
-import { answerText, epsilonAtK, labelDistributionFromScores, referenceTokensWithin, unscorableReason } from './measuredEpsilon';
+import { answerText, epsilonAtK, labelDistributionFromScores, referenceTokensWithin, unscorableReason, unscoredWarnings } from './measuredEpsilon';
 
 export interface ExperimentProgress {
   done: number;
@@ -167,7 +167,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       split: { heldOut: heldOut.length, pool: pool.length },
       shots, leftOutShots, primaryMetric: primary, estimate,
       verdict: { theory: estimate.verdict, measured: measuredVerdict(curve, settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match') },
-      curve, items, skippedItems, answerEnd: answerEndSeen ?? '', warnings,
+      curve, items, skippedItems, answerEnd: answerEndSeen ?? '', warnings: [...warnings, ...unscoredWarnings(curve)],
       timing: {
         seconds: (Date.now() - started) / 1000, modelCalls: timing.modelCalls, cachedCalls: timing.cachedCalls,
         generatedTokens: timing.generatedTokens, scoredTokens: timing.scoredTokens,

@@ -76,3 +76,18 @@ export function epsilonAtK(rows: readonly ItemRow[], delta: number): Pick<CurveP
 function emptyInterval(delta: number): MeanInterval {
   return { mean: Number.NaN, low: Number.NaN, high: Number.NaN, n: 0, interval: 'hoeffding', confidence: 1 - delta };
 }
+
+/** One warning per reason references could not be scored, with how many and at which k (none when all were). */
+export function unscoredWarnings(curve: readonly CurvePoint[]): string[] {
+  const byReason = new Map<string, { count: number; ks: number[] }>();
+  for (const point of curve) {
+    for (const [reason, times] of Object.entries(point.measuredEpsilon?.unscoredReasons ?? {})) {
+      const entry = byReason.get(reason) ?? { count: 0, ks: [] };
+      entry.count += times;
+      entry.ks.push(point.k);
+      byReason.set(reason, entry);
+    }
+  }
+  return [...byReason].map(([reason, { count, ks }]) =>
+    `${count} item ${count === 1 ? 'run' : 'runs'} (at k = ${ks.join(', ')}) could not be scored for measured ε: ${reason}; ε is over the others.`);
+}

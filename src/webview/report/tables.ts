@@ -101,6 +101,12 @@ export function labelDistributionTable(report: ExperimentReport): HTMLTableEleme
 
 export function leftOutLists(report: ExperimentReport): HTMLElement[] {
   const lists: HTMLElement[] = [];
+  if (report.warnings?.length) {
+    lists.push(h('div', { id: 'run-warnings', className: 'note-list' }, [
+      h('h3', {}, ['Warnings']),
+      h('ul', {}, report.warnings.map((warning) => h('li', {}, [warning]))),
+    ]));
+  }
   if (report.leftOutShots.length) {
     lists.push(h('div', { id: 'left-out-shots', className: 'note-list' }, [
       h('h3', {}, ['Shot counts left out']),
