@@ -59,3 +59,12 @@ test('a run sizes its answers from the references, warns about the ones over the
     '1 item run (at k = 0) could not be scored for measured ε: prompt and reference are longer than the context; ε is over the others.',
   ]);
 });
+
+test('a template with no stop sequence gives no end to score, and the report says what measured ε then measures', async () => {
+  const file = join(folder.path, 'short.jsonl');
+  writeFileSync(file, Array.from({ length: 8 }, (_, i) => JSON.stringify({ question: `q ${i}`, answer: `a ${i}` })).join('\n') + '\n');
+  const report = await runExperiment({ file, settings: { ...DEFAULT_SETTINGS, shots: [0, 1], heldOut: 2, chatTemplate: 'never', template: { stopSequences: [] } }, model, cacheFolder: null });
+  assert.equal(report.answerEnd, '');
+  assert.deepEqual(report.warnings, ['No end of answer was found (no stop sequence follows a reference in the template, or the chat template\'s end of turn could not be read): measured ε scores the reference alone, so it measures "the answer starts with the reference".']);
+  assert.ok(report.items.every((row) => typeof row.referenceProbability === 'number'));
+});

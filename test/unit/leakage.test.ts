@@ -143,9 +143,11 @@ test('the real chat datasets 01 and 13: no demonstration shows a query\'s input 
     const result = await sweep(inspection.examples, [1, 2, 3], [1, 2, 4, 8]);
     assert.equal(result.leaks, 0, name);
     // 13-style data with system messages added (the shape that leaked 940 of 2,280 demonstrations before).
-    const withSystems = inspection.examples.flatMap((example, index) => ['Eres útil.', 'Sé breve.'].map((system, variant) => ({
-      ...example, line: index * 2 + variant + 1, messages: [{ role: 'system' as const, content: system }, ...example.messages!.filter((m) => m.role !== 'system')],
-    })));
+    const withSystems = inspection.examples.flatMap((example, index) => ['Eres útil.', 'Sé breve.'].map((system, variant) => {
+      const messages: ChatMessage[] = [{ role: 'system', content: system }, ...example.messages!.filter((m) => m.role !== 'system')];
+      // As the reader makes it: the input is the conversation before the reference, system message included.
+      return { ...example, line: index * 2 + variant + 1, messages, input: messages.map((m) => `${m.role}: ${m.content}`).join('\n') };
+    }));
     const systems = await sweep(withSystems, [1, 2, 3], [1, 2, 4, 8]);
     assert.equal(systems.leaks, 0, `${name} with system messages`);
     assert.ok(systems.demonstrations > 0);

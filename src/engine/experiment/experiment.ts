@@ -53,6 +53,8 @@ export class DatasetNotRunnableError extends Error {
 }
 
 const TEXT_METRICS = METRICS.map((metric) => metric.id) as MetricId[];
+const NO_ANSWER_END = 'No end of answer was found (no stop sequence follows a reference in the template, or the chat template\'s end of turn could not be read): measured ε scores the reference alone, so it measures "the answer starts with the reference".';
+
 /** Held-out items generated together: progress and cancellation come between batches of this size. */
 const BATCH_SIZE = 8;
 
@@ -167,7 +169,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       split: { heldOut: heldOut.length, pool: pool.length },
       shots, leftOutShots, primaryMetric: primary, estimate,
       verdict: { theory: estimate.verdict, measured: measuredVerdict(curve, settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match') },
-      curve, items, skippedItems, answerEnd: answerEndSeen ?? '', warnings: [...warnings, ...unscoredWarnings(curve)],
+      curve, items, skippedItems, answerEnd: answerEndSeen ?? '', warnings: [...warnings, ...unscoredWarnings(curve), ...(answerEndSeen === '' ? [NO_ANSWER_END] : [])],
       timing: {
         seconds: (Date.now() - started) / 1000, modelCalls: timing.modelCalls, cachedCalls: timing.cachedCalls,
         generatedTokens: timing.generatedTokens, scoredTokens: timing.scoredTokens,

@@ -150,12 +150,16 @@ export function chatAnswerEnd(tokenizer: Tokenizer): string {
   if (known !== undefined) return known;
   const probe = 'Probe answer 7Q';
   const question: ChatMessage[] = [{ role: 'user', content: 'Probe question' }];
-  const prompt = tokenizer.applyChatTemplate(question, { addGenerationPrompt: true });
-  const full = tokenizer.applyChatTemplate([...question, { role: 'assistant', content: probe }], { addGenerationPrompt: false });
   let end = '';
-  if (full.startsWith(prompt + probe)) {
-    const ids = tokenizer.encode(full.slice(prompt.length + probe.length), { addSpecialTokens: false });
-    if (ids.length) end = tokenizer.decode([ids[0]!], { skipSpecialTokens: false });
+  try {
+    const prompt = tokenizer.applyChatTemplate(question, { addGenerationPrompt: true });
+    const full = tokenizer.applyChatTemplate([...question, { role: 'assistant', content: probe }], { addGenerationPrompt: false });
+    if (full.startsWith(prompt + probe)) {
+      const ids = tokenizer.encode(full.slice(prompt.length + probe.length), { addSpecialTokens: false });
+      if (ids.length) end = tokenizer.decode([ids[0]!], { skipSpecialTokens: false });
+    }
+  } catch {
+    // A template that refuses the probe conversation: no end found, and the report says so.
   }
   chatEnds.set(tokenizer, end);
   return end;
