@@ -68,9 +68,16 @@ export interface ItemKeys {
   shown: ReadonlySet<string>;
 }
 
+const known = new WeakMap<Example, ItemKeys>();
+
+/** Memoized per record object: the pool, the builder's check and every shot count ask again for the same records. */
 export function keysOf(example: Example): ItemKeys {
+  const cached = known.get(example);
+  if (cached) return cached;
   const question = questionKey(example);
-  return { item: itemKey(example), question, answered: pairKey(question, contentKey(example.reference)), shown: new Set(shownPairs(example)) };
+  const keys = { item: itemKey(example), question, answered: pairKey(question, contentKey(example.reference)), shown: new Set(shownPairs(example)) };
+  known.set(example, keys);
+  return keys;
 }
 
 /**
