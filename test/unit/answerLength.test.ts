@@ -25,10 +25,13 @@ after(async () => {
 });
 
 test('the default cap is p95 plus a quarter (at least 8), capped by the room the context leaves; a setting wins', () => {
-  assert.deepEqual(answerCap(null, 4, 1000), { maxNewTokens: 12, source: 'p95 of the references (4 tokens) plus a margin' });
-  assert.deepEqual(answerCap(null, 2000, 100_000), { maxNewTokens: 2500, source: 'p95 of the references (2000 tokens) plus a margin' });
-  assert.deepEqual(answerCap(null, 2000, 1500), { maxNewTokens: 1500, source: 'p95 of the references plus a margin (2500 tokens), capped by the 1500 the context leaves after the query' });
-  assert.deepEqual(answerCap(64, 2000, 1500), { maxNewTokens: 64, source: 'setting' });
+  assert.deepEqual(answerCap(null, 4, { contextLength: 2048, afterQuery: 1000 }), { maxNewTokens: 12, source: 'p95 of the references (4 tokens) plus a margin' });
+  assert.deepEqual(answerCap(null, 2000, { contextLength: 131_072, afterQuery: 100_000 }), { maxNewTokens: 2500, source: 'p95 of the references (2000 tokens) plus a margin' });
+  assert.deepEqual(answerCap(null, 2000, { contextLength: 2048, afterQuery: 1500 }), { maxNewTokens: 1500, source: 'p95 of the references plus a margin (2500 tokens), capped by the 1500 the context leaves after the query' });
+  // Queries longer than the context do not cut the cap below a quarter of it.
+  assert.deepEqual(answerCap(null, 300, { contextLength: 512, afterQuery: -200 }), { maxNewTokens: 128, source: 'p95 of the references plus a margin (375 tokens), capped by the 128 the context leaves after the query' });
+  assert.deepEqual(answerCap(null, 20, { contextLength: 512, afterQuery: -200 }).maxNewTokens, 28);
+  assert.deepEqual(answerCap(64, 2000, { contextLength: 2048, afterQuery: 1500 }), { maxNewTokens: 64, source: 'setting' });
 });
 
 test('a run sizes its answers from the references, warns about the ones over the cap, and counts the unscorable', async () => {

@@ -84,7 +84,7 @@ export function estimateShots(inspection: DatasetInspection, settings: EstimateS
     inputDimension: 'setting (an embedding size)',
   };
   const queryTokens = percentile(parts.queryTokens, 0.95);
-  const answer = answerCap(settings.maxNewTokens, outputLength, settings.contextLength - parts.instructionTokens - queryTokens, unit);
+  const answer = answerCap(settings.maxNewTokens, outputLength, { contextLength: settings.contextLength, afterQuery: settings.contextLength - parts.instructionTokens - queryTokens }, unit);
   const fit = shotsThatFit({
     contextLength: settings.contextLength,
     instructionTokens: parts.instructionTokens,
@@ -101,13 +101,14 @@ export function estimateShots(inspection: DatasetInspection, settings: EstimateS
 /**
  * The answer cap: an explicit setting wins; else the references' p95 length plus a margin (a quarter, at least 8
  * tokens: room for the answer's end and the longer references), at most what the context leaves after the
- * instruction and a p95 query. A fixed default (64 tokens against references of 2,000) would make exact match
+ * instruction and a p95 query, but never cut below a quarter of the context by long queries (generation stops at
+ * the context's end anyway). A fixed default (64 tokens against references of 2,000) would make exact match
  * impossible for long answers and force "fine-tune" silently.
  */
-export function answerCap(explicit: number | null, outputLength: number, roomLeft: number, unit = 'tokens'): AnswerCap {
+export function answerCap(explicit: number | null, outputLength: number, context: { contextLength: number; afterQuery: number }, unit = 'tokens'): AnswerCap {
   if (explicit !== null) return { maxNewTokens: explicit, source: 'setting' };
   const wanted = Math.ceil(outputLength) + Math.max(8, Math.ceil(outputLength / 4));
-  const room = Math.max(1, Math.floor(roomLeft));
+  const room = Math.max(1, Math.floor(context.afterQuery), Math.min(wanted, Math.floor(context.contextLength / 4)));
   return wanted <= room
     ? { maxNewTokens: wanted, source: `p95 of the references (${Math.ceil(outputLength)} ${unit}) plus a margin` }
     : { maxNewTokens: room, source: `p95 of the references plus a margin (${wanted} ${unit}), capped by the ${room} the context leaves after the query` };
