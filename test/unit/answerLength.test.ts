@@ -29,7 +29,7 @@ test('the default cap is p95 plus a quarter (at least 8), capped by the room the
   assert.deepEqual(answerCap(null, 2000, { contextLength: 131_072, afterQuery: 100_000 }), { maxNewTokens: 2500, source: 'p95 of the references (2000 tokens) plus a margin' });
   assert.deepEqual(answerCap(null, 2000, { contextLength: 2048, afterQuery: 1500 }), { maxNewTokens: 1500, source: 'p95 of the references plus a margin (2500 tokens), capped by the 1500 the context leaves after the query' });
   // Queries longer than the context do not cut the cap below a quarter of it.
-  assert.deepEqual(answerCap(null, 300, { contextLength: 512, afterQuery: -200 }), { maxNewTokens: 128, source: 'p95 of the references plus a margin (375 tokens), capped by the 128 the context leaves after the query' });
+  assert.deepEqual(answerCap(null, 300, { contextLength: 512, afterQuery: -200 }), { maxNewTokens: 128, source: 'p95 of the references plus a margin (375 tokens), capped at a quarter of the context (long queries leave less)' });
   assert.deepEqual(answerCap(null, 20, { contextLength: 512, afterQuery: -200 }).maxNewTokens, 28);
   assert.deepEqual(answerCap(64, 2000, { contextLength: 2048, afterQuery: 1500 }), { maxNewTokens: 64, source: 'setting' });
 });

@@ -108,10 +108,16 @@ export function estimateShots(inspection: DatasetInspection, settings: EstimateS
 export function answerCap(explicit: number | null, outputLength: number, context: { contextLength: number; afterQuery: number }, unit = 'tokens'): AnswerCap {
   if (explicit !== null) return { maxNewTokens: explicit, source: 'setting' };
   const wanted = Math.ceil(outputLength) + Math.max(8, Math.ceil(outputLength / 4));
-  const room = Math.max(1, Math.floor(context.afterQuery), Math.min(wanted, Math.floor(context.contextLength / 4)));
-  return wanted <= room
+  if (wanted <= context.afterQuery) return { maxNewTokens: wanted, source: `p95 of the references (${Math.ceil(outputLength)} ${unit}) plus a margin` };
+  const quarter = Math.floor(context.contextLength / 4);
+  if (context.afterQuery >= Math.min(wanted, quarter)) {
+    const room = Math.max(1, Math.floor(context.afterQuery));
+    return { maxNewTokens: room, source: `p95 of the references plus a margin (${wanted} ${unit}), capped by the ${room} the context leaves after the query` };
+  }
+  const floor = Math.max(1, Math.min(wanted, quarter));
+  return floor === wanted
     ? { maxNewTokens: wanted, source: `p95 of the references (${Math.ceil(outputLength)} ${unit}) plus a margin` }
-    : { maxNewTokens: room, source: `p95 of the references plus a margin (${wanted} ${unit}), capped by the ${room} the context leaves after the query` };
+    : { maxNewTokens: floor, source: `p95 of the references plus a margin (${wanted} ${unit}), capped at a quarter of the context (long queries leave less)` };
 }
 
 /** Room kept for the answer: the references' p95 length, at least 8 tokens, at most the generation limit. */
