@@ -16,6 +16,7 @@ import type { CurvePoint, ExperimentReport } from '../../src/engine/experiment/r
 import type { LanguageModel } from '../../src/engine/model/languageModel';
 import { loadLanguageModel } from '../../src/engine/model/transformersModel';
 import type { SelectionStrategy } from '../../src/engine/prompt/selection';
+import { renderReportMarkdown } from '../../src/engine/report/markdown';
 import { DEFAULT_SETTINGS, type CheckSettings } from '../../src/engine/settings';
 import { ICL_CHECKED_LABELS, writeIclClassification } from '../support/iclData';
 import { REPO_ROOT, temporaryFolder } from '../support/paths';
@@ -118,4 +119,15 @@ test('the verdict\'s evidence is the curve point the rule used: its n, its inter
   assert.ok(point.disagreement.high <= report.settings.epsilon);
   assert.ok(verdict.sentence.includes(`${(point.disagreement.high * 100).toFixed(1)}%`), verdict.sentence);
   assert.ok(verdict.sentence.includes(`${(point.disagreement.rate * 100).toFixed(1)}%`), verdict.sentence);
+});
+
+test('the Markdown export shows measured ε per k with its interval, the unscored count and the conditional label TV', () => {
+  const report = reports.get('learnable/similar')!;
+  const markdown = renderReportMarkdown(report);
+  assert.match(markdown, /^## Measured ε: mean of 1 − p\(reference and its end \| prompt\), Hoeffding interval at 95\.0%$/m);
+  assert.match(markdown, /^\| k \| scored \| measured ε \(interval\) \| unscored \| cond\. label TV \(interval\) \|$/m);
+  const point = pointAt(report, 1);
+  const e = point.measuredEpsilon!;
+  const pct = (value: number): string => `${(value * 100).toFixed(1)}%`;
+  assert.ok(markdown.includes(`| 1 | 60 | ${pct(e.mean)} [${pct(e.low)}, ${pct(e.high)}] | 0 | ${point.conditionalLabelTV!.mean.toFixed(3)} [`), markdown);
 });
