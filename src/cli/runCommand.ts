@@ -11,7 +11,7 @@ import { renderReportHtml } from '../engine/report/html';
 import { renderReportMarkdown, summaryParagraph } from '../engine/report/markdown';
 import { DEFAULT_MODEL, DEFAULT_SETTINGS, parseShots } from '../engine/settings';
 import { UsageError, UserFacingError } from './errors';
-import { checkSettings, datasetArgument, INSPECT_OPTIONS, numberOption } from './inspectCommand';
+import { checkSettings, datasetArgument, INSPECT_OPTIONS, integerOption, LIMITS, numberOption } from './inspectCommand';
 import { ProgressLine } from './progress';
 
 export const RUN_OPTIONS = {
@@ -86,7 +86,7 @@ async function loadModel(id: string, values: Values): Promise<LanguageModel> {
   if (!['fp32', 'fp16', 'q8', 'q4'].includes(dtype)) throw new UsageError(`--dtype must be fp32, fp16, q8 or q4, not "${dtype}"`);
   const device = (values.device ?? 'cpu') as ModelDevice;
   if (!['cpu', 'cuda'].includes(device)) throw new UsageError(`--device must be cpu or cuda, not "${device}"`);
-  const threads = values.threads === undefined ? undefined : numberOption(values, 'threads', 1, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1');
+  const threads = values.threads === undefined ? undefined : integerOption(values, 'threads', 1, 1, LIMITS.threads);
   const progress = new ProgressLine(`Loading ${id}`);
   const { loadLanguageModel } = await import('../engine/model/transformersModel');
   try {
@@ -112,8 +112,8 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
   }
   const settings = {
     ...base, shots, selection,
-    heldOut: numberOption(values, 'limit', DEFAULT_SETTINGS.heldOut, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
-    seed: numberOption(values, 'seed', DEFAULT_SETTINGS.seed, Number.isInteger, 'a whole number'),
+    heldOut: integerOption(values, 'limit', DEFAULT_SETTINGS.heldOut, 1, LIMITS.heldOut),
+    seed: integerOption(values, 'seed', DEFAULT_SETTINGS.seed, 0, LIMITS.seed),
     maxNewTokens: numberOption(values, 'max-new-tokens', DEFAULT_SETTINGS.maxNewTokens, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
   };
   const failOn = typeof values['fail-on'] === 'string' ? values['fail-on'].split(',').map((kind) => kind.trim()).filter(Boolean) : [];
