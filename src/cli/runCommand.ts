@@ -1,7 +1,7 @@
 /** `prompt-or-finetune run` and `demo`: measure the base model at several shot counts. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { runExperiment, RunCancelledError, DatasetNotRunnableError } from '../engine/experiment/experiment';
 import type { ExperimentReport, MeasuredVerdictKind } from '../engine/experiment/report';
@@ -135,8 +135,11 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
   } catch (error) {
     progress.done();
     if (error instanceof RunCancelledError) {
-      if (error.partial) writeOutputs(error.partial, values);
-      process.stderr.write(`Cancelled after ${error.partial?.items.length ?? 0} items; they are cached, so the same command resumes from them.\n`);
+      if (error.partial) {
+        for (const warning of error.partial.warnings ?? []) process.stderr.write(`prompt-or-finetune: warning: ${warning}\n`);
+        writeOutputs(error.partial, values);
+      }
+      process.stderr.write(`Cancelled after ${error.partial?.items.length ?? 0} items; they are cached, so the same command resumes from them. A partial report never replaces a complete one.\n`);
       return 130;
     }
     if (error instanceof DatasetNotRunnableError) throw new UserFacingError(error.message);
@@ -145,6 +148,7 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
     process.removeListener('SIGINT', onSignal);
     progress.done();
   }
+  for (const warning of report.warnings ?? []) process.stderr.write(`prompt-or-finetune: warning: ${warning}\n`);
   writeOutputs(report, values);
   process.stdout.write(summaryParagraph(report) + '\n');
   if (failOn.includes(report.verdict.measured.kind)) {
@@ -162,16 +166,33 @@ async function loadEmbedder(id: string, values: Values): Promise<Embedder> {
   return load({ model: id, allowDownload: !values.offline, cacheDir: join(typeof values['cache-dir'] === 'string' ? values['cache-dir'] : defaultCacheFolder(), 'models') });
 }
 
+/**
+ * Writes the reports the command line names. A partial (cancelled) report goes beside them, as
+ * `report.partial.json`, so it never replaces a complete one; a complete report removes the partial one it
+ * supersedes.
+ */
 function writeOutputs(report: ExperimentReport, values: Values): void {
   const write = (path: unknown, content: () => string, what: string): void => {
     if (typeof path !== 'string') return;
     mkdirSync(dirname(resolve(path)), { recursive: true });
-    writeFileSync(path, content());
-    process.stderr.write(`${what} written to ${path}\n`);
+    if (report.complete) {
+      writeFileSync(path, content());
+      rmSync(partialPath(path), { force: true });
+      process.stderr.write(`${what} written to ${path}\n`);
+    } else {
+      writeFileSync(partialPath(path), content());
+      process.stderr.write(`Partial ${what} written to ${partialPath(path)}\n`);
+    }
   };
   write(values.json, () => JSON.stringify(report, null, 2) + '\n', 'JSON report');
   write(values.markdown, () => renderReportMarkdown(report), 'Markdown report');
   write(values.html, () => renderReportHtml(report, webviewAssets()), 'HTML report');
+}
+
+/** Where the partial report of a cancelled run goes: `report.json` → `report.partial.json`. */
+function partialPath(path: string): string {
+  const extension = extname(path);
+  return `${path.slice(0, path.length - extension.length)}.partial${extension}`;
 }
 
 /** The project folder (where package.json is), whether this runs bundled from dist/ or from src/ under tsx. */

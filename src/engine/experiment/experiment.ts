@@ -166,6 +166,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         generatedTokensPerSecond: timing.generationSeconds > 0 ? timing.generatedTokens / timing.generationSeconds : null,
         scoredTokensPerSecond: timing.scoringSeconds > 0 ? timing.scoredTokens / timing.scoringSeconds : null,
       },
+      ...(cache?.warnings.length ? { warnings: [...cache.warnings] } : {}),
     };
   };
 

@@ -128,4 +128,6 @@ export interface ExperimentReport {
   items: ItemRow[];
   skippedItems: SkippedItem[];
   timing: RunTiming;
+  /** Problems that did not stop the run, one sentence each (an output cache that could not be written). */
+  warnings?: string[];
 }
