@@ -11,7 +11,7 @@ import { inspectDataset, type InspectOptions } from '../../src/engine/dataset/in
 import { MAX_LINE_BYTES, MAX_NESTING_DEPTH, scanJsonLinesText } from '../../src/engine/dataset/jsonLines';
 import { valueAt } from '../../src/engine/dataset/schema';
 import { LIMITS } from '../../src/cli/inspectCommand';
-import { REPO_ROOT, sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';
+import { REPO_ROOT, realDataset, sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';
 
 async function inspectText(content: string | Buffer, options: InspectOptions = {}): Promise<Awaited<ReturnType<typeof inspectDataset>>> {
   const folder = temporaryFolder();
@@ -59,6 +59,23 @@ test('inspect exits 0 on a file with one deeply nested line, with no stack trace
     assert.equal(result.status, 0, result.stderr);
     const json = JSON.parse(result.stdout) as { records: number; invalid: number; errors: { line: number }[] };
     assert.deepEqual([json.records, json.invalid, json.errors.map((error) => error.line)], [20, 1, [11]]);
+  } finally {
+    folder.remove();
+  }
+});
+
+test('run goes on past a deeply nested line too', { skip: sharedMissing }, () => {
+  const folder = temporaryFolder();
+  try {
+    const file = join(folder.path, 'deep.jsonl');
+    const lines = readFileSync(realDataset('03-prompt-completion-mandarin-cantonese.jsonl'), 'utf8').split('\n').slice(0, 12);
+    lines.splice(5, 0, `{"prompt":${'['.repeat(5000)}${']'.repeat(5000)},"completion":"x"}`);
+    writeFileSync(file, lines.join('\n') + '\n');
+    const out = join(folder.path, 'report.json');
+    const result = cli('run', file, '--model', STORIES_260K, '--limit', '2', '--shots', '0', '--max-new-tokens', '2', '--no-cache', '--json', out);
+    assert.equal(result.status, 0, result.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { dataset: { records: number; invalid: number }; items: unknown[] };
+    assert.deepEqual([report.dataset.records, report.dataset.invalid, report.items.length], [12, 1, 2]);
   } finally {
     folder.remove();
   }
