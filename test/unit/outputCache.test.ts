@@ -128,3 +128,27 @@ test('run on a full disk completes, writes its report with a warning, and leaves
     folder.remove();
   }
 });
+
+test('a run whose cache holds a malformed value under the right key makes that call again and names the file', { skip: sharedMissing }, () => {
+  const folder = temporaryFolder();
+  try {
+    const out = join(folder.path, 'report.json');
+    const args = ['run', realDataset('03-prompt-completion-mandarin-cantonese.jsonl'), '--model', STORIES_260K, '--limit', '3', '--shots', '0',
+      '--max-new-tokens', '4', '--json', out, '--cache-dir', folder.path];
+    const cli = (): ReturnType<typeof spawnSync<string>> => spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: REPO_ROOT });
+    assert.equal(cli().status, 0);
+    const cacheFile = spawnSync('sh', ['-c', `ls "${join(folder.path, 'outputs')}"/*.jsonl`], { encoding: 'utf8' }).stdout.trim();
+    const lines = readFileSync(cacheFile, 'utf8').split('\n');
+    const first = JSON.parse(lines[0]!) as { key: string; generation?: unknown; score?: unknown };
+    lines[0] = JSON.stringify({ key: first.key, ...(first.generation ? { generation: { text: null, tokenIds: 'oops' } } : { score: { logProb: 'oops' } }) });
+    writeFileSync(cacheFile, lines.join('\n'));
+    const second = cli();
+    assert.equal(second.status, 0, second.stderr);
+    const warning = `1 line of the output cache ${cacheFile} was not a valid entry and was skipped; its model call is made again.`;
+    assert.ok(second.stderr.includes(`prompt-or-finetune: warning: ${warning}\n`), second.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { timing: { modelCalls: number; cachedCalls: number }; warnings: string[] };
+    assert.deepEqual([report.timing.modelCalls, report.timing.cachedCalls, report.warnings], [1, 5, [warning]]);
+  } finally {
+    folder.remove();
+  }
+});

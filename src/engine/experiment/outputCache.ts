@@ -54,7 +54,9 @@ export class OutputCache {
     }
     this.skippedLines = skipped;
     if (skipped > 0) {
-      this.warnings.push(`${skipped} line${skipped === 1 ? '' : 's'} of the output cache ${this.file} ${skipped === 1 ? 'was not a valid entry and was' : 'were not valid entries and were'} skipped; their model calls are made again.`);
+      this.warnings.push(skipped === 1
+        ? `1 line of the output cache ${this.file} was not a valid entry and was skipped; its model call is made again.`
+        : `${skipped} lines of the output cache ${this.file} were not valid entries and were skipped; their model calls are made again.`);
     }
   }
 
