@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutputCache } from '../../src/engine/experiment/outputCache';
@@ -135,7 +135,7 @@ test('a run whose cache holds a malformed value under the right key makes that c
     const out = join(folder.path, 'report.json');
     const args = ['run', realDataset('03-prompt-completion-mandarin-cantonese.jsonl'), '--model', STORIES_260K, '--limit', '3', '--shots', '0',
       '--max-new-tokens', '4', '--json', out, '--cache-dir', folder.path];
-    const cli = (): ReturnType<typeof spawnSync<string>> => spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: REPO_ROOT });
+    const cli = (): SpawnSyncReturns<string> => spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: REPO_ROOT });
     assert.equal(cli().status, 0);
     const cacheFile = spawnSync('sh', ['-c', `ls "${join(folder.path, 'outputs')}"/*.jsonl`], { encoding: 'utf8' }).stdout.trim();
     const lines = readFileSync(cacheFile, 'utf8').split('\n');
