@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { inspectDataset } from '../../src/engine/dataset/inspect';
-import { MAX_NESTING_DEPTH, scanJsonLines, scanJsonLinesText, type LineProblem, type ScanSummary } from '../../src/engine/dataset/jsonLines';
+import { MAX_NESTING_DEPTH, scanJsonLines, scanJsonLinesText, toOneRecordPerLine, type LineProblem, type ScanSummary } from '../../src/engine/dataset/jsonLines';
 
 /** One logical part of a generated file. */
 export type Part =
@@ -284,11 +284,21 @@ async function checkReader(file: string, expected: Expected): Promise<string[]> 
   ];
   // The editor's reading of the same text must agree with the file's.
   const fromText = collect();
-  scanJsonLinesText(expected.text, fromText.handlers);
+  const textSummary = scanJsonLinesText(expected.text, fromText.handlers);
   problems.push(
     ...same('text reader: records', fromText.observed.records, observed.records),
     ...same('text reader: errors', fromText.observed.errors, observed.errors),
     ...same('text reader: warnings', fromText.observed.warnings, observed.warnings),
+  );
+  // The quick fix that puts pretty-printed records on one line each keeps every record and every other line.
+  const rewritten = collect();
+  const summaryAfter = scanJsonLinesText(toOneRecordPerLine(expected.text), rewritten.handlers);
+  const multiLine = observed.records.filter((record) => record.endLine > record.line);
+  problems.push(
+    ...same('one record per line: records', rewritten.observed.records.map((record) => record.json), observed.records.map((record) => record.json)),
+    ...same('one record per line: multi-line records', summaryAfter.multiLineRecords, 0),
+    ...same('one record per line: lines', summaryAfter.lines, textSummary.lines - multiLine.reduce((sum, record) => sum + record.endLine - record.line, 0)),
+    ...same('one record per line: invalid lines', summaryAfter.invalidLines, summary.invalidLines),
   );
   return problems;
 }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspectDataset, type InspectOptions } from '../../src/engine/dataset/inspect';
-import { MAX_LINE_BYTES, MAX_NESTING_DEPTH, scanJsonLinesText } from '../../src/engine/dataset/jsonLines';
+import { MAX_LINE_BYTES, MAX_NESTING_DEPTH, scanJsonLinesText, toOneRecordPerLine } from '../../src/engine/dataset/jsonLines';
 import { valueAt } from '../../src/engine/dataset/schema';
 import { LIMITS } from '../../src/cli/inspectCommand';
 import { REPO_ROOT, realDataset, sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';
@@ -109,7 +109,8 @@ test('CR-only line ends (classic Mac) are read as line breaks, with a warning', 
   const seen: number[] = [];
   const warnings: string[] = [];
   scanJsonLinesText(records(4).join('\r'), { onRecord: (_, span) => seen.push(span.line), onError: () => undefined, onWarning: (problem) => warnings.push(problem.message) });
-  assert.deepEqual([seen, warnings], [[1, 2, 3, 4], ['line ends are CR only (classic Mac OS): read as line breaks']]);
+  assert.deepEqual([seen, warnings], [[1, 2, 3, 4], ['line ends are CR only (classic Mac OS): read as line breaks']]);  // The quick fix that rewrites pretty-printed records one per line keeps CR-only line ends and every line.
+  assert.equal(toOneRecordPerLine('{"a": 1}\r{\r  "b": 2\r}\rnot json\r'), '{"a": 1}\r{"b":2}\rnot json\r');
 });
 
 test('object property names are never chat roles or fields', async () => {

@@ -571,8 +571,10 @@ export function toOneRecordPerLine(text: string): string {
     onError: () => undefined,
     onWarning: () => undefined,
   });
-  const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  // Lines as the scan saw them: CR-only line ends are line ends here too.
+  const crOnly = !text.includes('\n') && text.includes('\r');
+  const eol = crOnly ? '\r' : text.includes('\r\n') ? '\r\n' : '\n';
+  const lines = text.replace(/^\uFEFF/, '').split(crOnly ? '\r' : /\r?\n/);
   for (const span of spans.reverse()) {
     lines.splice(span.line - 1, span.endLine - span.line + 1, compactJson(lines.slice(span.line - 1, span.endLine).join('\n')));
   }
