@@ -178,7 +178,12 @@ export function describeCheck(check: DatasetCheck): string {
     }
     lines.push(`  verdict (theory): ${verdict.sentence}`);
   }
-  return lines.join('\n');
+  return lines.map(printable).join('\n');
+}
+
+/** A line for a terminal: control characters from the data (escape sequences, line breaks in a key) shown as U+FFFD. */
+function printable(line: string): string {
+  return line.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, '\uFFFD');
 }
 
 export function scientific(value: number): string {

@@ -175,6 +175,21 @@ test('a FIFO named *.jsonl is refused with a clear message instead of blocking',
   }
 });
 
+test('inspect prints no control character from the data to the terminal', () => {
+  const folder = temporaryFolder();
+  try {
+    const file = join(folder.path, 'labels.jsonl');
+    const labels = ['good', 'evil\u001b]0;pwned\u0007', 'two\nlines'];
+    writeFileSync(file, Array.from({ length: 6 }, (_, i) => JSON.stringify({ text: `t${i}`, label: labels[i % 3] })).join('\n') + '\n');
+    const result = cli('inspect', file);
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(result.stdout.includes('labels: good 2, evil\uFFFD]0;pwned\uFFFD 2, two\uFFFDlines 2'), result.stdout);
+    assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(result.stdout), JSON.stringify(result.stdout));
+  } finally {
+    folder.remove();
+  }
+});
+
 test('numeric flags have a maximum and give a one-line error, exit 2', { skip: sharedMissing }, () => {
   const file = join(REPO_ROOT, 'examples', 'capitals.jsonl');
   const cases: [string[], string][] = [
