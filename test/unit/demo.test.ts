@@ -45,7 +45,7 @@ test('run warns on stderr, with how many, when references are longer than the an
       '--model', join(REPO_ROOT, 'examples', 'models', 'icl-tiny'), '--shots', '0', '--limit', '10', '--max-new-tokens', '1', '--cache-dir', cache.path, '--offline',
     ], { encoding: 'utf8', cwd: REPO_ROOT });
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stderr, /^Warning: [1-9]\d? of 10 held-out references are longer than the answer cap of 1 tokens \(setting\): their outputs are cut/m);
+    assert.match(result.stderr, /^prompt-or-finetune: warning: [1-9]\d? of 10 held-out references are longer than the answer cap of 1 tokens \(setting\): their outputs are cut/m);
   } finally {
     cache.remove();
   }
