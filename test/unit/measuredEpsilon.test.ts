@@ -1,8 +1,8 @@
 /** Measured ε's arithmetic: the answer as scored, the label distribution, the Hoeffding mean and the per-k fields. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerText, epsilonAtK, hoeffdingMean, labelDistributionFromScores } from '../../src/engine/experiment/measuredEpsilon';
-import type { ItemRow } from '../../src/engine/experiment/report';
+import { answerText, distributionCaveat, epsilonAtK, hoeffdingMean, labelDistributionFromScores } from '../../src/engine/experiment/measuredEpsilon';
+import type { CurvePoint, ItemRow } from '../../src/engine/experiment/report';
 
 test('the answer is lead, text and end; an end the reference already has is not doubled', () => {
   assert.equal(answerText(' ', 'positive', '\n'), ' positive\n');
@@ -43,4 +43,16 @@ test('per k: ε over the scored references, the unscored counted by reason, and 
   assert.deepEqual(fields.measuredEpsilon!.unscoredReasons, { 'prompt and reference are longer than the context': 1 });
   assert.ok(Math.abs(fields.conditionalLabelTV!.mean - 0.15) < 1e-12);
   assert.equal(epsilonAtK([], 0.1).measuredEpsilon, null);
+});
+
+test('a greedy "suffices" whose measured ε is shown above ε is flagged; otherwise nothing is said', () => {
+  const point = (k: number, mean: number, low: number, high: number) => ({ k, measuredEpsilon: { mean, low, high, n: 60, interval: 'hoeffding' as const, confidence: 0.95, unscored: 0, unscoredReasons: {} } });
+  const curve = [point(0, 0.8, 0.62, 0.98), point(1, 0.52, 0.35, 0.7)] as unknown as CurvePoint[];
+  assert.equal(distributionCaveat({ kind: 'prompting-suffices', k: 1 }, curve, 0.2),
+    "Greedy answers agree within ε at k = 1, but the model's distribution does not: measured ε (mean 1 − p(reference | prompt)) is 52.0% [35.0%, 70.0%] > ε = 20.0%. " +
+    'Prompting suffices when decoding greedily (temperature 0); sampled, the base model would not stay within ε of the fine-tuned outputs.');
+  // The interval reaches ε: the data do not show the distribution further than ε, so nothing is said.
+  assert.equal(distributionCaveat({ kind: 'prompting-suffices', k: 1 }, curve, 0.4), null);
+  assert.equal(distributionCaveat({ kind: 'fine-tune', k: 1 }, curve, 0.2), null);
+  assert.equal(distributionCaveat({ kind: 'undecided', k: null }, curve, 0.2), null);
 });

@@ -17,7 +17,7 @@ import { agreementSamples, curvePoint, measuredVerdict, withAdjustedPairedTests 
 import { cacheKey, OutputCache } from './outputCache';
 import { REPORT_VERSION, type CurvePoint, type ExperimentReport, type ItemRow, type MetricId, type SkippedItem } from './report';
 import { splitExamples } from './split';
-import { answerText, epsilonAtK, labelDistributionFromScores, referenceTokensWithin, unscorableReason, unscoredWarnings } from './measuredEpsilon';
+import { answerText, distributionCaveat, epsilonAtK, labelDistributionFromScores, referenceTokensWithin, unscorableReason, unscoredWarnings } from './measuredEpsilon';
 
 export interface ExperimentProgress {
   done: number;
@@ -158,6 +158,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         ...epsilonAtK(rows, settings.delta),
       });
     }
+    const measured = measuredVerdict(agreementSamples(items, shots, primary), settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match');
+    const caveat = distributionCaveat(measured, curve, settings.epsilon);
     return {
       version: REPORT_VERSION, createdAt: new Date().toISOString(), complete,
       dataset: { file: inspection.file, name: inspection.name, schema: inspection.schema, fields: inspection.fields, records: inspection.records, usable: inspection.usable, invalid: inspection.invalid },
@@ -168,8 +170,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       },
       split: { heldOut: heldOut.length, pool: pool.length },
       shots, leftOutShots, primaryMetric: primary, estimate,
-      verdict: { theory: estimate.verdict, measured: measuredVerdict(agreementSamples(items, shots, primary), settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match') },
-      curve: withAdjustedPairedTests(curve), items, skippedItems, answerEnd: answerEndSeen ?? '', warnings: [...warnings, ...unscoredWarnings(curve), ...(answerEndSeen === '' ? [NO_ANSWER_END] : []), ...(cache?.warnings ?? [])],
+      verdict: { theory: estimate.verdict, measured },
+      curve: withAdjustedPairedTests(curve), items, skippedItems, answerEnd: answerEndSeen ?? '', warnings: [...(caveat ? [caveat] : []), ...warnings, ...unscoredWarnings(curve), ...(answerEndSeen === '' ? [NO_ANSWER_END] : []), ...(cache?.warnings ?? [])],
       timing: {
         seconds: (Date.now() - started) / 1000, modelCalls: timing.modelCalls, cachedCalls: timing.cachedCalls,
         generatedTokens: timing.generatedTokens, scoredTokens: timing.scoredTokens,

@@ -91,3 +91,19 @@ export function unscoredWarnings(curve: readonly CurvePoint[]): string[] {
   return [...byReason].map(([reason, { count, ks }]) =>
     `${count} item ${count === 1 ? 'run' : 'runs'} (at k = ${ks.join(', ')}) could not be scored for measured ε: ${reason}; ε is over the others.`);
 }
+
+/**
+ * The verdict rests on greedy answers; measured ε on the model's whole output distribution. Where greedy
+ * decoding agrees within ε but the distribution is shown to be further than ε from the reference (the lower end
+ * of measured ε's interval above ε), the report must say that the two readings part: the base model prompted
+ * this way matches the fine-tuned output at temperature 0, not when sampled.
+ */
+export function distributionCaveat(verdict: { kind: string; k: number | null }, curve: readonly CurvePoint[], epsilon: number): string | null {
+  if (verdict.kind !== 'prompting-suffices' || verdict.k === null) return null;
+  const epsilonAtVerdict = curve.find((point) => point.k === verdict.k)?.measuredEpsilon;
+  if (!epsilonAtVerdict || epsilonAtVerdict.n === 0 || epsilonAtVerdict.low <= epsilon) return null;
+  const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
+  return `Greedy answers agree within ε at k = ${verdict.k}, but the model's distribution does not: measured ε (mean 1 − p(reference | prompt)) ` +
+    `is ${percent(epsilonAtVerdict.mean)} [${percent(epsilonAtVerdict.low)}, ${percent(epsilonAtVerdict.high)}] > ε = ${percent(epsilon)}. ` +
+    'Prompting suffices when decoding greedily (temperature 0); sampled, the base model would not stay within ε of the fine-tuned outputs.';
+}
