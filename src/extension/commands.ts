@@ -4,14 +4,17 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DatasetNotRunnableError, planExperiment, previewPrompt } from '../engine/experiment/experiment';
+import { DatasetNotRunnableError } from '../engine/experiment/experiment';
 import { ModelLoadError } from '../engine/model/languageModel';
 import type { ExportFormat } from '../webview/report/protocol';
 import { CommandId } from './commandIds';
 import { readCheckSettings, SECTION } from './configuration';
+import type { DatasetPanel } from './datasetPanel';
 import type { DatasetStore } from './datasetStore';
 import type { DatasetsViewProvider } from './datasetsView';
+import { t } from './l10n';
 import type { ModelService } from './modelService';
+import type { PromptPreviews } from './promptPreview';
 import { writeReport, type ReportPanels } from './reportPanel';
 import type { ReportStore } from './reportStore';
 import type { RunController, RunOutcome } from './runController';
@@ -24,6 +27,8 @@ export interface Services {
   runs: RunController;
   panels: ReportPanels;
   datasetsView: DatasetsViewProvider;
+  previews: PromptPreviews;
+  datasetPanel: DatasetPanel;
   log: vscode.LogOutputChannel;
 }
 
@@ -76,7 +81,8 @@ export function registerCommands(services: Services): vscode.Disposable[] {
           ? `${inspection.name}: ${inspection.notJsonLines}`
           : `${inspection.name}: ${inspection.records} records, ${inspection.invalid} invalid, schema ${inspection.schema}${inspection.invalid || inspection.unusable || inspection.warningCount ? ' — see the Problems panel' : ''}.`;
         log.info(summary);
-        void vscode.window.showInformationMessage(summary);
+        // The dataset in full has a view of its own: labels, lengths, duplicates, fields and problems.
+        services.datasetPanel.show(uri);
         return { records: inspection.records, invalid: inspection.invalid, schema: inspection.schema, fields: inspection.fields, notJsonLines: inspection.notJsonLines };
       } catch (error) {
         showFailure(services, 'Inspect Dataset', error);
@@ -88,8 +94,9 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       const uri = await datasetUri(argument, services);
       if (!uri) return undefined;
       try {
-        const model = await models.get();
-        store.useModel({ tokenizer: model.tokenizer, contextLength: model.contextLength, vocabularySize: model.vocabularySize, id: model.id });
+        // The store takes the tokenizer as soon as it is loaded (ModelService.onDidChange): its estimate is the one
+        // every view shows.
+        store.useModel(await models.get());
         const { estimate, inspection } = await store.check(uri);
         if (!estimate) throw new DatasetNotRunnableError(`${inspection.name} has no usable record to estimate from.`);
         log.info(`Estimate for ${uri.fsPath}: k_fit ${estimate.fit.kFit}; ${estimate.bounds.map((bound) => `${bound.id} C=1 ${Math.ceil(bound.withUnitConstant)}, standard ${Math.ceil(bound.standardValue)}`).join('; ')}`);
@@ -115,31 +122,15 @@ export function registerCommands(services: Services): vscode.Disposable[] {
         k = picked.shots;
       }
       try {
-        const model = await models.get();
-        // Similar selection with an embedding model: the preview embeds the pool too, so it shows what a run sends.
-        const modelSettings = models.settings();
-        const embedder = settings.selection === 'similar' && modelSettings.embeddingModel
-          ? await (await import('../engine/model/embeddingModel')).loadEmbedder({ model: modelSettings.embeddingModel, cacheDir: modelSettings.cacheDir, allowDownload: modelSettings.allowDownload })
-          : undefined;
-        let plan: Awaited<ReturnType<typeof planExperiment>>;
-        let recordLine: number;
-        let preview: Awaited<ReturnType<typeof previewPrompt>>;
-        try {
-          plan = await planExperiment(uri.fsPath, settings, model, { embedder });
-          recordLine = line ?? plan.heldOut[0]?.line ?? 1;
-          // The embedder is still needed here: the query itself is embedded when its shots are chosen.
-          preview = await previewPrompt(plan, recordLine, k, model.tokenizer);
-        } finally {
-          await embedder?.dispose();
-        }
-        if (!preview.result.ok) throw new DatasetNotRunnableError(`Line ${recordLine}: ${preview.result.reason}.`);
-        const built = preview.result.built;
-        const document = await vscode.workspace.openTextDocument({ content: built.prompt.text, language: 'plaintext' });
-        await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside });
-        void vscode.window.showInformationMessage(
-          `Prompt for line ${recordLine} (${preview.heldOut ? 'held out' : 'in the pool'}): ${built.shots} of ${k} shots${built.droppedForBudget ? ` (${built.droppedForBudget} dropped for the token budget)` : ''}, ${built.promptTokens} tokens, ${built.usesChatTemplate ? "the model's chat template" : 'the text template'}.`,
-        );
-        return { text: built.prompt.text, shots: built.shots, promptTokens: built.promptTokens, exampleLines: built.exampleLines, line: recordLine };
+        const preview = await services.previews.show(uri, line, k);
+        const { built } = preview;
+        void vscode.window.showInformationMessage(t(
+          'Prompt for line {0} ({1}): {2} of {3} shots{4}, {5} tokens, {6}.',
+          preview.line, preview.heldOut ? t('held out') : t('in the pool'), built.shots, k,
+          built.droppedForBudget ? t(' ({0} dropped for the token budget)', built.droppedForBudget) : '', built.promptTokens,
+          built.usesChatTemplate ? t("the model's chat template") : t('the text template'),
+        ));
+        return { text: built.prompt.text, shots: built.shots, promptTokens: built.promptTokens, exampleLines: built.exampleLines, line: preview.line, uri: preview.uri.toString() };
       } catch (error) {
         showFailure(services, 'Preview Prompt', error);
         return undefined;
@@ -155,7 +146,9 @@ export function registerCommands(services: Services): vscode.Disposable[] {
         void vscode.window.showInformationMessage(outcome.report.verdict.measured.sentence);
       } else if (outcome.kind === 'cancelled') {
         if (outcome.kept) panels.show(uri);
-        void vscode.window.showInformationMessage(`Run cancelled after ${outcome.report?.items.length ?? 0} items. They are cached: running again resumes from them.`);
+        void vscode.window.showInformationMessage(outcome.report
+          ? t('Run cancelled after {0} items. They are cached: running again resumes from them.', outcome.report.items.length)
+          : t('Run cancelled before the model answered anything; nothing changed.'));
       } else {
         void vscode.window.showErrorMessage(outcome.message);
       }
@@ -234,6 +227,15 @@ export function registerCommands(services: Services): vscode.Disposable[] {
         return undefined;
       }
     }),
+
+    register(CommandId.ShowDataset, async (argument) => {
+      const uri = await datasetUri(argument, services);
+      if (!uri) return false;
+      services.datasetPanel.show(uri);
+      return true;
+    }),
+
+    register(CommandId.ShowWalkthrough, () => vscode.commands.executeCommand('workbench.action.openWalkthrough', 'prompt-or-finetune.prompt-or-finetune#promptOrFinetune.start', false)),
 
     register(CommandId.RefreshDatasets, async () => {
       store.invalidateAll();

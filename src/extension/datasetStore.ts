@@ -2,7 +2,9 @@
  * The workspace's datasets and their inspections, computed once per file version and shared by the
  * diagnostics, the hovers, the side panel and the commands.
  */
-import { statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { checkDataset, type DatasetCheck, type ModelFacts } from '../engine/datasetCheck';
 import { splitExamples } from '../engine/experiment/split';
@@ -10,6 +12,16 @@ import { readCheckSettings } from './configuration';
 
 /** Files up to this size are read whole, so hovers can say whether a record is held out or in the pool. */
 const FULL_READ_BYTES = 50 * 1024 * 1024;
+/** Larger files get a provisional summary from their first bytes at once, refined when the whole scan ends. */
+const PROVISIONAL_ABOVE_BYTES = 4 * 1024 * 1024;
+const PROVISIONAL_HEAD_BYTES = 512 * 1024;
+
+export interface ProvisionalCheck {
+  check: DatasetCheck;
+  /** Bytes of the file the provisional summary was made from (whole lines only). */
+  bytesRead: number;
+  totalBytes: number;
+}
 
 interface Entry {
   version: string;
@@ -18,6 +30,7 @@ interface Entry {
   /** Settings changed since: shown until the file is checked again, which happens when it is next needed. */
   stale?: boolean;
   settled?: DatasetCheck;
+  provisional?: ProvisionalCheck;
   heldOutLines?: Set<number>;
   poolLines?: Set<number>;
   recordLines?: Set<number>;
@@ -29,11 +42,19 @@ export class DatasetStore implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
   private modelFacts: ModelFacts | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queued = new Set<string>();
+
+  /** The model whose tokenizer the inspections count with, if any. */
+  get model(): ModelFacts | undefined {
+    return this.modelFacts;
+  }
 
   constructor(private readonly log: vscode.LogOutputChannel) {}
 
   /** A loaded model's tokenizer makes later inspections count tokens; cached ones are redone. */
   useModel(facts: ModelFacts | undefined): void {
+    if (facts === this.modelFacts) return;
     this.modelFacts = facts;
     this.invalidateAll();
   }
@@ -48,8 +69,22 @@ export class DatasetStore implements vscode.Disposable {
       if (!entry.settled) entry.controller.abort();
     }
     for (const document of vscode.workspace.textDocuments) {
-      if (this.entries.has(document.uri.toString())) void this.check(document.uri).catch(() => undefined);
+      if (this.entries.has(document.uri.toString())) this.checkInBackground(document.uri);
     }
+  }
+
+  /**
+   * Checks a file when the files queued before it are done: background scans run one at a time, so a workspace
+   * of open datasets does not read them all at once (and activation never waits for any of them).
+   */
+  checkInBackground(uri: vscode.Uri): void {
+    const key = uri.toString();
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.queue = this.queue.then(() => {
+      this.queued.delete(key);
+      return this.check(uri).catch(() => undefined);
+    });
   }
 
   invalidate(uri: vscode.Uri): void {
@@ -60,6 +95,12 @@ export class DatasetStore implements vscode.Disposable {
   peek(uri: vscode.Uri): DatasetCheck | undefined {
     const entry = this.entries.get(uri.toString());
     return entry && entry.version === versionOf(uri) ? entry.settled : undefined;
+  }
+
+  /** While a large file's scan runs: the summary of its first bytes, labelled so wherever it is shown. */
+  provisional(uri: vscode.Uri): ProvisionalCheck | undefined {
+    const entry = this.entries.get(uri.toString());
+    return entry && !entry.settled && entry.version === versionOf(uri) ? entry.provisional : undefined;
   }
 
   errorOf(uri: vscode.Uri): string | undefined {
@@ -88,8 +129,10 @@ export class DatasetStore implements vscode.Disposable {
     const controller = new AbortController();
     token?.onCancellationRequested(() => controller.abort());
     let full = false;
+    let size = 0;
     try {
-      full = statSync(uri.fsPath).size <= FULL_READ_BYTES;
+      size = statSync(uri.fsPath).size;
+      full = size <= FULL_READ_BYTES;
     } catch (error) {
       return Promise.reject(new Error(`cannot read ${uri.fsPath}: ${(error as Error).message}`));
     }
@@ -101,6 +144,13 @@ export class DatasetStore implements vscode.Disposable {
       }),
     };
     this.entries.set(key, entry);
+    if (size > PROVISIONAL_ABOVE_BYTES) {
+      void checkHead(uri.fsPath, size, settings, this.modelFacts).then((provisional) => {
+        if (!provisional || entry.settled || this.entries.get(key) !== entry) return;
+        entry.provisional = provisional;
+        this.changed.fire(uri);
+      });
+    }
     entry.check.then(
       (check) => {
         entry.settled = check;
@@ -147,5 +197,34 @@ function versionOf(uri: vscode.Uri): string {
     return `${stat.size}:${stat.mtimeMs}`;
   } catch {
     return 'missing';
+  }
+}
+
+/**
+ * The check of a file's first PROVISIONAL_HEAD_BYTES, cut after its last whole line: an answer in milliseconds on a
+ * file of any size. The head goes through the same checkDataset as the whole file (from a temporary copy, as
+ * checkDataset reads files), so the provisional summary means what the final one means, on fewer records.
+ */
+async function checkHead(file: string, totalBytes: number, settings: ReturnType<typeof readCheckSettings>, model: ModelFacts | undefined): Promise<ProvisionalCheck | undefined> {
+  const folder = mkdtempSync(path.join(tmpdir(), 'pof-head-'));
+  try {
+    const buffer = Buffer.alloc(PROVISIONAL_HEAD_BYTES);
+    const descriptor = openSync(file, 'r');
+    let read: number;
+    try {
+      read = readSync(descriptor, buffer, 0, buffer.length, 0);
+    } finally {
+      closeSync(descriptor);
+    }
+    const end = buffer.subarray(0, read).lastIndexOf(0x0a) + 1;
+    if (end <= 0) return undefined;
+    const head = path.join(folder, path.basename(file));
+    writeFileSync(head, buffer.subarray(0, end));
+    const check = await checkDataset(head, settings, { model, collectExamples: false });
+    return { check: { ...check, inspection: { ...check.inspection, file } }, bytesRead: end, totalBytes };
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
   }
 }

@@ -128,4 +128,6 @@ export interface ExperimentReport {
   items: ItemRow[];
   skippedItems: SkippedItem[];
   timing: RunTiming;
+  /** Plain sentences on a degenerate run (no shot fits, the query alone exceeds the context, no valid label); see degenerate.ts. */
+  notes?: string[];
 }
