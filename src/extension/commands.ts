@@ -68,12 +68,21 @@ export function registerCommands(services: Services): vscode.Disposable[] {
         // Large files take seconds: show progress, and let the user cancel.
         const check = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: `Inspecting ${path.basename(uri.fsPath)}`, cancellable: true },
-          (progress, token) => {
+          async (progress, token) => {
             let reported = 0;
-            return store.check(uri, token, (fraction) => {
-              progress.report({ increment: (fraction - reported) * 100, message: `${Math.floor(fraction * 100)}%` });
+            const onProgress = (fraction: number): void => {
+              progress.report({ increment: Math.max(0, fraction - reported) * 100, message: `${Math.floor(fraction * 100)}%` });
               reported = fraction;
-            });
+            };
+            // A settings or model change stops the inspections running (their results would be stale); the one the
+            // user asked for starts again with the new settings instead of failing.
+            for (let attempt = 1; ; attempt++) {
+              try {
+                return await store.check(uri, token, onProgress);
+              } catch (error) {
+                if (token.isCancellationRequested || (error as Error).name !== 'AbortError' || attempt === 3) throw error;
+              }
+            }
           },
         );
         const { inspection } = check;
