@@ -32,12 +32,15 @@ export interface Services {
   log: vscode.LogOutputChannel;
 }
 
-/** A dataset argument from a menu (Uri), a command link (string), or else the active .jsonl editor. */
+/** A dataset argument from a menu (Uri), a command link (string), or else the active .jsonl editor or panel. */
 async function datasetUri(argument: unknown, services: Services): Promise<vscode.Uri | undefined> {
   if (argument instanceof vscode.Uri) return argument;
   if (typeof argument === 'string' && argument) return argument.includes('://') ? vscode.Uri.parse(argument) : vscode.Uri.file(argument);
   const active = vscode.window.activeTextEditor?.document.uri;
   if (active?.fsPath.endsWith('.jsonl')) return active;
+  // The report or the dataset view in front: the dataset it shows.
+  const shown = services.panels.activeDataset ?? services.datasetPanel.activeDataset;
+  if (shown) return shown;
   const files = await services.store.list();
   if (files.length === 1) return files[0];
   const picked = await vscode.window.showQuickPick(files.map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri })), { placeHolder: 'Which dataset?' });

@@ -30,10 +30,15 @@ export class DatasetPanel implements vscode.Disposable {
     return this.panel ? this.dataset : undefined;
   }
 
+  /** The dataset shown when the panel is the active editor. */
+  get activeDataset(): vscode.Uri | undefined {
+    return this.panel?.active ? this.dataset : undefined;
+  }
+
   show(dataset: vscode.Uri): void {
     this.dataset = dataset;
     if (!this.panel) {
-      const panel = vscode.window.createWebviewPanel(DATASET_VIEW_TYPE, '', vscode.ViewColumn.Active, { enableScripts: true, localResourceRoots: webviewRoots(this.extensionUri) });
+      const panel = vscode.window.createWebviewPanel(DATASET_VIEW_TYPE, '', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, localResourceRoots: webviewRoots(this.extensionUri) });
       this.panel = panel;
       this.ready = false;
       panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.svg');
@@ -43,7 +48,8 @@ export class DatasetPanel implements vscode.Disposable {
       panel.onDidDispose(() => { if (this.panel === panel) this.panel = undefined; });
     }
     this.panel.title = t('Dataset: {0}', path.basename(dataset.fsPath));
-    this.panel.reveal(undefined, false);
+    // Beside the file, without taking the focus from it (or from the palette the command came from).
+    this.panel.reveal(undefined, true);
     this.update();
     if (!this.store.peek(dataset)) void this.store.check(dataset).catch(() => undefined);
   }

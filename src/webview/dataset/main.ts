@@ -141,7 +141,8 @@ function duplicateRow(group: DuplicateGroup): HTMLTableRowElement {
 }
 
 function duplicateSection(overview: DatasetOverview): HTMLElement {
-  const summary = `${count(overview.distinctInputs)} distinct inputs; ${count(overview.duplicateInputs)} duplicates; ${count(overview.conflictingInputs)} inputs with conflicting references.`;
+  const plural = (n: number, one: string, many: string): string => `${count(n)} ${n === 1 ? one : many}`;
+  const summary = `${plural(overview.distinctInputs, 'distinct input', 'distinct inputs')}; ${plural(overview.duplicateInputs, 'duplicate', 'duplicates')}; ${plural(overview.conflictingInputs, 'input', 'inputs')} with conflicting references.`;
   return section('duplicates', 'Duplicates and conflicts', [
     h('p', { id: 'duplicates-summary' }, [summary]),
     overview.duplicateGroups.length

@@ -103,15 +103,18 @@ function datasetCard(card: DatasetCard): HTMLElement {
       h('span', { className: `status-pill status-${card.status}`, attrs: { 'data-status': card.status } }, [STATUS_TEXT[card.status] ?? card.status]),
     ]),
     h('div', { className: 'dataset-summary muted' }, [summaryLine(card)]),
-    fit ? h('div', { className: 'dataset-fit', attrs: { 'data-k-fit': card.kFit } }, [fit]) : null,
-    card.theory ? clamped('dataset-theory', null, card.theory) : null,
+    // One line for the theory: k_fit first (the number every view shares), the sentence after it, cut at a word.
+    fit || card.theory ? h('p', { className: 'dataset-theory clamp-1', title: [fit, card.theory].filter(Boolean).join(' · ') }, [
+      fit ? h('span', { className: 'dataset-fit', attrs: { 'data-k-fit': card.kFit } }, [fit]) : null,
+      fit && card.theory ? ' · ' : null,
+      card.theory ?? null,
+    ]) : null,
     card.measured ? clamped('dataset-measured', 'Measured: ', card.measured, stale) : null,
     card.error ? h('p', { className: 'dataset-error', attrs: { role: 'alert' } }, [card.error]) : null,
     h('div', { className: 'card-progress', attrs: { 'data-uri': card.uri } }),
     h('div', { className: 'button-row card-actions' }, [
       button('run', 'Run', { uri: card.uri, disabled: busy, primary: true }),
-      button('inspect', 'Inspect', { uri: card.uri, disabled: busy }),
-      button('showDataset', 'Dataset', { uri: card.uri, title: 'Labels, lengths, duplicates, fields and problems' }),
+      button('showDataset', 'Dataset', { uri: card.uri, disabled: card.status === 'inspecting', title: 'Inspect: labels, lengths, duplicates, fields and problems' }),
       button('openReport', 'Report', { uri: card.uri, disabled: !card.hasReport, title: card.hasReport ? 'Open the report' : 'No report yet: run first' }),
       button('openFile', 'Open', { uri: card.uri, title: 'Open the file' }),
     ]),
