@@ -2,11 +2,10 @@
  * The workspace's datasets and their inspections, computed once per file version and shared by the
  * diagnostics, the hovers, the side panel and the commands.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
+import { statSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { checkDataset, type DatasetCheck, type ModelFacts } from '../engine/datasetCheck';
+import { checkFileHead, type ProvisionalCheck } from '../engine/provisionalCheck';
 import { splitExamples } from '../engine/experiment/split';
 import { readCheckSettings } from './configuration';
 
@@ -14,14 +13,8 @@ import { readCheckSettings } from './configuration';
 const FULL_READ_BYTES = 50 * 1024 * 1024;
 /** Larger files get a provisional summary from their first bytes at once, refined when the whole scan ends. */
 const PROVISIONAL_ABOVE_BYTES = 4 * 1024 * 1024;
-const PROVISIONAL_HEAD_BYTES = 512 * 1024;
 
-export interface ProvisionalCheck {
-  check: DatasetCheck;
-  /** Bytes of the file the provisional summary was made from (whole lines only). */
-  bytesRead: number;
-  totalBytes: number;
-}
+export type { ProvisionalCheck };
 
 interface Entry {
   version: string;
@@ -30,7 +23,6 @@ interface Entry {
   /** Settings changed since: shown until the file is checked again, which happens when it is next needed. */
   stale?: boolean;
   settled?: DatasetCheck;
-  provisional?: ProvisionalCheck;
   heldOutLines?: Set<number>;
   poolLines?: Set<number>;
   recordLines?: Set<number>;
@@ -44,6 +36,8 @@ export class DatasetStore implements vscode.Disposable {
   private modelFacts: ModelFacts | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly queued = new Set<string>();
+  /** Provisional summaries of large files' first bytes, by file, with the file version they were read from. */
+  private readonly heads = new Map<string, { version: string; provisional?: ProvisionalCheck }>();
 
   /** The model whose tokenizer the inspections count with, if any. */
   get model(): ModelFacts | undefined {
@@ -64,6 +58,7 @@ export class DatasetStore implements vscode.Disposable {
    * inspected again now, the others when next asked for. Inspections still running are stopped.
    */
   invalidateAll(): void {
+    this.heads.clear();
     for (const entry of this.entries.values()) {
       entry.stale = true;
       if (!entry.settled) entry.controller.abort();
@@ -81,6 +76,8 @@ export class DatasetStore implements vscode.Disposable {
     const key = uri.toString();
     if (this.queued.has(key)) return;
     this.queued.add(key);
+    // The first answer does not wait for its turn: a large file's head is read at once (milliseconds).
+    this.readHead(uri);
     this.queue = this.queue.then(() => {
       this.queued.delete(key);
       return this.check(uri).catch(() => undefined);
@@ -97,10 +94,28 @@ export class DatasetStore implements vscode.Disposable {
     return entry && entry.version === versionOf(uri) ? entry.settled : undefined;
   }
 
-  /** While a large file's scan runs: the summary of its first bytes, labelled so wherever it is shown. */
+  /** Until a large file's whole scan is done: the summary of its first bytes, labelled so wherever it is shown. */
   provisional(uri: vscode.Uri): ProvisionalCheck | undefined {
+    const version = versionOf(uri);
     const entry = this.entries.get(uri.toString());
-    return entry && !entry.settled && entry.version === versionOf(uri) ? entry.provisional : undefined;
+    if (entry?.settled && entry.version === version) return undefined;
+    const head = this.heads.get(uri.toString());
+    return head?.version === version ? head.provisional : undefined;
+  }
+
+  /** Reads a large file's head once per version (and per model and settings: invalidateAll forgets them). */
+  private readHead(uri: vscode.Uri): void {
+    const key = uri.toString();
+    const version = versionOf(uri);
+    const size = Number(version.split(':')[0]);
+    if (!(size > PROVISIONAL_ABOVE_BYTES) || this.heads.get(key)?.version === version) return;
+    const head: { version: string; provisional?: ProvisionalCheck } = { version };
+    this.heads.set(key, head);
+    void checkFileHead(uri.fsPath, readCheckSettings(), { model: this.modelFacts }).catch(() => undefined).then((provisional) => {
+      if (!provisional || this.heads.get(key) !== head) return;
+      head.provisional = provisional;
+      this.changed.fire(uri);
+    });
   }
 
   errorOf(uri: vscode.Uri): string | undefined {
@@ -129,10 +144,8 @@ export class DatasetStore implements vscode.Disposable {
     const controller = new AbortController();
     token?.onCancellationRequested(() => controller.abort());
     let full = false;
-    let size = 0;
     try {
-      size = statSync(uri.fsPath).size;
-      full = size <= FULL_READ_BYTES;
+      full = statSync(uri.fsPath).size <= FULL_READ_BYTES;
     } catch (error) {
       return Promise.reject(new Error(`cannot read ${uri.fsPath}: ${(error as Error).message}`));
     }
@@ -144,13 +157,7 @@ export class DatasetStore implements vscode.Disposable {
       }),
     };
     this.entries.set(key, entry);
-    if (size > PROVISIONAL_ABOVE_BYTES) {
-      void checkHead(uri.fsPath, size, settings, this.modelFacts).then((provisional) => {
-        if (!provisional || entry.settled || this.entries.get(key) !== entry) return;
-        entry.provisional = provisional;
-        this.changed.fire(uri);
-      });
-    }
+    this.readHead(uri);
     entry.check.then(
       (check) => {
         entry.settled = check;
@@ -197,34 +204,5 @@ function versionOf(uri: vscode.Uri): string {
     return `${stat.size}:${stat.mtimeMs}`;
   } catch {
     return 'missing';
-  }
-}
-
-/**
- * The check of a file's first PROVISIONAL_HEAD_BYTES, cut after its last whole line: an answer in milliseconds on a
- * file of any size. The head goes through the same checkDataset as the whole file (from a temporary copy, as
- * checkDataset reads files), so the provisional summary means what the final one means, on fewer records.
- */
-async function checkHead(file: string, totalBytes: number, settings: ReturnType<typeof readCheckSettings>, model: ModelFacts | undefined): Promise<ProvisionalCheck | undefined> {
-  const folder = mkdtempSync(path.join(tmpdir(), 'pof-head-'));
-  try {
-    const buffer = Buffer.alloc(PROVISIONAL_HEAD_BYTES);
-    const descriptor = openSync(file, 'r');
-    let read: number;
-    try {
-      read = readSync(descriptor, buffer, 0, buffer.length, 0);
-    } finally {
-      closeSync(descriptor);
-    }
-    const end = buffer.subarray(0, read).lastIndexOf(0x0a) + 1;
-    if (end <= 0) return undefined;
-    const head = path.join(folder, path.basename(file));
-    writeFileSync(head, buffer.subarray(0, end));
-    const check = await checkDataset(head, settings, { model, collectExamples: false });
-    return { check: { ...check, inspection: { ...check.inspection, file } }, bytesRead: end, totalBytes };
-  } catch {
-    return undefined;
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
   }
 }

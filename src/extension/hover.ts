@@ -27,7 +27,7 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     const line = position.line + 1;
     const check = this.store.peek(document.uri);
     // Start an inspection for next time, without waiting: a hover must stay instant on large files.
-    if (!check && !this.store.isPending(document.uri)) void this.store.check(document.uri).catch(() => undefined);
+    if (!check && !this.store.isPending(document.uri)) this.store.checkInBackground(document.uri);
     const parts: vscode.MarkdownString[] = [];
     if (line === 1) parts.push(this.summary(document.uri, check));
     const record = this.record(document, line);

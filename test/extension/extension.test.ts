@@ -3,7 +3,7 @@
  * its commands and providers with arguments, against the fixture workspace and a real small model.
  */
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -230,6 +230,37 @@ suite('Prompt or Fine-Tune in VS Code', () => {
     assert.equal(await vscode.commands.executeCommand('promptOrFinetune.showDataset', uri), true);
     const inspected = await vscode.commands.executeCommand<{ fields: { reference: string } }>('promptOrFinetune.inspectDataset', uri);
     assert.equal(inspected.fields.reference, 'response');
+  });
+
+  test('first answer first: a large file\'s line-1 hover gives a provisional summary with the bytes read, then the whole', async function () {
+    this.timeout(120000);
+    const file = path.join(workspace(), 'large.generated.jsonl');
+    const line = (i: number): string => `${JSON.stringify({ question: `What is item ${i} of the large file, in a few words?`, answer: `Item ${i}` })}\n`;
+    const lines: string[] = [];
+    for (let i = 0, bytes = 0; bytes < 8 * 1024 * 1024; i++) { lines.push(line(i)); bytes += lines[i]!.length; }
+    writeFileSync(file, lines.join(''));
+    try {
+      const uri = vscode.Uri.file(file);
+      const summaryOf = async (): Promise<string> => {
+        const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(0, 2));
+        return plain(hovers.flatMap((hover) => hover.contents as vscode.MarkdownString[])[0]!);
+      };
+      await vscode.workspace.openTextDocument(uri);
+      const started = Date.now();
+      let first = await summaryOf();
+      for (const end = Date.now() + 30000; first.includes('Inspecting this file'); first = await summaryOf()) {
+        if (Date.now() > end) throw new Error('no summary after 30 s');
+      }
+      assert.match(first, /Provisional, from the first 256 KB of 8\.0 MB; the whole file is being read\./, `after ${Date.now() - started} ms: ${first}`);
+      let final = first;
+      for (const end = Date.now() + 90000; final.includes('Provisional'); await new Promise((resolve) => setTimeout(resolve, 200))) {
+        if (Date.now() > end) throw new Error('the whole scan did not end');
+        final = await summaryOf();
+      }
+      assert.match(final, new RegExp(`^\\*\\*Prompt or Fine-Tune\\*\\*\\n\\n${lines.length.toLocaleString('en-US')} records, 0 invalid`));
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   test('a dataset with no usable records fails with a clear message, not a stack trace', async () => {
