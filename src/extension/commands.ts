@@ -43,7 +43,7 @@ async function datasetUri(argument: unknown, services: Services): Promise<vscode
   if (shown) return shown;
   const files = await services.store.list();
   if (files.length === 1) return files[0];
-  const picked = await vscode.window.showQuickPick(files.map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri })), { placeHolder: 'Which dataset?' });
+  const picked = await vscode.window.showQuickPick(files.map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri })), { placeHolder: t('Which dataset?') });
   return picked?.uri;
 }
 
@@ -54,7 +54,7 @@ function showFailure(services: Services, action: string, error: unknown): void {
     void vscode.window.showErrorMessage(message);
   } else {
     services.log.error(`${action} failed: ${(error as Error).stack ?? message}`);
-    void vscode.window.showErrorMessage(`${action} failed: ${message.split('\n')[0]}`, 'Show Log').then((choice) => { if (choice) services.log.show(); });
+    void vscode.window.showErrorMessage(t('{0} failed: {1}', action, message.split('\n')[0]!), t('Show Log')).then((choice) => { if (choice) services.log.show(); });
   }
 }
 
@@ -70,7 +70,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
         store.invalidate(uri);
         // Large files take seconds: show progress, and let the user cancel.
         const check = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `Inspecting ${path.basename(uri.fsPath)}`, cancellable: true },
+          { location: vscode.ProgressLocation.Notification, title: t('Inspecting {0}', path.basename(uri.fsPath)), cancellable: true },
           async (progress, token) => {
             let reported = 0;
             const onProgress = (fraction: number): void => {
@@ -112,7 +112,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
         const { estimate, inspection } = await store.check(uri);
         if (!estimate) throw new DatasetNotRunnableError(`${inspection.name} has no usable record to estimate from.`);
         log.info(`Estimate for ${uri.fsPath}: k_fit ${estimate.fit.kFit}; ${estimate.bounds.map((bound) => `${bound.id} C=1 ${Math.ceil(bound.withUnitConstant)}, standard ${Math.ceil(bound.standardValue)}`).join('; ')}`);
-        void vscode.window.showInformationMessage(`${inspection.name}: ${estimate.fit.kFit} shots fit in ${estimate.fit.contextLength} tokens. ${estimate.verdict.sentence}`);
+        void vscode.window.showInformationMessage(t('{0}: {1} shots fit in {2} tokens. {3}', inspection.name, estimate.fit.kFit, estimate.fit.contextLength, estimate.verdict.sentence));
         return { kFit: estimate.fit.kFit, verdict: estimate.verdict.kind, needed: estimate.verdict.needed };
       } catch (error) {
         showFailure(services, 'Estimate Shots', error);
@@ -129,7 +129,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       const settings = readCheckSettings();
       let k = typeof kArgument === 'number' ? kArgument : undefined;
       if (k === undefined) {
-        const picked = await vscode.window.showQuickPick(settings.shots.map((shots) => ({ label: String(shots), shots })), { placeHolder: 'How many shots?' });
+        const picked = await vscode.window.showQuickPick(settings.shots.map((shots) => ({ label: String(shots), shots })), { placeHolder: t('How many shots?') });
         if (!picked) return undefined;
         k = picked.shots;
       }
@@ -169,7 +169,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
 
     register(CommandId.CancelRun, () => {
       const cancelled = runs.cancel();
-      if (!cancelled) void vscode.window.showInformationMessage('No run is in progress.');
+      if (!cancelled) void vscode.window.showInformationMessage(t('No run is in progress.'));
       return cancelled;
     }),
 
@@ -178,7 +178,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       if (!uri) return false;
       const shown = panels.show(uri);
       if (!shown) {
-        const choice = await vscode.window.showInformationMessage(`${path.basename(uri.fsPath)} has no report yet.`, 'Run Comparison');
+        const choice = await vscode.window.showInformationMessage(t('{0} has no report yet.', path.basename(uri.fsPath)), t('Run Comparison'));
         if (choice) void vscode.commands.executeCommand(CommandId.RunComparison, uri);
       }
       return shown;
@@ -189,16 +189,16 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       if (!model) {
         const current = models.settings().model;
         const choice = await vscode.window.showQuickPick([
-          { label: '$(folder) Choose a local model folder…', action: 'folder' },
-          { label: '$(cloud-download) Enter a Hugging Face Hub id…', action: 'hub' },
-          { label: `$(check) Keep ${current}`, action: 'keep' },
-        ], { placeHolder: `Model to prompt (now ${current})` });
+          { label: `$(folder) ${t('Choose a local model folder…')}`, action: 'folder' },
+          { label: `$(cloud-download) ${t('Enter a Hugging Face Hub id…')}`, action: 'hub' },
+          { label: `$(check) ${t('Keep {0}', current)}`, action: 'keep' },
+        ], { placeHolder: t('Model to prompt (now {0})', current) });
         if (!choice || choice.action === 'keep') return undefined;
         if (choice.action === 'folder') {
-          const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model' });
+          const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: t('Use this model') });
           model = folder?.[0]?.fsPath;
         } else {
-          model = await vscode.window.showInputBox({ prompt: 'Hugging Face Hub id, e.g. HuggingFaceTB/SmolLM2-135M-Instruct', value: current, validateInput: (value) => (/^[\w.-]+\/[\w.-]+$/.test(value.trim()) ? undefined : 'An id looks like org/name') });
+          model = await vscode.window.showInputBox({ prompt: t('Hugging Face Hub id, e.g. {0}', 'HuggingFaceTB/SmolLM2-135M-Instruct'), value: current, validateInput: (value) => (/^[\w.-]+\/[\w.-]+$/.test(value.trim()) ? undefined : t('An id looks like org/name')) });
         }
       }
       if (!model) return undefined;
@@ -213,12 +213,12 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       const uri = argument ? await datasetUri(argument, services) : panels.dataset ?? (await datasetUri(undefined, services));
       const report = uri ? reports.load(uri) : undefined;
       if (!uri || !report) {
-        void vscode.window.showInformationMessage('There is no report to export: run a comparison first.');
+        void vscode.window.showInformationMessage(t('There is no report to export: run a comparison first.'));
         return undefined;
       }
       let format = formatArgument as ExportFormat | undefined;
       if (!format) {
-        const picked = await vscode.window.showQuickPick([{ label: 'HTML', format: 'html' as const }, { label: 'JSON', format: 'json' as const }, { label: 'Markdown', format: 'markdown' as const }], { placeHolder: 'Export the report as' });
+        const picked = await vscode.window.showQuickPick([{ label: 'HTML', format: 'html' as const }, { label: 'JSON', format: 'json' as const }, { label: 'Markdown', format: 'markdown' as const }], { placeHolder: t('Export the report as') });
         if (!picked) return undefined;
         format = picked.format;
       }
@@ -232,7 +232,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       try {
         writeReport(report, format, target, services.extensionUri);
         log.info(`Exported the report of ${uri.fsPath} to ${target}`);
-        void vscode.window.showInformationMessage(`Report written to ${target}`);
+        void vscode.window.showInformationMessage(t('Report written to {0}', target));
         return target;
       } catch (error) {
         showFailure(services, 'Export Report', error);

@@ -203,6 +203,22 @@ test('the report shows dataset payloads as text, and nothing runs', async () => 
   assert.deepEqual(dialogs, []);
 });
 
+test('report filters do not carry over to another dataset, and a filtered list says so', async () => {
+  await openFile(page, 'capitals.jsonl');
+  await runCommand(page, 'Prompt or Fine-Tune: Open Report');
+  let report = await webviewWith('#facts .fact[data-fact="file"]:has-text("capitals.jsonl")', 60000);
+  await report.locator('#items-filter-k').selectOption('1');
+  await report.locator('#items-disagreements-only').check();
+  assert.equal(await report.locator('#items-filtered').innerText(), 'Filtered: k = 1, disagreements only · show all');
+  await openFile(page, 'xss.jsonl');
+  await runCommand(page, 'Prompt or Fine-Tune: Open Report');
+  report = await webviewWith('#facts .fact[data-fact="file"]:has-text("xss.jsonl")', 60000);
+  assert.equal(await report.locator('#items-filter-k').inputValue(), 'all');
+  assert.equal(await report.locator('#items-disagreements-only').isChecked(), false);
+  assert.equal(await report.locator('#items-filtered').isHidden(), true);
+  assert.match(await report.locator('#items-count').innerText(), /^(\d+) of \1 items$/);
+});
+
 test('the same k_fit in the hover, the side panel and the report, from the selected model\'s tokenizer', async () => {
   await openFile(page, 'capitals.jsonl');
   const summary = await hoverLine(1, 'Shots that fit');

@@ -1,4 +1,5 @@
 /** The report as Markdown (an export, and the command line's summary paragraph). Dataset text is escaped. */
+import { degenerateNotes } from '../experiment/degenerate';
 import type { CurvePoint, ExperimentReport, MetricId } from '../experiment/report';
 
 export const METRIC_TITLES: Record<MetricId, string> = {
@@ -21,6 +22,7 @@ export function summaryParagraph(report: ExperimentReport): string {
   const speed = timing.generatedTokensPerSecond ? `, ${Math.round(timing.generatedTokensPerSecond)} generated and ${Math.round(timing.scoredTokensPerSecond ?? 0)} scored tokens/s` : '';
   return [
     `${report.complete ? '' : '(Cancelled: partial results.) '}${measured.sentence}`,
+    ...(report.notes ?? degenerateNotes(report)),
     `Theory: ${theory.sentence}`,
     `Measured ${report.dataset.name} with ${report.model.id} on ${report.split.heldOut} held-out items (pool ${report.split.pool}) at k = ${report.shots.join(', ')}` +
       (best ? `; best ${METRIC_TITLES[report.primaryMetric].toLowerCase()} ${percent(1 - best.disagreement.rate)} at k = ${best.k}` : '') +
@@ -42,6 +44,7 @@ export function renderReportMarkdown(report: ExperimentReport): string {
   const lines: string[] = [];
   lines.push(`# Prompt or Fine-Tune: ${escapeMarkdown(report.dataset.name)}`, '');
   lines.push(`**Measured:** ${report.verdict.measured.sentence}`, '');
+  for (const note of report.notes ?? degenerateNotes(report)) lines.push(`**Note:** ${note}`, '');
   lines.push(`**Theory:** ${report.verdict.theory.sentence}`, '');
   lines.push(`Model \`${report.model.id}\` (context ${report.model.contextLength}), schema ${report.dataset.schema}, ${report.dataset.records} records, ` +
     `${report.split.heldOut} held out, pool ${report.split.pool}, seed ${report.settings.seed}, selection ${report.settings.selection}, ` +
