@@ -151,6 +151,7 @@ export class RunController implements vscode.Disposable {
       const onMessage = (message: WorkerToHost): void => {
         switch (message.type) {
           case 'phase':
+            this.log.info(`Run phase (${message.phase}): ${message.message}`);
             update(message.message);
             break;
           case 'progress':

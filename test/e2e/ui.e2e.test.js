@@ -246,6 +246,9 @@ test('a second run in the same session uses the model the run worker kept', asyn
   }
   const lines = extensionLog().split('\n').filter((line) => line.includes('Run done: '));
   assert.match(lines[lines.length - 1], /; model kept from an earlier run\)$/);
+  // Each phase was shown; a local folder is loaded, never "downloaded".
+  assert.match(extensionLog(), /Run phase \(loading\): Loading \/.+…/);
+  assert.match(extensionLog(), /Run phase \(reading\): Reading the dataset and building the prompts…/);
   assert.doesNotMatch(extensionLog(), /Downloading \//);
 });
 

@@ -225,6 +225,27 @@ suite('Prompt or Fine-Tune in VS Code', () => {
     }
   });
 
+  test('a verdict measured with another model than the one selected is marked stale', async () => {
+    const uri = fixture('capitals.jsonl');
+    // A settings change makes the file be inspected again: the summary is back once that is done.
+    const summary = async (): Promise<string> => {
+      for (const end = Date.now() + 20000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+        const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(0, 3));
+        const text = plain(hovers.flatMap((hover) => hover.contents as vscode.MarkdownString[])[0]!);
+        if (!text.includes('Inspecting this file') || Date.now() > end) return text;
+      }
+    };
+    assert.match(await summary(), /\nMeasured: /);
+    const other = path.join(tmpdir(), 'another-model-folder');
+    await config().update('model', other, vscode.ConfigurationTarget.Global);
+    try {
+      assert.match(await summary(), new RegExp(`\\nMeasured \\(stale: measured with ${model.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, not the model selected now\\): `));
+    } finally {
+      await config().update('model', model, vscode.ConfigurationTarget.Global);
+    }
+    assert.match(await summary(), /\nMeasured: /);
+  });
+
   test('Show Dataset opens the dataset view; a file with a model output and a gold answer compares the output by default', async () => {
     const uri = fixture('graded.jsonl');
     assert.equal(await vscode.commands.executeCommand('promptOrFinetune.showDataset', uri), true);
