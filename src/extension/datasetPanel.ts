@@ -6,14 +6,14 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { datasetOverview } from '../engine/dataset/overview';
-import { isDatasetWebviewMessage, type DatasetHostMessage } from '../webview/dataset/protocol';
+import { isDatasetWebviewMessage, type DatasetHostMessage, type DatasetPanelState } from '../webview/dataset/protocol';
 import { DATASET_VIEW_TYPE } from './commandIds';
 import { SECTION } from './configuration';
 import type { DatasetStore } from './datasetStore';
 import { t } from './l10n';
 import { webviewHtml, webviewRoots } from './webviewHtml';
 
-export class DatasetPanel implements vscode.Disposable {
+export class DatasetPanel implements vscode.WebviewPanelSerializer<DatasetPanelState>, vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private dataset: vscode.Uri | undefined;
   private ready = false;
@@ -37,21 +37,37 @@ export class DatasetPanel implements vscode.Disposable {
 
   show(dataset: vscode.Uri): void {
     this.dataset = dataset;
-    if (!this.panel) {
-      const panel = vscode.window.createWebviewPanel(DATASET_VIEW_TYPE, '', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, localResourceRoots: webviewRoots(this.extensionUri) });
-      this.panel = panel;
-      this.ready = false;
-      panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.svg');
-      panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message));
-      panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { title: 'Dataset', script: 'dataset.js', style: 'dataset.css', bodyClass: 'dataset' });
-      panel.onDidChangeViewState(() => { if (!panel.visible) this.ready = false; });
-      panel.onDidDispose(() => { if (this.panel === panel) this.panel = undefined; });
-    }
-    this.panel.title = t('Dataset: {0}', path.basename(dataset.fsPath));
+    if (!this.panel) this.adopt(vscode.window.createWebviewPanel(DATASET_VIEW_TYPE, '', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {}));
+    this.panel!.title = t('Dataset: {0}', path.basename(dataset.fsPath));
     // Beside the file, without taking the focus from it (or from the palette the command came from).
-    this.panel.reveal(undefined, true);
+    this.panel!.reveal(undefined, true);
     this.update();
     if (!this.store.peek(dataset)) void this.store.check(dataset).catch(() => undefined);
+  }
+
+  /** After a window reload: the page kept which file it showed (its state); the overview is computed again. */
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: DatasetPanelState | undefined): Promise<void> {
+    if (typeof state?.file !== 'string') {
+      panel.dispose();
+      return;
+    }
+    this.adopt(panel);
+    this.dataset = vscode.Uri.file(state.file);
+    panel.title = t('Dataset: {0}', path.basename(state.file));
+    this.update();
+    if (!this.store.peek(this.dataset)) void this.store.check(this.dataset).catch(() => undefined);
+  }
+
+  private adopt(panel: vscode.WebviewPanel): void {
+    this.panel = panel;
+    this.ready = false;
+    panel.webview.options = { enableScripts: true, localResourceRoots: webviewRoots(this.extensionUri) };
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.svg');
+    // Listen before the page loads: its 'ready' must not be missed.
+    panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message));
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { title: 'Dataset', script: 'dataset.js', style: 'dataset.css', bodyClass: 'dataset' });
+    panel.onDidChangeViewState(() => { if (!panel.visible) this.ready = false; });
+    panel.onDidDispose(() => { if (this.panel === panel) this.panel = undefined; });
   }
 
   private update(): void {

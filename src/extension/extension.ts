@@ -3,7 +3,7 @@
  * Activation does no ML work: the tokenizer is read just after it, and the weights load in the run worker.
  */
 import * as vscode from 'vscode';
-import { CommandId, DATASETS_VIEW_ID, REPORT_VIEW_TYPE } from './commandIds';
+import { CommandId, DATASET_VIEW_TYPE, DATASETS_VIEW_ID, REPORT_VIEW_TYPE } from './commandIds';
 import { registerCommands } from './commands';
 import { SECTION } from './configuration';
 import { DatasetDiagnostics, DatasetQuickFixes } from './diagnostics';
@@ -57,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerHoverProvider(JSONL, new DatasetHoverProvider(store, reports, models)),
     vscode.languages.registerCodeActionsProvider(JSONL, new DatasetQuickFixes(), { providedCodeActionKinds: DatasetQuickFixes.kinds }),
     vscode.window.registerWebviewPanelSerializer(REPORT_VIEW_TYPE, panels),
+    vscode.window.registerWebviewPanelSerializer(DATASET_VIEW_TYPE, datasetPanel),
     vscode.window.registerWebviewViewProvider(DATASETS_VIEW_ID, datasetsView),
     vscode.workspace.onDidOpenTextDocument(inspectIfDataset),
     vscode.workspace.onDidSaveTextDocument((document) => { if (isDataset(document)) changedOnDisk(document.uri); }),

@@ -164,6 +164,8 @@ function show(message: Extract<DatasetHostMessage, { type: 'overview' }>): void 
   for (const chart of charts) chart.destroy();
   charts = [];
   const { overview } = message;
+  // The host restores the panel from this after a reload.
+  api?.mergeState({ file: overview.file });
   replaceChildren(root, [
     facts(overview, message.provisionalBytes),
     fieldSection(overview, message.referenceOverride),

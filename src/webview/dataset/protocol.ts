@@ -14,6 +14,11 @@ export type DatasetHostMessage =
   | { type: 'inspecting'; name: string }
   | { type: 'error'; message: string };
 
+/** What the page keeps in webview state across reloads: which file it shows, never the data. */
+export interface DatasetPanelState {
+  file: string;
+}
+
 /** Webview → host. */
 export type DatasetWebviewMessage =
   | { type: 'ready' }
