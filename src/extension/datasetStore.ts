@@ -54,8 +54,8 @@ export class DatasetStore implements vscode.Disposable {
   }
 
   /**
-   * Settings or the model changed. Every inspection so far goes stale: its problems stay shown, open files are
-   * inspected again now, the others when next asked for. Inspections still running are stopped.
+   * Settings or the model changed. Every inspection so far goes stale: its problems stay shown until the file is
+   * inspected again, which starts now in the background. Inspections still running are stopped.
    */
   invalidateAll(): void {
     this.heads.clear();
@@ -63,9 +63,9 @@ export class DatasetStore implements vscode.Disposable {
       entry.stale = true;
       if (!entry.settled) entry.controller.abort();
     }
-    for (const document of vscode.workspace.textDocuments) {
-      if (this.entries.has(document.uri.toString())) this.checkInBackground(document.uri);
-    }
+    // Every file checked before is checked again, one at a time in the background: a stale estimate (say, counted
+    // in characters before the tokenizer was read) must not stay on a card or in the dataset view.
+    for (const key of this.entries.keys()) this.checkInBackground(vscode.Uri.parse(key));
   }
 
   /**

@@ -403,6 +403,11 @@ test('a window reload restores the report panel and the side panel', async () =>
     }
   }
   assert.ok(await view.locator('article.dataset-card').count() >= 5);
+  // Files inspected before the tokenizer was read are inspected again with it: no card keeps a character estimate.
+  for (const end = Date.now() + 60000; await view.locator('.dataset-fit', { hasText: 'estimated from characters' }).count(); await page.waitForTimeout(250)) {
+    if (Date.now() > end) throw new Error(`a card kept its estimate from characters: ${await view.locator('.dataset-fit', { hasText: 'estimated' }).first().innerText()}`);
+  }
+  assert.ok(await view.locator('.dataset-fit', { hasText: / in 512 tokens$/ }).count() >= 1);
   await screenshot(page, 'after-reload');
   assert.deepEqual(dialogs, []);
 });
