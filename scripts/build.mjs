@@ -20,7 +20,7 @@ await Promise.all([
   }),
   build({
     ...common, platform: 'browser', format: 'iife', target: 'es2022',
-    entryPoints: { 'webview/report': 'src/webview/report/main.ts', 'webview/datasets': 'src/webview/datasets/main.ts' },
+    entryPoints: { 'webview/report': 'src/webview/report/main.ts', 'webview/datasets': 'src/webview/datasets/main.ts', 'webview/dataset': 'src/webview/dataset/main.ts' },
     outdir: 'dist',
   }),
 ]);

@@ -9,8 +9,11 @@ export const enum CommandId {
   SelectModel = 'promptOrFinetune.selectModel',
   ExportReport = 'promptOrFinetune.exportReport',
   RefreshDatasets = 'promptOrFinetune.refreshDatasets',
+  ShowDataset = 'promptOrFinetune.showDataset',
+  ShowWalkthrough = 'promptOrFinetune.showWalkthrough',
 }
 
 export const REPORT_VIEW_TYPE = 'promptOrFinetune.report';
+export const DATASET_VIEW_TYPE = 'promptOrFinetune.dataset';
 export const DATASETS_VIEW_ID = 'promptOrFinetune.datasets';
 export const RUNNING_CONTEXT_KEY = 'promptOrFinetune.running';

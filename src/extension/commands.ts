@@ -4,14 +4,17 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DatasetNotRunnableError, planExperiment, previewPrompt } from '../engine/experiment/experiment';
+import { DatasetNotRunnableError } from '../engine/experiment/experiment';
 import { ModelLoadError } from '../engine/model/languageModel';
 import type { ExportFormat } from '../webview/report/protocol';
 import { CommandId } from './commandIds';
 import { readCheckSettings, SECTION } from './configuration';
+import type { DatasetPanel } from './datasetPanel';
 import type { DatasetStore } from './datasetStore';
 import type { DatasetsViewProvider } from './datasetsView';
+import { t } from './l10n';
 import type { ModelService } from './modelService';
+import type { PromptPreviews } from './promptPreview';
 import { writeReport, type ReportPanels } from './reportPanel';
 import type { ReportStore } from './reportStore';
 import type { RunController, RunOutcome } from './runController';
@@ -24,18 +27,23 @@ export interface Services {
   runs: RunController;
   panels: ReportPanels;
   datasetsView: DatasetsViewProvider;
+  previews: PromptPreviews;
+  datasetPanel: DatasetPanel;
   log: vscode.LogOutputChannel;
 }
 
-/** A dataset argument from a menu (Uri), a command link (string), or else the active .jsonl editor. */
+/** A dataset argument from a menu (Uri), a command link (string), or else the active .jsonl editor or panel. */
 async function datasetUri(argument: unknown, services: Services): Promise<vscode.Uri | undefined> {
   if (argument instanceof vscode.Uri) return argument;
   if (typeof argument === 'string' && argument) return argument.includes('://') ? vscode.Uri.parse(argument) : vscode.Uri.file(argument);
   const active = vscode.window.activeTextEditor?.document.uri;
   if (active?.fsPath.endsWith('.jsonl')) return active;
+  // The report or the dataset view in front: the dataset it shows.
+  const shown = services.panels.activeDataset ?? services.datasetPanel.activeDataset;
+  if (shown) return shown;
   const files = await services.store.list();
   if (files.length === 1) return files[0];
-  const picked = await vscode.window.showQuickPick(files.map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri })), { placeHolder: 'Which dataset?' });
+  const picked = await vscode.window.showQuickPick(files.map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri })), { placeHolder: t('Which dataset?') });
   return picked?.uri;
 }
 
@@ -46,7 +54,7 @@ function showFailure(services: Services, action: string, error: unknown): void {
     void vscode.window.showErrorMessage(message);
   } else {
     services.log.error(`${action} failed: ${(error as Error).stack ?? message}`);
-    void vscode.window.showErrorMessage(`${action} failed: ${message.split('\n')[0]}`, 'Show Log').then((choice) => { if (choice) services.log.show(); });
+    void vscode.window.showErrorMessage(t('{0} failed: {1}', action, message.split('\n')[0]!), t('Show Log')).then((choice) => { if (choice) services.log.show(); });
   }
 }
 
@@ -62,13 +70,22 @@ export function registerCommands(services: Services): vscode.Disposable[] {
         store.invalidate(uri);
         // Large files take seconds: show progress, and let the user cancel.
         const check = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `Inspecting ${path.basename(uri.fsPath)}`, cancellable: true },
-          (progress, token) => {
+          { location: vscode.ProgressLocation.Notification, title: t('Inspecting {0}', path.basename(uri.fsPath)), cancellable: true },
+          async (progress, token) => {
             let reported = 0;
-            return store.check(uri, token, (fraction) => {
-              progress.report({ increment: (fraction - reported) * 100, message: `${Math.floor(fraction * 100)}%` });
+            const onProgress = (fraction: number): void => {
+              progress.report({ increment: Math.max(0, fraction - reported) * 100, message: `${Math.floor(fraction * 100)}%` });
               reported = fraction;
-            });
+            };
+            // A settings or model change stops the inspections running (their results would be stale); the one the
+            // user asked for starts again with the new settings instead of failing.
+            for (let attempt = 1; ; attempt++) {
+              try {
+                return await store.check(uri, token, onProgress);
+              } catch (error) {
+                if (token.isCancellationRequested || (error as Error).name !== 'AbortError' || attempt === 3) throw error;
+              }
+            }
           },
         );
         const { inspection } = check;
@@ -76,7 +93,8 @@ export function registerCommands(services: Services): vscode.Disposable[] {
           ? `${inspection.name}: ${inspection.notJsonLines}`
           : `${inspection.name}: ${inspection.records} records, ${inspection.invalid} invalid, schema ${inspection.schema}${inspection.invalid || inspection.unusable || inspection.warningCount ? ' — see the Problems panel' : ''}.`;
         log.info(summary);
-        void vscode.window.showInformationMessage(summary);
+        // The dataset in full has a view of its own: labels, lengths, duplicates, fields and problems.
+        services.datasetPanel.show(uri);
         return { records: inspection.records, invalid: inspection.invalid, schema: inspection.schema, fields: inspection.fields, notJsonLines: inspection.notJsonLines };
       } catch (error) {
         showFailure(services, 'Inspect Dataset', error);
@@ -88,12 +106,13 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       const uri = await datasetUri(argument, services);
       if (!uri) return undefined;
       try {
-        const model = await models.get();
-        store.useModel({ tokenizer: model.tokenizer, contextLength: model.contextLength, vocabularySize: model.vocabularySize, id: model.id });
+        // The store takes the tokenizer as soon as it is loaded (ModelService.onDidChange): its estimate is the one
+        // every view shows.
+        store.useModel(await models.get());
         const { estimate, inspection } = await store.check(uri);
         if (!estimate) throw new DatasetNotRunnableError(`${inspection.name} has no usable record to estimate from.`);
         log.info(`Estimate for ${uri.fsPath}: k_fit ${estimate.fit.kFit}; ${estimate.bounds.map((bound) => `${bound.id} C=1 ${Math.ceil(bound.withUnitConstant)}, standard ${Math.ceil(bound.standardValue)}`).join('; ')}`);
-        void vscode.window.showInformationMessage(`${inspection.name}: ${estimate.fit.kFit} shots fit in ${estimate.fit.contextLength} tokens. ${estimate.verdict.sentence}`);
+        void vscode.window.showInformationMessage(t('{0}: {1} shots fit in {2} tokens. {3}', inspection.name, estimate.fit.kFit, estimate.fit.contextLength, estimate.verdict.sentence));
         return { kFit: estimate.fit.kFit, verdict: estimate.verdict.kind, needed: estimate.verdict.needed };
       } catch (error) {
         showFailure(services, 'Estimate Shots', error);
@@ -110,36 +129,20 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       const settings = readCheckSettings();
       let k = typeof kArgument === 'number' ? kArgument : undefined;
       if (k === undefined) {
-        const picked = await vscode.window.showQuickPick(settings.shots.map((shots) => ({ label: String(shots), shots })), { placeHolder: 'How many shots?' });
+        const picked = await vscode.window.showQuickPick(settings.shots.map((shots) => ({ label: String(shots), shots })), { placeHolder: t('How many shots?') });
         if (!picked) return undefined;
         k = picked.shots;
       }
       try {
-        const model = await models.get();
-        // Similar selection with an embedding model: the preview embeds the pool too, so it shows what a run sends.
-        const modelSettings = models.settings();
-        const embedder = settings.selection === 'similar' && modelSettings.embeddingModel
-          ? await (await import('../engine/model/embeddingModel')).loadEmbedder({ model: modelSettings.embeddingModel, cacheDir: modelSettings.cacheDir, allowDownload: modelSettings.allowDownload })
-          : undefined;
-        let plan: Awaited<ReturnType<typeof planExperiment>>;
-        let recordLine: number;
-        let preview: Awaited<ReturnType<typeof previewPrompt>>;
-        try {
-          plan = await planExperiment(uri.fsPath, settings, model, { embedder });
-          recordLine = line ?? plan.heldOut[0]?.line ?? 1;
-          // The embedder is still needed here: the query itself is embedded when its shots are chosen.
-          preview = await previewPrompt(plan, recordLine, k, model.tokenizer);
-        } finally {
-          await embedder?.dispose();
-        }
-        if (!preview.result.ok) throw new DatasetNotRunnableError(`Line ${recordLine}: ${preview.result.reason}.`);
-        const built = preview.result.built;
-        const document = await vscode.workspace.openTextDocument({ content: built.prompt.text, language: 'plaintext' });
-        await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside });
-        void vscode.window.showInformationMessage(
-          `Prompt for line ${recordLine} (${preview.heldOut ? 'held out' : 'in the pool'}): ${built.shots} of ${k} shots${built.droppedForBudget ? ` (${built.droppedForBudget} dropped for the token budget)` : ''}, ${built.promptTokens} tokens, ${built.usesChatTemplate ? "the model's chat template" : 'the text template'}.`,
-        );
-        return { text: built.prompt.text, shots: built.shots, promptTokens: built.promptTokens, exampleLines: built.exampleLines, line: recordLine };
+        const preview = await services.previews.show(uri, line, k);
+        const { built } = preview;
+        void vscode.window.showInformationMessage(t(
+          'Prompt for line {0} ({1}): {2} of {3} shots{4}, {5} tokens, {6}.',
+          preview.line, preview.heldOut ? t('held out') : t('in the pool'), built.shots, k,
+          built.droppedForBudget ? t(' ({0} dropped for the token budget)', built.droppedForBudget) : '', built.promptTokens,
+          built.usesChatTemplate ? t("the model's chat template") : t('the text template'),
+        ));
+        return { text: built.prompt.text, shots: built.shots, promptTokens: built.promptTokens, exampleLines: built.exampleLines, line: preview.line, uri: preview.uri.toString() };
       } catch (error) {
         showFailure(services, 'Preview Prompt', error);
         return undefined;
@@ -155,7 +158,9 @@ export function registerCommands(services: Services): vscode.Disposable[] {
         void vscode.window.showInformationMessage(outcome.report.verdict.measured.sentence);
       } else if (outcome.kind === 'cancelled') {
         if (outcome.kept) panels.show(uri);
-        void vscode.window.showInformationMessage(`Run cancelled after ${outcome.report?.items.length ?? 0} items. They are cached: running again resumes from them.`);
+        void vscode.window.showInformationMessage(outcome.report
+          ? t('Run cancelled after {0} items. They are cached: running again resumes from them.', outcome.report.items.length)
+          : t('Run cancelled before the model answered anything; nothing changed.'));
       } else {
         void vscode.window.showErrorMessage(outcome.message);
       }
@@ -164,7 +169,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
 
     register(CommandId.CancelRun, () => {
       const cancelled = runs.cancel();
-      if (!cancelled) void vscode.window.showInformationMessage('No run is in progress.');
+      if (!cancelled) void vscode.window.showInformationMessage(t('No run is in progress.'));
       return cancelled;
     }),
 
@@ -173,7 +178,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       if (!uri) return false;
       const shown = panels.show(uri);
       if (!shown) {
-        const choice = await vscode.window.showInformationMessage(`${path.basename(uri.fsPath)} has no report yet.`, 'Run Comparison');
+        const choice = await vscode.window.showInformationMessage(t('{0} has no report yet.', path.basename(uri.fsPath)), t('Run Comparison'));
         if (choice) void vscode.commands.executeCommand(CommandId.RunComparison, uri);
       }
       return shown;
@@ -184,16 +189,16 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       if (!model) {
         const current = models.settings().model;
         const choice = await vscode.window.showQuickPick([
-          { label: '$(folder) Choose a local model folder…', action: 'folder' },
-          { label: '$(cloud-download) Enter a Hugging Face Hub id…', action: 'hub' },
-          { label: `$(check) Keep ${current}`, action: 'keep' },
-        ], { placeHolder: `Model to prompt (now ${current})` });
+          { label: `$(folder) ${t('Choose a local model folder…')}`, action: 'folder' },
+          { label: `$(cloud-download) ${t('Enter a Hugging Face Hub id…')}`, action: 'hub' },
+          { label: `$(check) ${t('Keep {0}', current)}`, action: 'keep' },
+        ], { placeHolder: t('Model to prompt (now {0})', current) });
         if (!choice || choice.action === 'keep') return undefined;
         if (choice.action === 'folder') {
-          const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model' });
+          const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: t('Use this model') });
           model = folder?.[0]?.fsPath;
         } else {
-          model = await vscode.window.showInputBox({ prompt: 'Hugging Face Hub id, e.g. HuggingFaceTB/SmolLM2-135M-Instruct', value: current, validateInput: (value) => (/^[\w.-]+\/[\w.-]+$/.test(value.trim()) ? undefined : 'An id looks like org/name') });
+          model = await vscode.window.showInputBox({ prompt: t('Hugging Face Hub id, e.g. {0}', 'HuggingFaceTB/SmolLM2-135M-Instruct'), value: current, validateInput: (value) => (/^[\w.-]+\/[\w.-]+$/.test(value.trim()) ? undefined : t('An id looks like org/name')) });
         }
       }
       if (!model) return undefined;
@@ -208,12 +213,12 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       const uri = argument ? await datasetUri(argument, services) : panels.dataset ?? (await datasetUri(undefined, services));
       const report = uri ? reports.load(uri) : undefined;
       if (!uri || !report) {
-        void vscode.window.showInformationMessage('There is no report to export: run a comparison first.');
+        void vscode.window.showInformationMessage(t('There is no report to export: run a comparison first.'));
         return undefined;
       }
       let format = formatArgument as ExportFormat | undefined;
       if (!format) {
-        const picked = await vscode.window.showQuickPick([{ label: 'HTML', format: 'html' as const }, { label: 'JSON', format: 'json' as const }, { label: 'Markdown', format: 'markdown' as const }], { placeHolder: 'Export the report as' });
+        const picked = await vscode.window.showQuickPick([{ label: 'HTML', format: 'html' as const }, { label: 'JSON', format: 'json' as const }, { label: 'Markdown', format: 'markdown' as const }], { placeHolder: t('Export the report as') });
         if (!picked) return undefined;
         format = picked.format;
       }
@@ -227,13 +232,22 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       try {
         writeReport(report, format, target, services.extensionUri);
         log.info(`Exported the report of ${uri.fsPath} to ${target}`);
-        void vscode.window.showInformationMessage(`Report written to ${target}`);
+        void vscode.window.showInformationMessage(t('Report written to {0}', target));
         return target;
       } catch (error) {
         showFailure(services, 'Export Report', error);
         return undefined;
       }
     }),
+
+    register(CommandId.ShowDataset, async (argument) => {
+      const uri = await datasetUri(argument, services);
+      if (!uri) return false;
+      services.datasetPanel.show(uri);
+      return true;
+    }),
+
+    register(CommandId.ShowWalkthrough, () => vscode.commands.executeCommand('workbench.action.openWalkthrough', 'prompt-or-finetune.prompt-or-finetune#promptOrFinetune.start', false)),
 
     register(CommandId.RefreshDatasets, async () => {
       store.invalidateAll();

@@ -9,6 +9,7 @@ import type { FieldMapping } from '../engine/dataset/schema';
 import type { ModelDevice, ModelDtype } from '../engine/model/languageModel';
 import type { SelectionStrategy } from '../engine/prompt/selection';
 import { parseTemplate, type PromptTemplate } from '../engine/prompt/template';
+import { t } from './l10n';
 import { DEFAULT_MODEL, DEFAULT_SETTINGS, type CheckSettings, type ModelSettings } from '../engine/settings';
 
 export const SECTION = 'promptOrFinetune';
@@ -44,7 +45,7 @@ function templateSetting(config: vscode.WorkspaceConfiguration): { template?: Pa
   } catch (error) {
     // Settings are read for every inspection and run: say what is wrong once per distinct value.
     const key = JSON.stringify(value);
-    if (key !== lastReportedTemplate) void vscode.window.showWarningMessage(`${(error as Error).message}. The default template is used.`);
+    if (key !== lastReportedTemplate) void vscode.window.showWarningMessage(t('{0}. The default template is used.', (error as Error).message));
     lastReportedTemplate = key;
     return {};
   }

@@ -5,11 +5,16 @@
 import { statSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { checkDataset, type DatasetCheck, type ModelFacts } from '../engine/datasetCheck';
+import { checkFileHead, type ProvisionalCheck } from '../engine/provisionalCheck';
 import { splitExamples } from '../engine/experiment/split';
 import { readCheckSettings } from './configuration';
 
 /** Files up to this size are read whole, so hovers can say whether a record is held out or in the pool. */
 const FULL_READ_BYTES = 50 * 1024 * 1024;
+/** Larger files get a provisional summary from their first bytes at once, refined when the whole scan ends. */
+const PROVISIONAL_ABOVE_BYTES = 4 * 1024 * 1024;
+
+export type { ProvisionalCheck };
 
 interface Entry {
   version: string;
@@ -29,27 +34,54 @@ export class DatasetStore implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
   private modelFacts: ModelFacts | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queued = new Set<string>();
+  /** Provisional summaries of large files' first bytes, by file, with the file version they were read from. */
+  private readonly heads = new Map<string, { version: string; provisional?: ProvisionalCheck }>();
+
+  /** The model whose tokenizer the inspections count with, if any. */
+  get model(): ModelFacts | undefined {
+    return this.modelFacts;
+  }
 
   constructor(private readonly log: vscode.LogOutputChannel) {}
 
   /** A loaded model's tokenizer makes later inspections count tokens; cached ones are redone. */
   useModel(facts: ModelFacts | undefined): void {
+    if (facts === this.modelFacts) return;
     this.modelFacts = facts;
     this.invalidateAll();
   }
 
   /**
-   * Settings or the model changed. Every inspection so far goes stale: its problems stay shown, open files are
-   * inspected again now, the others when next asked for. Inspections still running are stopped.
+   * Settings or the model changed. Every inspection so far goes stale: its problems stay shown until the file is
+   * inspected again, which starts now in the background. Inspections still running are stopped.
    */
   invalidateAll(): void {
+    this.heads.clear();
     for (const entry of this.entries.values()) {
       entry.stale = true;
       if (!entry.settled) entry.controller.abort();
     }
-    for (const document of vscode.workspace.textDocuments) {
-      if (this.entries.has(document.uri.toString())) void this.check(document.uri).catch(() => undefined);
-    }
+    // Every file checked before is checked again, one at a time in the background: a stale estimate (say, counted
+    // in characters before the tokenizer was read) must not stay on a card or in the dataset view.
+    for (const key of this.entries.keys()) this.checkInBackground(vscode.Uri.parse(key));
+  }
+
+  /**
+   * Checks a file when the files queued before it are done: background scans run one at a time, so a workspace
+   * of open datasets does not read them all at once (and activation never waits for any of them).
+   */
+  checkInBackground(uri: vscode.Uri): void {
+    const key = uri.toString();
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    // The first answer does not wait for its turn: a large file's head is read at once (milliseconds).
+    this.readHead(uri);
+    this.queue = this.queue.then(() => {
+      this.queued.delete(key);
+      return this.check(uri).catch(() => undefined);
+    });
   }
 
   invalidate(uri: vscode.Uri): void {
@@ -60,6 +92,30 @@ export class DatasetStore implements vscode.Disposable {
   peek(uri: vscode.Uri): DatasetCheck | undefined {
     const entry = this.entries.get(uri.toString());
     return entry && entry.version === versionOf(uri) ? entry.settled : undefined;
+  }
+
+  /** Until a large file's whole scan is done: the summary of its first bytes, labelled so wherever it is shown. */
+  provisional(uri: vscode.Uri): ProvisionalCheck | undefined {
+    const version = versionOf(uri);
+    const entry = this.entries.get(uri.toString());
+    if (entry?.settled && entry.version === version) return undefined;
+    const head = this.heads.get(uri.toString());
+    return head?.version === version ? head.provisional : undefined;
+  }
+
+  /** Reads a large file's head once per version (and per model and settings: invalidateAll forgets them). */
+  private readHead(uri: vscode.Uri): void {
+    const key = uri.toString();
+    const version = versionOf(uri);
+    const size = Number(version.split(':')[0]);
+    if (!(size > PROVISIONAL_ABOVE_BYTES) || this.heads.get(key)?.version === version) return;
+    const head: { version: string; provisional?: ProvisionalCheck } = { version };
+    this.heads.set(key, head);
+    void checkFileHead(uri.fsPath, readCheckSettings(), { model: this.modelFacts }).catch(() => undefined).then((provisional) => {
+      if (!provisional || this.heads.get(key) !== head) return;
+      head.provisional = provisional;
+      this.changed.fire(uri);
+    });
   }
 
   errorOf(uri: vscode.Uri): string | undefined {
@@ -101,6 +157,7 @@ export class DatasetStore implements vscode.Disposable {
       }),
     };
     this.entries.set(key, entry);
+    this.readHead(uri);
     entry.check.then(
       (check) => {
         entry.settled = check;

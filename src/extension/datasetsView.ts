@@ -67,14 +67,17 @@ export class DatasetsViewProvider implements vscode.WebviewViewProvider, vscode.
     if (!this.view || !this.ready) return;
     const files = await this.store.list();
     const cards = files.map((uri) => this.card(uri));
-    const model = this.models.ready?.id ?? this.models.settings().model;
+    const model = this.models.settings().model;
     this.post({ type: 'datasets', model, datasets: cards });
   }
 
   private card(uri: vscode.Uri): DatasetCard {
     const workspace = vscode.workspace.getWorkspaceFolder(uri);
     const running = this.runs.current?.uri.toString() === uri.toString();
-    const check = this.store.peek(uri);
+    const settled = this.store.peek(uri);
+    const provisional = settled ? undefined : this.store.provisional(uri);
+    const check = settled ?? provisional?.check;
+    const currentModel = this.models.settings().model;
     const error = this.store.errorOf(uri) ?? check?.inspection.notJsonLines ?? undefined;
     const report = this.reports.load(uri);
     let bytes = 0;
@@ -87,9 +90,14 @@ export class DatasetsViewProvider implements vscode.WebviewViewProvider, vscode.
       name: path.basename(uri.fsPath),
       relativePath: workspace ? path.relative(workspace.uri.fsPath, uri.fsPath) : uri.fsPath,
       bytes, status,
-      ...(check && !check.inspection.notJsonLines ? { schema: check.inspection.schema, records: check.inspection.records, invalid: check.inspection.invalid } : {}),
-      ...(check?.estimate ? { theory: check.estimate.verdict.sentence } : {}),
+      ...(check && !check.inspection.notJsonLines ? { schema: check.inspection.schema, records: check.inspection.records, invalid: check.inspection.invalid, warnings: check.inspection.warningCount } : {}),
+      ...(check?.estimate ? {
+        theory: check.estimate.verdict.sentence, kFit: check.estimate.fit.kFit, contextLength: check.estimate.fit.contextLength,
+        estimatedFromCharacters: check.estimate.fit.estimated,
+      } : {}),
+      ...(provisional ? { provisionalBytes: provisional.bytesRead } : {}),
       ...(report ? { measured: `${report.complete ? '' : '(partial) '}${report.verdict.measured.sentence}` } : {}),
+      ...(report && report.model.id !== currentModel ? { measuredWith: report.model.id } : {}),
       ...(error ? { error } : {}),
       hasReport: !!report,
     };
@@ -114,6 +122,7 @@ export class DatasetsViewProvider implements vscode.WebviewViewProvider, vscode.
       case 'inspect': void vscode.commands.executeCommand(CommandId.InspectDataset, uri); break;
       case 'run': void vscode.commands.executeCommand(CommandId.RunComparison, uri); break;
       case 'openReport': void vscode.commands.executeCommand(CommandId.OpenReport, uri); break;
+      case 'showDataset': void vscode.commands.executeCommand(CommandId.ShowDataset, uri); break;
       case 'openFile': if (uri) void vscode.window.showTextDocument(uri); break;
       case 'cancel': void vscode.commands.executeCommand(CommandId.CancelRun); break;
       case 'selectModel': void vscode.commands.executeCommand(CommandId.SelectModel); break;

@@ -1,16 +1,18 @@
 /**
  * The VS Code face: wires the engine to commands, hovers, diagnostics, the report panel and the side panel.
- * Activation does no ML work: the model loads on first use, and runs happen in a worker thread.
+ * Activation does no ML work: the tokenizer is read just after it, and the weights load in the run worker.
  */
 import * as vscode from 'vscode';
-import { CommandId, DATASETS_VIEW_ID, REPORT_VIEW_TYPE } from './commandIds';
+import { CommandId, DATASET_VIEW_TYPE, DATASETS_VIEW_ID, REPORT_VIEW_TYPE } from './commandIds';
 import { registerCommands } from './commands';
 import { SECTION } from './configuration';
 import { DatasetDiagnostics, DatasetQuickFixes } from './diagnostics';
 import { DatasetHoverProvider } from './hover';
+import { DatasetPanel } from './datasetPanel';
 import { DatasetStore } from './datasetStore';
 import { DatasetsViewProvider } from './datasetsView';
 import { ModelService } from './modelService';
+import { PREVIEW_SCHEME, PromptPreviews } from './promptPreview';
 import { ReportPanels } from './reportPanel';
 import { ReportStore } from './reportStore';
 import { RunController } from './runController';
@@ -33,23 +35,29 @@ export function activate(context: vscode.ExtensionContext): void {
   const panels = new ReportPanels(context.extensionUri, reports, log);
   const datasetsView = new DatasetsViewProvider(context.extensionUri, store, reports, runs, models);
   const diagnostics = new DatasetDiagnostics(store);
+  const previews = new PromptPreviews(models);
+  const datasetPanel = new DatasetPanel(context.extensionUri, store, log);
 
   const inspectIfDataset = (document: vscode.TextDocument): void => {
-    if (isDataset(document)) void store.check(document.uri).catch(() => undefined);
+    if (isDataset(document)) store.checkInBackground(document.uri);
   };
   const watcher = vscode.workspace.createFileSystemWatcher('**/*.jsonl');
   const changedOnDisk = (uri: vscode.Uri): void => {
     store.invalidate(uri);
-    if (vscode.workspace.textDocuments.some((document) => document.uri.toString() === uri.toString())) void store.check(uri).catch(() => undefined);
+    if (vscode.workspace.textDocuments.some((document) => document.uri.toString() === uri.toString())) store.checkInBackground(uri);
     datasetsView.scheduleRefresh();
   };
 
   context.subscriptions.push(
-    log, store, models, reports, runs, panels, datasetsView, diagnostics, watcher,
-    ...registerCommands({ extensionUri: context.extensionUri, store, models, reports, runs, panels, datasetsView, log }),
+    log, store, models, reports, runs, panels, datasetsView, diagnostics, watcher, previews, datasetPanel,
+    ...registerCommands({ extensionUri: context.extensionUri, store, models, reports, runs, panels, datasetsView, previews, datasetPanel, log }),
+    vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, previews),
+    // One estimate per (dataset, model, settings): the store counts with the model's tokenizer as soon as it is read.
+    models.onDidChange((facts) => store.useModel(facts)),
     vscode.languages.registerHoverProvider(JSONL, new DatasetHoverProvider(store, reports, models)),
     vscode.languages.registerCodeActionsProvider(JSONL, new DatasetQuickFixes(), { providedCodeActionKinds: DatasetQuickFixes.kinds }),
     vscode.window.registerWebviewPanelSerializer(REPORT_VIEW_TYPE, panels),
+    vscode.window.registerWebviewPanelSerializer(DATASET_VIEW_TYPE, datasetPanel),
     vscode.window.registerWebviewViewProvider(DATASETS_VIEW_ID, datasetsView),
     vscode.workspace.onDidOpenTextDocument(inspectIfDataset),
     vscode.workspace.onDidSaveTextDocument((document) => { if (isDataset(document)) changedOnDisk(document.uri); }),
@@ -60,15 +68,22 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration(SECTION)) return;
       const affects = (keys: readonly string[]): boolean => keys.some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
+      previews.invalidate();
       if (affects(MODEL_SETTINGS)) {
-        void models.unload();
-        store.useModel(undefined);
+        models.unload();
+        runs.releaseModel();
+        models.warmUp();
       } else if (affects(INSPECTION_SETTINGS)) store.invalidateAll();
+      if (datasetPanel.shown) store.checkInBackground(datasetPanel.shown);
       datasetsView.scheduleRefresh();
     }),
   );
-  for (const document of vscode.workspace.textDocuments) inspectIfDataset(document);
-  log.info(`Activated (${CommandId.RunComparison} ready; the model loads on first use).`);
+  // After activation, never in it: the tokenizer is read and the open datasets are scanned one at a time.
+  setTimeout(() => {
+    models.warmUp();
+    for (const document of vscode.workspace.textDocuments) inspectIfDataset(document);
+  }, 0);
+  log.info(`Activated (${CommandId.RunComparison} ready; the model's weights load in the run worker on the first run).`);
 }
 
 export function deactivate(): void {

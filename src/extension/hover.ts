@@ -8,18 +8,15 @@
 import * as vscode from 'vscode';
 import { asText } from '../engine/dataset/schema';
 import { CommandId } from './commandIds';
+import { plainMarkdown } from './markdownText';
 import type { DatasetStore } from './datasetStore';
 import type { ModelService } from './modelService';
 import type { ReportStore } from './reportStore';
 
 const SHOWN_CHARACTERS = 400;
 
-/**
- * appendText escapes Markdown but leaves `<` and `&` as they are; written as entities they always show as the
- * characters they are, whatever the renderer makes of raw HTML.
- */
 function appendPlain(markdown: vscode.MarkdownString, text: string): void {
-  markdown.appendText(text.replace(/&/g, '&amp;').replace(/</g, '&lt;'));
+  markdown.appendMarkdown(plainMarkdown(text));
 }
 const MAX_TOKENIZED_CHARACTERS = 20_000;
 
@@ -30,7 +27,7 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     const line = position.line + 1;
     const check = this.store.peek(document.uri);
     // Start an inspection for next time, without waiting: a hover must stay instant on large files.
-    if (!check && !this.store.isPending(document.uri)) void this.store.check(document.uri).catch(() => undefined);
+    if (!check && !this.store.isPending(document.uri)) this.store.checkInBackground(document.uri);
     const parts: vscode.MarkdownString[] = [];
     if (line === 1) parts.push(this.summary(document.uri, check));
     const record = this.record(document, line);
@@ -42,27 +39,34 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     const markdown = new vscode.MarkdownString('', true);
     markdown.isTrusted = { enabledCommands: [CommandId.RunComparison, CommandId.OpenReport] };
     markdown.appendMarkdown('**Prompt or Fine-Tune**\n\n');
-    if (!check) {
+    const provisional = check ? undefined : this.store.provisional(uri);
+    const shown = check ?? provisional?.check;
+    if (!shown) {
       const error = this.store.errorOf(uri);
       appendPlain(markdown, error ? `Could not inspect this file: ${error}` : 'Inspecting this file… hover again in a moment.');
       return markdown;
     }
-    const { inspection, estimate } = check;
+    if (provisional) {
+      appendPlain(markdown, `Provisional, from the first ${formatBytes(provisional.bytesRead)} of ${formatBytes(provisional.totalBytes)}; the whole file is being read.`);
+      markdown.appendMarkdown('\n\n');
+    }
+    const { inspection, estimate } = shown;
     if (inspection.notJsonLines) {
       appendPlain(markdown, inspection.notJsonLines);
       return markdown;
     }
     const fields = inspection.fields;
-    appendPlain(markdown, `${inspection.records.toLocaleString('en-US')} records, ${inspection.invalid.toLocaleString('en-US')} invalid; schema ${inspection.schema}; input ${fields.input ?? '—'}, reference ${fields.reference ?? '—'}${fields.label ? `, label ${fields.label}` : ''}.`);
+    appendPlain(markdown, `${inspection.records.toLocaleString('en-US')} records, ${inspection.invalid.toLocaleString('en-US')} invalid, ${inspection.warningCount.toLocaleString('en-US')} ${inspection.warningCount === 1 ? 'warning' : 'warnings'}; schema ${inspection.schema}; input ${fields.input ?? '—'}, reference ${fields.reference ?? '—'}${fields.label ? `, label ${fields.label}` : ''}.`);
     markdown.appendMarkdown('\n\n');
     if (estimate) {
-      const unit = estimate.fit.estimated ? ' (estimated from characters; select a model for token counts)' : '';
+      const unit = estimate.fit.estimated ? ' (estimated from characters; select a model for token counts)' : ` (${this.store.model?.id ?? 'the model'}'s tokenizer)`;
       appendPlain(markdown, `Shots that fit: ${estimate.fit.kFit} in ${estimate.fit.contextLength} tokens${unit}. Theory: ${estimate.verdict.sentence}`);
       markdown.appendMarkdown('\n\n');
     }
     const report = this.reports.load(uri);
     if (report) {
-      appendPlain(markdown, `Measured: ${report.verdict.measured.sentence}`);
+      const stale = report.model.id !== this.models.settings().model ? ` (stale: measured with ${report.model.id}, not the model selected now)` : '';
+      appendPlain(markdown, `Measured${stale}: ${report.verdict.measured.sentence}`);
       markdown.appendMarkdown('\n\n');
     }
     const args = encodeURIComponent(JSON.stringify([uri.toString()]));
@@ -103,4 +107,16 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     }
     return markdown;
   }
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }

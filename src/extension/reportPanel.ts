@@ -32,6 +32,11 @@ export class ReportPanels implements vscode.WebviewPanelSerializer<ReportPanelSt
     return this.shown?.dataset;
   }
 
+  /** The dataset of the report when the panel is the active editor. */
+  get activeDataset(): vscode.Uri | undefined {
+    return this.panel?.active ? this.shown?.dataset : undefined;
+  }
+
   /** The report currently shown (for exports). */
   current(): ExperimentReport | undefined {
     return this.shown ? this.reports.loadFile(this.shown.file) : undefined;
@@ -43,7 +48,8 @@ export class ReportPanels implements vscode.WebviewPanelSerializer<ReportPanelSt
     this.ensurePanel();
     this.shown = { dataset, file };
     this.showFile(file);
-    this.panel!.reveal(undefined, false);
+    // Beside what the user is doing, without taking the focus from it: a run may end while they type.
+    this.panel!.reveal(undefined, true);
     return true;
   }
 
@@ -71,7 +77,7 @@ export class ReportPanels implements vscode.WebviewPanelSerializer<ReportPanelSt
 
   private ensurePanel(): void {
     if (this.panel) return;
-    this.adopt(vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, 'Prompt or Fine-Tune report', vscode.ViewColumn.Active, {}));
+    this.adopt(vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, 'Prompt or Fine-Tune report', { viewColumn: vscode.ViewColumn.Active, preserveFocus: true }, {}));
   }
 
   private adopt(panel: vscode.WebviewPanel): void {

@@ -47,7 +47,8 @@ export class ReportStore implements vscode.Disposable {
   /** Saves a report; a partial one only when there is no complete one to lose. Returns whether it was saved. */
   save(dataset: vscode.Uri, report: ExperimentReport): boolean {
     const existing = this.load(dataset);
-    if (!report.complete && existing?.complete) return false;
+    // A cancelled run that measured nothing tells nothing; a partial one never replaces a complete one.
+    if (!report.complete && (report.items.length === 0 || existing?.complete)) return false;
     const file = this.fileFor(dataset);
     // Write then rename, so a crash mid-write leaves the previous report whole.
     writeFileSync(`${file}.tmp`, JSON.stringify(report));

@@ -1,6 +1,7 @@
 /**
- * Runs an experiment in a worker thread with progress, cancel and a status-bar item, and keeps the report.
- * One run at a time: the machine's cores are the limit, not the UI.
+ * Runs experiments in a worker thread with progress, cancel and a status-bar item, and keeps the reports.
+ * One run at a time: the machine's cores are the limit, not the UI. The worker lives across runs and keeps the
+ * model loaded; it is ended (and the model freed) when the model settings change or after IDLE_MS without a run.
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -9,9 +10,13 @@ import type { ExperimentProgress } from '../engine/experiment/experiment';
 import type { ExperimentReport } from '../engine/experiment/report';
 import { RUNNING_CONTEXT_KEY, CommandId } from './commandIds';
 import { readCheckSettings } from './configuration';
+import { t } from './l10n';
 import type { ModelService } from './modelService';
 import type { ReportStore } from './reportStore';
 import type { RunRequest, WorkerToHost } from './runProtocol';
+
+/** A kept model is freed after this long without a run. */
+const IDLE_MS = 10 * 60 * 1000;
 
 export interface ActiveRun {
   uri: vscode.Uri;
@@ -19,14 +24,20 @@ export interface ActiveRun {
   message: string;
 }
 
+/**
+ * `modelLoaded`: whether this run loaded the model's weights (false when the worker still had them).
+ * A run cancelled before its first model call has `report` undefined and replaced nothing.
+ */
 export type RunOutcome =
-  | { kind: 'done'; report: ExperimentReport }
-  | { kind: 'cancelled'; report: ExperimentReport | undefined; kept: boolean }
+  | { kind: 'done'; report: ExperimentReport; modelLoaded: boolean }
+  | { kind: 'cancelled'; report: ExperimentReport | undefined; kept: boolean; modelLoaded: boolean }
   | { kind: 'failed'; message: string };
 
 export class RunController implements vscode.Disposable {
   private active: (ActiveRun & { worker: Worker }) | undefined;
-  private readonly statusBar = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
+  private worker: Worker | undefined;
+  private idle: NodeJS.Timeout | undefined;
+  private readonly statusBar = vscode.window.createStatusBarItem('promptOrFinetune.run', vscode.StatusBarAlignment.Left, 10);
   private readonly changed = new vscode.EventEmitter<ActiveRun | undefined>();
   readonly onDidChange = this.changed.event;
 
@@ -37,6 +48,7 @@ export class RunController implements vscode.Disposable {
     private readonly reports: ReportStore,
     private readonly log: vscode.LogOutputChannel,
   ) {
+    this.statusBar.name = t('Prompt or Fine-Tune run');
     this.statusBar.command = CommandId.CancelRun;
   }
 
@@ -44,9 +56,29 @@ export class RunController implements vscode.Disposable {
     return this.active;
   }
 
+  /** Frees the model the worker keeps (the model settings changed); a run in progress keeps its worker. */
+  releaseModel(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = undefined;
+    if (!this.worker || this.active?.worker === this.worker) return;
+    void this.worker.terminate();
+    this.worker = undefined;
+    this.log.info('Freed the model kept in the run worker.');
+  }
+
+  private workerForRun(): Worker {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = undefined;
+    if (this.worker) return this.worker;
+    const worker = new Worker(vscode.Uri.joinPath(this.extensionUri, 'dist', 'runWorker.js').fsPath);
+    worker.on('exit', () => { if (this.worker === worker) this.worker = undefined; });
+    this.worker = worker;
+    return worker;
+  }
+
   async run(uri: vscode.Uri): Promise<RunOutcome> {
     if (this.active) {
-      const message = `A run on ${path.basename(this.active.uri.fsPath)} is in progress; cancel it first.`;
+      const message = t('A run on {0} is in progress; cancel it first.', path.basename(this.active.uri.fsPath));
       void vscode.window.showWarningMessage(message);
       return { kind: 'failed', message };
     }
@@ -56,27 +88,30 @@ export class RunController implements vscode.Disposable {
       outputCache: path.join(model.cacheDir ?? this.storageFolder, 'outputs'),
     };
     this.log.info(`Run on ${uri.fsPath} with ${model.model}: shots ${request.settings.shots.join(',')}, ${request.settings.heldOut} held out, selection ${request.settings.selection}`);
-    // Configuration values are proxies, which a worker cannot receive: send plain data.
-    const workerData = JSON.parse(JSON.stringify(request)) as RunRequest;
-    const worker = new Worker(vscode.Uri.joinPath(this.extensionUri, 'dist', 'runWorker.js').fsPath, { workerData });
-    const active = { uri, worker, progress: undefined as ExperimentProgress | undefined, message: 'Starting…' };
+    const worker = this.workerForRun();
+    const active = { uri, worker, progress: undefined as ExperimentProgress | undefined, message: t('Starting…') };
     this.active = active;
     void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, true);
+    this.showStatus(active);
     this.changed.fire(active);
     try {
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Prompt or Fine-Tune: ${path.basename(uri.fsPath)}`, cancellable: true },
         (progress, token) => {
           token.onCancellationRequested(() => this.cancel());
-          return this.follow(active, (message, increment) => progress.report({ message, increment }));
+          progress.report({ message: active.message });
+          const outcome = this.follow(active, (message, increment) => progress.report({ message, increment }));
+          // Configuration values are proxies, which a worker cannot receive: send plain data.
+          worker.postMessage({ type: 'run', request: JSON.parse(JSON.stringify(request)) as RunRequest });
+          return outcome;
         },
       );
     } finally {
-      await worker.terminate();
       this.active = undefined;
       this.statusBar.hide();
       void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, false);
       this.changed.fire(undefined);
+      if (this.worker === worker) this.idle = setTimeout(() => this.releaseModel(), IDLE_MS);
     }
   }
 
@@ -84,60 +119,79 @@ export class RunController implements vscode.Disposable {
     if (!this.active) return false;
     this.log.info(`Cancelling the run on ${this.active.uri.fsPath}`);
     this.active.worker.postMessage({ type: 'cancel' });
-    this.active.message = 'Cancelling…';
+    this.active.message = t('Cancelling…');
     this.changed.fire(this.active);
     return true;
   }
 
+  private showStatus(active: ActiveRun): void {
+    this.statusBar.text = `$(sync~spin) ${path.basename(active.uri.fsPath)}: ${active.message}`;
+    this.statusBar.tooltip = t('Prompt or Fine-Tune run: click to cancel');
+    this.statusBar.show();
+  }
+
   private follow(active: ActiveRun & { worker: Worker }, report: (message: string, increment?: number) => void): Promise<RunOutcome> {
     let reportedFraction = 0;
+    const { worker } = active;
     return new Promise<RunOutcome>((resolve) => {
+      const finish = (outcome: RunOutcome): void => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        resolve(outcome);
+      };
       const update = (message: string, fraction?: number): void => {
         active.message = message;
         const increment = fraction !== undefined ? Math.max(0, (fraction - reportedFraction) * 100) : undefined;
         if (fraction !== undefined) reportedFraction = fraction;
         report(message, increment);
-        this.statusBar.text = `$(sync~spin) ${path.basename(active.uri.fsPath)}: ${message}`;
-        this.statusBar.tooltip = 'Prompt or Fine-Tune run: click to cancel';
-        this.statusBar.show();
+        this.showStatus(active);
         this.changed.fire(active);
       };
-      active.worker.on('message', (message: WorkerToHost) => {
+      const onMessage = (message: WorkerToHost): void => {
         switch (message.type) {
-          case 'loading':
+          case 'phase':
+            this.log.info(`Run phase (${message.phase}): ${message.message}`);
             update(message.message);
             break;
           case 'progress':
             active.progress = message.progress;
-            update(`${message.progress.done}/${message.progress.total} · ${message.progress.message}`, message.progress.total ? message.progress.done / message.progress.total : 0);
+            update(`k = ${message.progress.k}: ${message.progress.done}/${message.progress.total} · ${message.progress.message}`, message.progress.total ? message.progress.done / message.progress.total : 0);
             break;
           case 'done':
             this.reports.save(active.uri, message.report);
-            this.log.info(`Run done: ${message.report.verdict.measured.sentence} (${message.report.timing.modelCalls} model calls, ${message.report.timing.cachedCalls} cached, ${message.report.timing.seconds.toFixed(1)} s)`);
-            resolve({ kind: 'done', report: message.report });
+            this.log.info(`Run done: ${message.report.verdict.measured.sentence} (${message.report.timing.modelCalls} model calls, ${message.report.timing.cachedCalls} cached, ${message.report.timing.seconds.toFixed(1)} s; ${message.modelLoaded ? 'model loaded' : 'model kept from an earlier run'})`);
+            finish({ kind: 'done', report: message.report, modelLoaded: message.modelLoaded });
             break;
           case 'cancelled': {
-            const kept = message.partial ? this.reports.save(active.uri, message.partial) : false;
-            this.log.info(`Run cancelled after ${message.partial?.items.length ?? 0} items; ${kept ? 'partial report saved' : 'no report replaced'}`);
-            resolve({ kind: 'cancelled', report: message.partial ?? undefined, kept });
+            // Cancelled before anything was asked of the model (while it loaded, or while the dataset was read):
+            // nothing happened, so nothing is saved and the previous report stays as it was.
+            const partial = message.partial && message.partial.items.length > 0 ? message.partial : undefined;
+            const kept = partial ? this.reports.save(active.uri, partial) : false;
+            this.log.info(`Run cancelled after ${partial?.items.length ?? 0} items; ${kept ? 'partial report saved' : 'no report replaced'}`);
+            finish({ kind: 'cancelled', report: partial, kept, modelLoaded: message.modelLoaded });
             break;
           }
           case 'failed':
             this.log.error(`Run failed: ${message.message}`);
-            resolve({ kind: 'failed', message: message.kind === 'unexpected' ? message.message.split('\n')[0]! : message.message });
+            finish({ kind: 'failed', message: message.kind === 'unexpected' ? message.message.split('\n')[0]! : message.message });
             break;
         }
-      });
-      active.worker.on('error', (error) => {
+      };
+      const onError = (error: Error): void => {
         this.log.error(`Run worker crashed: ${error.stack ?? error.message}`);
-        resolve({ kind: 'failed', message: `The run stopped unexpectedly: ${error.message}` });
-      });
-      active.worker.on('exit', (code) => resolve({ kind: 'failed', message: `The run worker exited (code ${code}) before finishing.` }));
+        finish({ kind: 'failed', message: t('The run stopped unexpectedly: {0}', error.message) });
+      };
+      const onExit = (code: number): void => finish({ kind: 'failed', message: t('The run worker exited (code {0}) before finishing.', code) });
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
     });
   }
 
   dispose(): void {
-    void this.active?.worker.terminate();
+    if (this.idle) clearTimeout(this.idle);
+    void this.worker?.terminate();
     this.statusBar.dispose();
     this.changed.dispose();
   }

@@ -1,50 +1,85 @@
-/** The worker thread that runs an experiment; see runProtocol.ts. */
-import { parentPort, workerData } from 'node:worker_threads';
+/**
+ * The worker thread that runs experiments; see runProtocol.ts. It keeps the last model loaded, so a second run
+ * with the same model settings starts at once; the host ends the worker to free it.
+ */
+import { parentPort } from 'node:worker_threads';
+import { degenerateNotes } from '../engine/experiment/degenerate';
 import { DatasetNotRunnableError, runExperiment, RunCancelledError } from '../engine/experiment/experiment';
-import { ModelLoadError, ModelRunError } from '../engine/model/languageModel';
+import { ModelLoadError, ModelRunError, type LanguageModel } from '../engine/model/languageModel';
+import type { ModelSettings } from '../engine/settings';
 import type { HostToWorker, RunRequest, WorkerToHost } from './runProtocol';
 
 const port = parentPort!;
-const request = workerData as RunRequest;
-const controller = new AbortController();
 const post = (message: WorkerToHost): void => port.postMessage(message);
 
+let kept: { key: string; model: LanguageModel } | undefined;
+let current: AbortController | undefined;
+
 port.on('message', (message: HostToWorker) => {
-  if (message.type === 'cancel') controller.abort();
+  if (message.type === 'cancel') current?.abort();
+  else if (message.type === 'run') void run(message.request);
 });
 
-async function main(): Promise<void> {
+/** The settings that make a different model: anything else reuses the one kept. */
+function modelKey(settings: ModelSettings): string {
+  return JSON.stringify([settings.model, settings.dtype, settings.device, settings.threads ?? null, settings.cacheDir ?? null]);
+}
+
+async function model(settings: ModelSettings, signal: AbortSignal): Promise<{ model: LanguageModel; loaded: boolean }> {
+  const key = modelKey(settings);
+  if (kept?.key === key) return { model: kept.model, loaded: false };
+  const previous = kept;
+  kept = undefined;
+  await previous?.model.dispose();
+  post({ type: 'phase', phase: 'loading', message: `Loading ${settings.model}…` });
   const { loadLanguageModel } = await import('../engine/model/transformersModel');
-  post({ type: 'loading', message: `Loading ${request.model.model}…` });
-  const model = await loadLanguageModel({
-    model: request.model.model, dtype: request.model.dtype, device: request.model.device, threads: request.model.threads,
-    cacheDir: request.model.cacheDir, allowDownload: request.model.allowDownload, signal: controller.signal,
-    onProgress: (event) => post({ type: 'loading', message: `Downloading ${event.file}${event.percent !== undefined ? ` ${Math.floor(event.percent)}%` : ''}` }),
+  const loaded = await loadLanguageModel({
+    model: settings.model, dtype: settings.dtype, device: settings.device, threads: settings.threads,
+    cacheDir: settings.cacheDir, allowDownload: settings.allowDownload, signal,
+    onProgress: (event) => {
+      // Only real downloads are news: a local folder has none, and 'ready' is the end of the load.
+      if (event.status !== 'download' && event.status !== 'progress') return;
+      post({ type: 'phase', phase: 'downloading', message: `Downloading ${event.file}${event.percent !== undefined ? ` ${Math.floor(event.percent)}%` : ''}` });
+    },
   });
+  kept = { key, model: loaded };
+  return { model: loaded, loaded: true };
+}
+
+async function run(request: RunRequest): Promise<void> {
+  const controller = new AbortController();
+  current = controller;
+  let modelLoaded = false;
   try {
+    const held = await model(request.model, controller.signal);
+    modelLoaded = held.loaded;
+    controller.signal.throwIfAborted();
     const embedder = request.model.embeddingModel
       ? await (await import('../engine/model/embeddingModel')).loadEmbedder({ model: request.model.embeddingModel, cacheDir: request.model.cacheDir, allowDownload: request.model.allowDownload })
       : undefined;
-    let lastPost = 0;
-    const report = await runExperiment({
-      file: request.file, settings: request.settings, model, embedder, cacheFolder: request.outputCache, signal: controller.signal,
-      onProgress: (progress) => {
-        const now = Date.now();
-        if (now - lastPost < 100 && progress.done < progress.total) return;
-        lastPost = now;
-        post({ type: 'progress', progress });
-      },
-    });
-    post({ type: 'done', report });
+    try {
+      post({ type: 'phase', phase: 'reading', message: 'Reading the dataset and building the prompts…' });
+      let lastPost = 0;
+      const report = await runExperiment({
+        file: request.file, settings: request.settings, model: held.model, embedder, cacheFolder: request.outputCache, signal: controller.signal,
+        onProgress: (progress) => {
+          const now = Date.now();
+          if (now - lastPost < 100 && progress.done < progress.total && progress.done > 0) return;
+          lastPost = now;
+          post({ type: 'progress', progress });
+        },
+      });
+      post({ type: 'done', report: { ...report, notes: degenerateNotes(report) }, modelLoaded });
+    } finally {
+      await embedder?.dispose();
+    }
+  } catch (error) {
+    if (error instanceof RunCancelledError) post({ type: 'cancelled', partial: error.partial ? { ...error.partial, notes: degenerateNotes(error.partial) } : null, modelLoaded });
+    else if (controller.signal.aborted) post({ type: 'cancelled', partial: null, modelLoaded });
+    else if (error instanceof ModelLoadError || error instanceof ModelRunError) post({ type: 'failed', message: error.message, kind: 'model' });
+    else if (error instanceof DatasetNotRunnableError) post({ type: 'failed', message: error.message, kind: 'dataset' });
+    else post({ type: 'failed', message: (error as Error).stack ?? String(error), kind: 'unexpected' });
   } finally {
-    await model.dispose();
+    if (current === controller) current = undefined;
   }
 }
-
-main().catch((error: unknown) => {
-  if (error instanceof RunCancelledError) post({ type: 'cancelled', partial: error.partial });
-  else if (controller.signal.aborted) post({ type: 'cancelled', partial: null });
-  else if (error instanceof ModelLoadError || error instanceof ModelRunError) post({ type: 'failed', message: error.message, kind: 'model' });
-  else if (error instanceof DatasetNotRunnableError) post({ type: 'failed', message: error.message, kind: 'dataset' });
-  else post({ type: 'failed', message: (error as Error).stack ?? String(error), kind: 'unexpected' });
-});

@@ -5,7 +5,7 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { cpSync, existsSync, mkdtempSync, rmSync } = require('node:fs');
+const { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
@@ -65,6 +65,44 @@ async function textOf(locator) {
   return (await locator.innerText()).replace(/\u00a0/g, ' ');
 }
 
+/** The extension's log (its LogOutputChannel's file, under the server's data folder), as written so far. */
+function extensionLog() {
+  const found = [];
+  const walk = (folder) => {
+    for (const name of readdirSync(folder)) {
+      const file = path.join(folder, name);
+      if (statSync(file).isDirectory()) walk(file);
+      else if (name.endsWith('Prompt or Fine-Tune.log')) found.push(file);
+    }
+  };
+  walk(session.server.tmp);
+  return found.map((file) => readFileSync(file, 'utf8')).join('\n');
+}
+
+/** Shows the extension's side bar (a click on its icon when it is showing would hide it). */
+async function showSidePanel() {
+  const icon = page.locator('.activitybar .action-item a[aria-label^="Prompt or Fine-Tune"]');
+  const item = page.locator('.activitybar .action-item', { has: page.locator('a[aria-label^="Prompt or Fine-Tune"]') });
+  if (!/\bchecked\b/.test((await item.getAttribute('class')) ?? '')) await icon.click();
+}
+
+/** Changes a workspace setting the way a user's edit of .vscode/settings.json does (the server watches that file). */
+function setWorkspaceSetting(name, value) {
+  const file = path.join(workspace, '.vscode', 'settings.json');
+  mkdirSync(path.dirname(file), { recursive: true });
+  const settings = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  if (value === undefined) delete settings[name]; else settings[name] = value;
+  writeFileSync(file, JSON.stringify(settings, null, 2));
+}
+
+/** Runs a command of the palette that asks for a choice, and picks `label`. */
+async function pickAfterCommand(title, label) {
+  await runCommand(page, title);
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${label}\\s*$`) }) }).first();
+  await row.waitFor({ state: 'visible', timeout: 20000 });
+  await row.click();
+}
+
 before(async () => {
   scratch = mkdtempSync(path.join(os.tmpdir(), 'pof-e2e-'));
   workspace = path.join(scratch, 'workspace');
@@ -107,7 +145,11 @@ test('Inspect Dataset from the palette lists each malformed line in the Problems
 test('hovers: the dataset summary on the first line, the fields on a record line', async () => {
   await openFile(page, 'capitals.jsonl');
   const summary = await hoverLine(1, 'Prompt or Fine-Tune');
-  assert.match(await textOf(summary), /40 records, 0 invalid; schema input-output; input question, reference answer\./);
+  assert.match(await textOf(summary), /40 records, 0 invalid, 0 warnings; schema input-output; input question, reference answer\./);
+  // The paragraph wraps between words: its spaces are ordinary ones, not the non-breaking ones appendText makes.
+  const paragraph = summary.locator('p', { hasText: 'Shots that fit' }).first();
+  const raw = await paragraph.innerText();
+  assert.ok(raw.includes('Shots that fit: ') && !raw.includes('\u00a0'), JSON.stringify(raw));
   assert.match(await textOf(summary), /Run Comparison/);
   await page.waitForTimeout(500); // the hover fades in
   await screenshot(page, 'hover');
@@ -125,7 +167,7 @@ test('dataset text in a hover is shown as text: no element or link is made from 
   assert.equal(await hover.locator('img, script').count(), 0);
   // A key is data too: the record on line 5 has one made of an <img> tag.
   const keyHover = await hoverLine(5, 'Record on line 5');
-  assert.ok((await textOf(keyHover)).includes('<img src=x onerror=alert(1)> (11 characters)'), await textOf(keyHover));
+  assert.match(await textOf(keyHover), /<img src=x onerror=alert\(1\)> \(11 characters, \d+ tokens\)/);
   assert.equal(await keyHover.locator('img, script').count(), 0);
   const links = await page.locator('.monaco-hover a').evaluateAll((anchors) => anchors.map((a) => a.getAttribute('data-href') || a.getAttribute('href') || ''));
   assert.deepEqual(links.filter((href) => href.includes('workbench.action.quit')), []);
@@ -161,12 +203,165 @@ test('the report shows dataset payloads as text, and nothing runs', async () => 
   assert.deepEqual(dialogs, []);
 });
 
+test('report filters do not carry over to another dataset, and a filtered list says so', async () => {
+  await openFile(page, 'capitals.jsonl');
+  await runCommand(page, 'Prompt or Fine-Tune: Open Report');
+  let report = await webviewWith('#facts .fact[data-fact="file"]:has-text("capitals.jsonl")', 60000);
+  await report.locator('#items-filter-k').selectOption('1');
+  await report.locator('#items-disagreements-only').check();
+  assert.equal(await report.locator('#items-filtered').innerText(), 'Filtered: k = 1, disagreements only · show all');
+  await openFile(page, 'xss.jsonl');
+  await runCommand(page, 'Prompt or Fine-Tune: Open Report');
+  report = await webviewWith('#facts .fact[data-fact="file"]:has-text("xss.jsonl")', 60000);
+  assert.equal(await report.locator('#items-filter-k').inputValue(), 'all');
+  assert.equal(await report.locator('#items-disagreements-only').isChecked(), false);
+  assert.equal(await report.locator('#items-filtered').isHidden(), true);
+  assert.match(await report.locator('#items-count').innerText(), /^(\d+) of \1 items$/);
+});
+
+test('the same k_fit in the hover, the side panel and the report, from the selected model\'s tokenizer', async () => {
+  await openFile(page, 'capitals.jsonl');
+  const summary = await hoverLine(1, 'Shots that fit');
+  const match = /Shots that fit: (\d+) in (\d+) tokens \((.*)'s tokenizer\)/.exec(await textOf(summary));
+  assert.ok(match, await textOf(summary));
+  const kFit = Number(match[1]);
+  assert.equal(Number(match[2]), 512);
+  await page.keyboard.press('Escape');
+  await runCommand(page, 'Prompt or Fine-Tune: Open Report');
+  const report = await webviewWith('#k-fit', 60000);
+  assert.equal(Number(await report.locator('#k-fit').getAttribute('data-k-fit')), kFit);
+  await showSidePanel();
+  const view = await webviewWith('article.dataset-card .dataset-fit', 60000);
+  const capitals = view.locator('article.dataset-card', { has: view.locator('.dataset-name', { hasText: /^capitals\.jsonl$/ }) });
+  assert.equal(Number(await capitals.locator('.dataset-fit').getAttribute('data-k-fit')), kFit);
+  assert.equal(await capitals.locator('.dataset-fit').innerText(), `k_fit ${kFit} in 512 tokens`);
+});
+
+test('a second run in the same session uses the model the run worker kept', async () => {
+  await openFile(page, 'capitals.jsonl');
+  const runsBefore = (extensionLog().match(/Run done: /g) ?? []).length;
+  await runCommand(page, 'Prompt or Fine-Tune: Run Comparison');
+  for (const end = Date.now() + 120000; (extensionLog().match(/Run done: /g) ?? []).length === runsBefore; await page.waitForTimeout(200)) {
+    if (Date.now() > end) throw new Error('the second run did not finish');
+  }
+  const lines = extensionLog().split('\n').filter((line) => line.includes('Run done: '));
+  assert.match(lines[lines.length - 1], /; model kept from an earlier run\)$/);
+  // Each phase was shown; a local folder is loaded, never "downloaded".
+  assert.match(extensionLog(), /Run phase \(loading\): Loading \/.+…/);
+  assert.match(extensionLog(), /Run phase \(reading\): Reading the dataset and building the prompts…/);
+  assert.doesNotMatch(extensionLog(), /Downloading \//);
+});
+
+test('cancel while the model loads leaves the report, the side panel and the verdict as they were', async () => {
+  await openFile(page, 'capitals.jsonl');
+  await runCommand(page, 'Prompt or Fine-Tune: Open Report');
+  const report = await webviewWith('#verdict-measured', 60000);
+  const verdictBefore = await report.locator('#verdict-measured').innerText();
+  const badgeBefore = await report.locator('#verdict-badge').innerText();
+  // Another thread count is another model: the run worker frees the one it kept and loads anew.
+  const freedBefore = (extensionLog().match(/Freed the model kept in the run worker/g) ?? []).length;
+  setWorkspaceSetting('promptOrFinetune.threads', 1);
+  try {
+    // The settings file is watched, not read at once: the extension says when the change reached it.
+    for (const end = Date.now() + 30000; (extensionLog().match(/Freed the model kept in the run worker/g) ?? []).length === freedBefore; await page.waitForTimeout(100)) {
+      if (Date.now() > end) throw new Error('the threads setting did not reach the extension');
+    }
+    // The run's status bar item cancels it: clicked in the page the moment it says "Loading", as the model load
+    // of stories260K takes about a second.
+    const clicked = page.evaluate(() => new Promise((resolve, reject) => {
+      const started = Date.now();
+      const check = () => {
+        const item = [...document.querySelectorAll('.statusbar-item')].find((element) => element.textContent.includes('Loading'));
+        if (item) {
+          (item.querySelector('a') ?? item).click();
+          resolve(item.textContent);
+        } else if (Date.now() - started > 60000) reject(new Error('the status bar never said "Loading"'));
+        else requestAnimationFrame(check);
+      };
+      check();
+    }));
+    await runCommand(page, 'Prompt or Fine-Tune: Run Comparison');
+    assert.match(await clicked, /capitals\.jsonl: Loading /);
+    await page.locator('.notifications-toasts', { hasText: 'Run cancelled before the model answered anything' }).first().waitFor({ timeout: 30000 });
+    const after = await webviewWith('#verdict-measured', 30000);
+    assert.equal(await after.locator('#verdict-measured').innerText(), verdictBefore);
+    assert.equal(await after.locator('#verdict-badge').innerText(), badgeBefore);
+    assert.equal(await after.locator('#partial-note').count(), 0);
+    assert.notEqual(badgeBefore, 'NOT RUN');
+    await showSidePanel();
+    const view = await webviewWith('article.dataset-card', 30000);
+    const capitals = view.locator('article.dataset-card', { has: view.locator('.dataset-name', { hasText: /^capitals\.jsonl$/ }) });
+    await capitals.locator('.status-pill', { hasText: /^compared$/ }).waitFor({ timeout: 20000 });
+    assert.equal(await capitals.locator('.dataset-measured').innerText(), `Measured: ${verdictBefore}`);
+  } finally {
+    setWorkspaceSetting('promptOrFinetune.threads', undefined);
+  }
+});
+
+test('Preview Prompt opens a read-only prompt that is never dirty', async () => {
+  await openFile(page, 'capitals.jsonl');
+  await runCommand(page, 'Go to Line/Column...');
+  await page.keyboard.type('5');
+  await page.keyboard.press('Enter');
+  await pickAfterCommand('Prompt or Fine-Tune: Preview Prompt', '2');
+  const tab = page.locator('.tabs-container .tab', { hasText: 'capitals.jsonl.prompt.txt' }).first();
+  await tab.waitFor({ timeout: 30000 });
+  assert.doesNotMatch(await tab.getAttribute('class'), /\bdirty\b/);
+  const editor = page.locator('.editor-group-container', { has: page.locator('.tab.active', { hasText: 'capitals.jsonl.prompt.txt' }) }).locator('.view-lines').first();
+  await editor.filter({ hasText: 'What is the capital of Portugal?' }).waitFor({ timeout: 20000 });
+  await screenshot(page, 'prompt-preview');
+  // Closing it asks nothing: there is nothing to save.
+  await tab.click();
+  await page.keyboard.press('Control+W');
+  await tab.waitFor({ state: 'detached', timeout: 10000 });
+  assert.equal(await page.locator('.monaco-dialog-box').count(), 0);
+});
+
+test('the dataset view shows fields, duplicates and conflicts, and switches the compared field', async () => {
+  await openFile(page, 'graded.jsonl');
+  await runCommand(page, 'Prompt or Fine-Tune: Show Dataset');
+  const view = await webviewWith('#reference-choices', 60000);
+  assert.match(await view.locator('#reference-sentence').innerText(), /^Outputs are compared with response \(a fine-tuned model's output\), as detected\.$/);
+  assert.equal(await view.locator('#duplicates-table tr.duplicate-row.conflicting').count(), 1);
+  assert.deepEqual(await view.locator('#duplicates-table tr.conflicting .line-link').allInnerTexts(), ['3', '6']);
+  assert.equal(await view.locator('canvas#input-length-chart').count(), 1);
+  // The screenshot shows the view on its own: the bottom panel hidden, its editor group maximized.
+  await runCommand(page, 'View: Hide Panel');
+  await page.locator('.tabs-container .tab', { hasText: 'Dataset: graded.jsonl' }).first().click();
+  await runCommand(page, 'View: Toggle Maximize Editor Group');
+  await page.waitForTimeout(500); // charts redraw for the new size
+  await screenshot(page, 'dataset-view');
+  await runCommand(page, 'View: Toggle Maximize Editor Group');
+  await view.locator('input[type="radio"][data-path="target"]').check();
+  await view.locator('#reference-sentence', { hasText: 'set in the promptOrFinetune.fields setting' }).waitFor({ timeout: 30000 });
+  assert.match(await view.locator('#reference-sentence').innerText(), /^Outputs are compared with target \(a gold answer\)/);
+  assert.equal(await view.locator('#duplicates-table tr.duplicate-row.conflicting').count(), 0);
+  await view.locator('#reference-reset').click();
+  await view.locator('#reference-sentence', { hasText: 'as detected' }).waitFor({ timeout: 30000 });
+  // A line link opens the dataset at that line.
+  await view.locator('#duplicates-table .line-link', { hasText: /^6$/ }).first().click();
+  await page.locator('.tabs-container .tab.active', { has: page.getByText('graded.jsonl', { exact: true }) }).waitFor({ timeout: 10000 });
+});
+
+test('the walkthrough leads a first run through model, dataset, estimate and run', async () => {
+  await runCommand(page, 'Prompt or Fine-Tune: Get Started');
+  const walkthrough = page.locator('.gettingStartedContainer');
+  await walkthrough.locator('text=Select a model').first().waitFor({ timeout: 30000 });
+  for (const step of ['Look at a dataset', 'Estimate the shots', 'Run the comparison']) await walkthrough.locator(`text=${step}`).first().waitFor();
+  await runCommand(page, 'View: Toggle Maximize Editor Group');
+  // The step's Markdown is rendered in a webview beside the steps.
+  await webviewWith('h1:has-text("Select a model")', 30000);
+  await page.waitForTimeout(500);
+  await screenshot(page, 'walkthrough');
+  await runCommand(page, 'View: Toggle Maximize Editor Group');
+});
+
 test('the side panel lists the datasets with status and verdicts, and its actions work', async () => {
-  await page.locator('.activitybar .action-item a[aria-label^="Prompt or Fine-Tune"]').click();
+  await showSidePanel();
   const view = await webviewWith('article.dataset-card', 60000);
   await view.locator('article.dataset-card[data-status="compared"]').first().waitFor({ timeout: 20000 });
   const names = await view.locator('article.dataset-card .dataset-name').allInnerTexts();
-  assert.deepEqual(names, ['broken.jsonl', 'capitals.jsonl', 'not-jsonl.jsonl', 'xss.jsonl']);
+  assert.deepEqual(names, ['broken.jsonl', 'capitals.jsonl', 'graded.jsonl', 'not-jsonl.jsonl', 'xss.jsonl']);
   const capitals = view.locator('article.dataset-card', { has: view.locator('.dataset-name', { hasText: /^capitals\.jsonl$/ }) });
   assert.match(await capitals.locator('.dataset-measured').innerText(), /^Measured: /);
   const xss = view.locator('article.dataset-card', { has: view.locator('.dataset-name', { hasText: /^xss\.jsonl$/ }) });
@@ -196,12 +391,23 @@ test('a window reload restores the report panel and the side panel', async () =>
   try {
     view = await webviewWith('article.dataset-card[data-status="compared"]', 20000);
   } catch {
-    const icon = page.locator('.activitybar .action-item a[aria-label^="Prompt or Fine-Tune"]');
-    await icon.click();
-    await icon.click();
-    view = await webviewWith('article.dataset-card[data-status="compared"]', 60000);
+    // The side bar may come back hidden (the layout the walkthrough's maximized group left), or shown but blank.
+    await showSidePanel();
+    try {
+      view = await webviewWith('article.dataset-card[data-status="compared"]', 20000);
+    } catch {
+      const icon = page.locator('.activitybar .action-item a[aria-label^="Prompt or Fine-Tune"]');
+      await icon.click();
+      await icon.click();
+      view = await webviewWith('article.dataset-card[data-status="compared"]', 60000);
+    }
   }
-  assert.ok(await view.locator('article.dataset-card').count() >= 4);
+  assert.ok(await view.locator('article.dataset-card').count() >= 5);
+  // Files inspected before the tokenizer was read are inspected again with it: no card keeps a character estimate.
+  for (const end = Date.now() + 60000; await view.locator('.dataset-fit', { hasText: 'estimated from characters' }).count(); await page.waitForTimeout(250)) {
+    if (Date.now() > end) throw new Error(`a card kept its estimate from characters: ${await view.locator('.dataset-fit', { hasText: 'estimated' }).first().innerText()}`);
+  }
+  assert.ok(await view.locator('.dataset-fit', { hasText: / in 512 tokens$/ }).count() >= 1);
   await screenshot(page, 'after-reload');
   assert.deepEqual(dialogs, []);
 });

@@ -3,7 +3,7 @@
  * its commands and providers with arguments, against the fixture workspace and a real small model.
  */
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -17,7 +17,7 @@ const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfigur
 const sharedModel = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'models', 'stories260K');
 
 /** A MarkdownString's value as a reader sees it: appendText's escapes and non-breaking spaces undone. */
-const plain = (markdown: vscode.MarkdownString): string => markdown.value.replace(/&nbsp;/g, ' ').replace(/&lt;/g, '<').replace(/&amp;/g, '&').replace(/\\([\\`*_{}[\]()#+\-.!|<>])/g, '$1');
+const plain = (markdown: vscode.MarkdownString): string => markdown.value.replace(/&nbsp;/g, ' ').replace(/&lt;/g, '<').replace(/&amp;/g, '&').replace(/\\([!-/:-@[-`{-~])/g, '$1');
 
 async function waitFor<T>(probe: () => T | undefined, what: string, ms = 20000): Promise<T> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 100))) {
@@ -44,7 +44,7 @@ suite('Prompt or Fine-Tune in VS Code', () => {
 
   test('every contributed command is registered', async () => {
     const commands = await vscode.commands.getCommands(true);
-    const ours = ['inspectDataset', 'estimateShots', 'previewPrompt', 'runComparison', 'cancelRun', 'openReport', 'selectModel', 'exportReport', 'refreshDatasets'];
+    const ours = ['inspectDataset', 'estimateShots', 'previewPrompt', 'runComparison', 'cancelRun', 'openReport', 'selectModel', 'exportReport', 'refreshDatasets', 'showDataset', 'showWalkthrough'];
     for (const name of ours) assert.ok(commands.includes(`promptOrFinetune.${name}`), name);
   });
 
@@ -81,13 +81,16 @@ suite('Prompt or Fine-Tune in VS Code', () => {
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', document.uri, new vscode.Position(0, 3));
     const markdown = hovers.flatMap((hover) => hover.contents as vscode.MarkdownString[]);
     const text = markdown.map(plain).join('\n');
-    assert.match(text, /40 records, 0 invalid; schema input-output; input question, reference answer\./);
+    assert.match(text, /40 records, 0 invalid, 0 warnings; schema input-output; input question, reference answer\./);
+    // Ordinary spaces: a hover paragraph wraps between words, never inside one.
+    assert.ok(!markdown[0]!.value.includes('&nbsp;'), markdown[0]!.value);
     assert.match(text, /\[\$\(play\) Run Comparison\]\(command:promptOrFinetune\.runComparison\?/);
     assert.deepEqual((markdown[0]!.isTrusted as { enabledCommands: string[] }).enabledCommands, ['promptOrFinetune.runComparison', 'promptOrFinetune.openReport']);
     const record = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', document.uri, new vscode.Position(2, 3));
     const recordText = (record[0]!.contents as vscode.MarkdownString[]).map(plain).join('\n');
     // With seed 1 and 4 held out, lines 4, 6, 31 and 35 are evaluated; line 3 is in the pool.
-    assert.equal(recordText, '**Record on line 3** — in the example pool\n\nquestion (29 characters)\n```text\nWhat is the capital of Italy?\n```\nanswer (4 characters)\n```text\nRome\n```\n');
+    // The model's tokenizer is read right after activation, so fields are counted in its tokens too.
+    assert.equal(recordText.replace(/, \d+ tokens\)/g, ', N tokens)'), '**Record on line 3** — in the example pool\n\nquestion (29 characters, N tokens)\n```text\nWhat is the capital of Italy?\n```\nanswer (4 characters, N tokens)\n```text\nRome\n```\n');
   });
 
   test('data in a hover is never markup: scripts, images and command links stay in code blocks', async () => {
@@ -112,14 +115,40 @@ suite('Prompt or Fine-Tune in VS Code', () => {
     assert.equal(estimate.verdict, 'no-guarantee');
   });
 
-  test('Preview Prompt shows exactly what a run sends, never the record itself among its shots', async () => {
-    const preview = await vscode.commands.executeCommand<{ text: string; shots: number; exampleLines: number[]; line: number }>('promptOrFinetune.previewPrompt', fixture('capitals.jsonl'), 5, 2);
+  test('Preview Prompt shows exactly what a run sends in a read-only document, updated in place for another k', async () => {
+    const uri = fixture('capitals.jsonl');
+    const preview = await vscode.commands.executeCommand<{ text: string; shots: number; exampleLines: number[]; line: number; uri: string }>('promptOrFinetune.previewPrompt', uri, 5, 2);
     assert.equal(preview.line, 5);
     assert.equal(preview.shots, 2);
     assert.equal(preview.exampleLines.length, 2);
     assert.ok(!preview.exampleLines.includes(5));
     assert.ok(preview.text.endsWith('Input: What is the capital of Portugal?\nOutput:'), preview.text); // no trailing space: the answer brings it
-    assert.equal(vscode.window.activeTextEditor?.document.getText(), preview.text);
+    const document = vscode.workspace.textDocuments.find((candidate) => candidate.uri.toString() === preview.uri)!;
+    assert.equal(document.uri.scheme, 'prompt-or-finetune-prompt');
+    assert.equal(document.getText(), preview.text);
+    assert.equal(document.isDirty, false);
+    assert.equal(document.isUntitled, false);
+    // Another k: the same document, its text replaced.
+    const zero = await vscode.commands.executeCommand<{ text: string; shots: number; uri: string }>('promptOrFinetune.previewPrompt', uri, 5, 0);
+    assert.equal(zero.uri, preview.uri);
+    assert.equal(zero.shots, 0);
+    await waitFor(() => document.getText() === zero.text || undefined, 'the preview to update');
+    assert.equal(document.isDirty, false);
+    assert.ok(zero.text.length < preview.text.length);
+  });
+
+  test('one shot estimate everywhere: the hover says the k_fit of the model\'s tokenizer that the report uses', async function () {
+    this.timeout(120000);
+    const uri = fixture('capitals.jsonl');
+    const estimate = await vscode.commands.executeCommand<{ kFit: number }>('promptOrFinetune.estimateShots', uri);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(0, 3));
+    const text = hovers.flatMap((hover) => hover.contents as vscode.MarkdownString[]).map(plain).join('\n');
+    const match = /Shots that fit: (\d+) in (\d+) tokens \(([^)]*)'s tokenizer\)/.exec(text);
+    assert.ok(match, text);
+    assert.deepEqual([Number(match[1]), Number(match[2]), match[3]], [estimate.kFit, 512, model]);
+    const outcome = await vscode.commands.executeCommand<RunOutcome>('promptOrFinetune.runComparison', uri);
+    assert.equal(outcome.kind, 'done');
+    assert.equal((outcome as { report: ExperimentReport }).report.estimate.fit.kFit, estimate.kFit);
   });
 
   test('Run Comparison runs the model in a worker and opens the report; exports write all three formats', async function () {
@@ -131,6 +160,8 @@ suite('Prompt or Fine-Tune in VS Code', () => {
     assert.deepEqual(report.shots, [0, 1, 2]);
     assert.deepEqual(report.curve.map((point) => [point.k, point.n]), [[0, 4], [1, 4], [2, 4]]);
     assert.equal(report.split.heldOut, 4);
+    // The worker kept the model from the run before: this run did not load it again.
+    assert.equal((outcome as { modelLoaded: boolean }).modelLoaded, false);
     assert.equal(await vscode.commands.executeCommand('promptOrFinetune.openReport', uri), true);
     const folder = mkdtempSync(path.join(tmpdir(), 'pof-export-'));
     for (const format of ['json', 'markdown', 'html'] as const) {
@@ -163,6 +194,93 @@ suite('Prompt or Fine-Tune in VS Code', () => {
     } finally {
       await config().update('shots', [0, 1, 2], vscode.ConfigurationTarget.Global);
       await config().update('heldOut', 4, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  test('Cancel during the model load keeps the previous state: no report replaced, nothing saved', async function () {
+    this.timeout(120000);
+    const uri = fixture('capitals.jsonl');
+    const folder = mkdtempSync(path.join(tmpdir(), 'pof-cancel-'));
+    const before = path.join(folder, 'before.json');
+    assert.equal(await vscode.commands.executeCommand('promptOrFinetune.exportReport', uri, 'json', before), before);
+    // Another thread count is another model: the worker frees the one it kept and loads anew.
+    await config().update('threads', 1, vscode.ConfigurationTarget.Global);
+    try {
+      const running = vscode.commands.executeCommand<RunOutcome>('promptOrFinetune.runComparison', uri);
+      let cancelled = false;
+      for (const end = Date.now() + 20000; !cancelled && Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 5))) {
+        cancelled = (await vscode.commands.executeCommand<boolean>('promptOrFinetune.cancelRun')) === true;
+      }
+      const outcome = await running;
+      assert.deepEqual(outcome, { kind: 'cancelled', report: undefined, kept: false, modelLoaded: false });
+      const after = path.join(folder, 'after.json');
+      await vscode.commands.executeCommand('promptOrFinetune.exportReport', uri, 'json', after);
+      assert.equal(readFileSync(after, 'utf8'), readFileSync(before, 'utf8'));
+      // The next run loads the model it needs, and completes.
+      const next = await vscode.commands.executeCommand<RunOutcome>('promptOrFinetune.runComparison', uri);
+      assert.equal(next.kind, 'done');
+      assert.equal((next as { modelLoaded: boolean }).modelLoaded, true);
+    } finally {
+      await config().update('threads', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  test('a verdict measured with another model than the one selected is marked stale', async () => {
+    const uri = fixture('capitals.jsonl');
+    // A settings change makes the file be inspected again: the summary is back once that is done.
+    const summary = async (): Promise<string> => {
+      for (const end = Date.now() + 20000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+        const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(0, 3));
+        const text = plain(hovers.flatMap((hover) => hover.contents as vscode.MarkdownString[])[0]!);
+        if (!text.includes('Inspecting this file') || Date.now() > end) return text;
+      }
+    };
+    assert.match(await summary(), /\nMeasured: /);
+    const other = path.join(tmpdir(), 'another-model-folder');
+    await config().update('model', other, vscode.ConfigurationTarget.Global);
+    try {
+      assert.match(await summary(), new RegExp(`\\nMeasured \\(stale: measured with ${model.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, not the model selected now\\): `));
+    } finally {
+      await config().update('model', model, vscode.ConfigurationTarget.Global);
+    }
+    assert.match(await summary(), /\nMeasured: /);
+  });
+
+  test('Show Dataset opens the dataset view; a file with a model output and a gold answer compares the output by default', async () => {
+    const uri = fixture('graded.jsonl');
+    assert.equal(await vscode.commands.executeCommand('promptOrFinetune.showDataset', uri), true);
+    const inspected = await vscode.commands.executeCommand<{ fields: { reference: string } }>('promptOrFinetune.inspectDataset', uri);
+    assert.equal(inspected.fields.reference, 'response');
+  });
+
+  test('first answer first: a large file\'s line-1 hover gives a provisional summary with the bytes read, then the whole', async function () {
+    this.timeout(120000);
+    const file = path.join(workspace(), 'large.generated.jsonl');
+    const line = (i: number): string => `${JSON.stringify({ question: `What is item ${i} of the large file, in a few words?`, answer: `Item ${i}` })}\n`;
+    const lines: string[] = [];
+    for (let i = 0, bytes = 0; bytes < 8 * 1024 * 1024; i++) { lines.push(line(i)); bytes += lines[i]!.length; }
+    writeFileSync(file, lines.join(''));
+    try {
+      const uri = vscode.Uri.file(file);
+      const summaryOf = async (): Promise<string> => {
+        const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(0, 2));
+        return plain(hovers.flatMap((hover) => hover.contents as vscode.MarkdownString[])[0]!);
+      };
+      await vscode.workspace.openTextDocument(uri);
+      const started = Date.now();
+      let first = await summaryOf();
+      for (const end = Date.now() + 30000; first.includes('Inspecting this file'); first = await summaryOf()) {
+        if (Date.now() > end) throw new Error('no summary after 30 s');
+      }
+      assert.match(first, /Provisional, from the first 256 KB of 8\.0 MB; the whole file is being read\./, `after ${Date.now() - started} ms: ${first}`);
+      let final = first;
+      for (const end = Date.now() + 90000; final.includes('Provisional'); await new Promise((resolve) => setTimeout(resolve, 200))) {
+        if (Date.now() > end) throw new Error('the whole scan did not end');
+        final = await summaryOf();
+      }
+      assert.match(final, new RegExp(`^\\*\\*Prompt or Fine-Tune\\*\\*\\n\\n${lines.length.toLocaleString('en-US')} records, 0 invalid`));
+    } finally {
+      rmSync(file, { force: true });
     }
   });
 

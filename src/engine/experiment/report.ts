@@ -240,4 +240,6 @@ export interface ExperimentReport {
    */
   warnings?: string[];
   timing: RunTiming;
+  /** Plain sentences on a degenerate run (no shot fits, the query alone exceeds the context, no valid label); see degenerate.ts. */
+  notes?: string[];
 }

@@ -3,6 +3,7 @@
  * the place it goes (heading, paragraph, table cell, code span): dataset text, file and model names never
  * become markup, HTML or a new line of a table.
  */
+import { degenerateNotes } from '../experiment/degenerate';
 import type { CurvePoint, ExperimentReport, MetricId } from '../experiment/report';
 
 export const METRIC_TITLES: Record<MetricId, string> = {
@@ -27,6 +28,7 @@ export function summaryParagraph(report: ExperimentReport): string {
   const plain = (text: string): string => text.replace(CONTROL_CHARACTERS, '\uFFFD').replace(LINE_BREAKS, ' ');
   return [
     `${report.complete ? '' : '(Cancelled: partial results.) '}${measured.sentence}`,
+    ...(report.notes ?? degenerateNotes(report)),
     `Theory: ${theory.sentence}`,
     `Measured ${plain(report.dataset.name)} with ${plain(report.model.id)} on ${report.split.heldOut} held-out items (pool ${report.split.pool}) at k = ${report.shots.join(', ')}` +
       (best ? `; best ${METRIC_TITLES[report.primaryMetric].toLowerCase()} ${percent(1 - best.disagreement.rate)} at k = ${best.k}` : '') +
@@ -70,6 +72,7 @@ export function renderReportMarkdown(report: ExperimentReport): string {
   const lines: string[] = [];
   lines.push(`# Prompt or Fine-Tune: ${escapeMarkdown(report.dataset.name)}`, '');
   lines.push(`**Measured:** ${escapeMarkdown(report.verdict.measured.sentence)}`, '');
+  for (const note of report.notes ?? degenerateNotes(report)) lines.push(`**Note:** ${escapeMarkdown(note)}`, '');
   lines.push(`**Theory:** ${escapeMarkdown(report.verdict.theory.sentence)}`, '');
   for (const warning of report.warnings ?? []) lines.push(`**Warning:** ${escapeMarkdown(warning)}`, '');
   lines.push(`Model ${codeSpan(report.model.id)} (context ${report.model.contextLength}), schema ${escapeMarkdown(report.dataset.schema)}, ${report.dataset.records} records, ` +

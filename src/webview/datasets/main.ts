@@ -35,14 +35,14 @@ const STATUS_TEXT: Record<DatasetStatus, string> = {
   'error': 'error',
 };
 
-type CardAction = 'inspect' | 'run' | 'openReport' | 'openFile' | 'cancel';
+type CardAction = 'inspect' | 'run' | 'openReport' | 'openFile' | 'showDataset' | 'cancel';
 type PanelAction = 'selectModel' | 'refresh';
 
 /** The one place a button's data attributes become a typed message. */
 function messageFor(action: string, uri: string | undefined): DatasetsWebviewMessage | null {
   switch (action) {
     case 'selectModel': case 'refresh': case 'cancel': return { type: action };
-    case 'inspect': case 'run': case 'openReport': case 'openFile': return uri === undefined ? null : { type: action, uri };
+    case 'inspect': case 'run': case 'openReport': case 'openFile': case 'showDataset': return uri === undefined ? null : { type: action, uri };
     default: return null;
   }
 }
@@ -75,27 +75,48 @@ function summaryLine(card: DatasetCard): string {
   if (card.schema) parts.push(card.schema);
   if (card.records !== undefined) parts.push(`${count(card.records)} records`);
   if (card.invalid !== undefined) parts.push(`${count(card.invalid)} invalid`);
+  if (card.warnings !== undefined) parts.push(`${count(card.warnings)} ${card.warnings === 1 ? 'warning' : 'warnings'}`);
+  if (card.provisionalBytes !== undefined) parts.push(`provisional: first ${bytes(card.provisionalBytes)} read`);
   return parts.join(' · ');
+}
+
+/** The shot estimate as every view shows it: k_fit in the context, and whether tokens were counted or guessed. */
+function fitLine(card: DatasetCard): string | null {
+  if (card.kFit === undefined || card.contextLength === undefined) return null;
+  return `k_fit ${count(card.kFit)} in ${count(card.contextLength)} tokens${card.estimatedFromCharacters ? ' (estimated from characters)' : ''}`;
+}
+
+/** A sentence clamped to two lines by CSS (at a word, with an ellipsis); the whole of it on hover. */
+function clamped(className: string, label: string | null, text: string, extra: HTMLElement | null = null): HTMLElement {
+  return h('p', { className: `${className} clamp`, title: `${label ?? ''}${text}` }, [label ? h('span', { className: 'label' }, [label]) : null, text, extra]);
 }
 
 function datasetCard(card: DatasetCard): HTMLElement {
   const busy = card.status === 'inspecting' || card.status === 'running';
-  return h('article', { className: `dataset-card status-${card.status}`, attrs: { 'data-uri': card.uri, 'data-status': card.status } }, [
+  const fit = fitLine(card);
+  const stale = card.measuredWith !== undefined
+    ? h('span', { className: 'stale-pill', title: `Measured with ${card.measuredWith}, not the model selected now: run again to update.` }, ['stale'])
+    : null;
+  return h('article', { className: `dataset-card status-${card.status}`, attrs: { 'data-uri': card.uri, 'data-status': card.status, ...(card.measuredWith !== undefined ? { 'data-stale': true } : {}) } }, [
     h('div', { className: 'card-title' }, [
-      h('span', { className: 'dataset-name' }, [card.name]),
+      h('span', { className: 'dataset-name', title: card.relativePath }, [card.name]),
       h('span', { className: `status-pill status-${card.status}`, attrs: { 'data-status': card.status } }, [STATUS_TEXT[card.status] ?? card.status]),
     ]),
-    h('div', { className: 'dataset-path muted', title: card.relativePath }, [card.relativePath]),
     h('div', { className: 'dataset-summary muted' }, [summaryLine(card)]),
-    card.theory ? h('p', { className: 'dataset-theory' }, [card.theory]) : null,
-    card.measured ? h('p', { className: 'dataset-measured' }, [h('span', { className: 'label' }, ['Measured: ']), card.measured]) : null,
+    // One line for the theory: k_fit first (the number every view shares), the sentence after it, cut at a word.
+    fit || card.theory ? h('p', { className: 'dataset-theory clamp-1', title: [fit, card.theory].filter(Boolean).join(' · ') }, [
+      fit ? h('span', { className: 'dataset-fit', attrs: { 'data-k-fit': card.kFit } }, [fit]) : null,
+      fit && card.theory ? ' · ' : null,
+      card.theory ?? null,
+    ]) : null,
+    card.measured ? clamped('dataset-measured', 'Measured: ', card.measured, stale) : null,
     card.error ? h('p', { className: 'dataset-error', attrs: { role: 'alert' } }, [card.error]) : null,
     h('div', { className: 'card-progress', attrs: { 'data-uri': card.uri } }),
     h('div', { className: 'button-row card-actions' }, [
-      button('inspect', 'Inspect', { uri: card.uri, disabled: busy }),
       button('run', 'Run', { uri: card.uri, disabled: busy, primary: true }),
-      button('openReport', 'Open report', { uri: card.uri, disabled: !card.hasReport, ...(card.hasReport ? {} : { title: 'No report yet: run first' }) }),
-      button('openFile', 'Open file', { uri: card.uri }),
+      button('showDataset', 'Dataset', { uri: card.uri, disabled: card.status === 'inspecting', title: 'Inspect: labels, lengths, duplicates, fields and problems' }),
+      button('openReport', 'Report', { uri: card.uri, disabled: !card.hasReport, title: card.hasReport ? 'Open the report' : 'No report yet: run first' }),
+      button('openFile', 'Open', { uri: card.uri, title: 'Open the file' }),
     ]),
   ]);
 }

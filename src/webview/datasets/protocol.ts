@@ -16,10 +16,21 @@ export interface DatasetCard {
   schema?: string;
   records?: number;
   invalid?: number;
+  /** Records read with a warning (raw tab, duplicate key, pretty-printed…). */
+  warnings?: number;
+  /** Shots that fit, from the one estimate every view shows (the store's, with the model's tokenizer when loaded). */
+  kFit?: number;
+  contextLength?: number;
+  /** True while no tokenizer is loaded: counts estimated from characters. */
+  estimatedFromCharacters?: boolean;
+  /** Set while only the start of a large file has been read: the summary is provisional. */
+  provisionalBytes?: number;
   /** The theory's verdict sentence, once inspected. */
   theory?: string;
   /** The measured verdict sentence, once a run finished. */
   measured?: string;
+  /** The model the measured verdict came from, when it is not the model selected now (the verdict is stale). */
+  measuredWith?: string;
   /** What went wrong, in one sentence. */
   error?: string;
   hasReport: boolean;
@@ -44,6 +55,8 @@ export type DatasetsWebviewMessage =
   | { type: 'run'; uri: string }
   | { type: 'openReport'; uri: string }
   | { type: 'openFile'; uri: string }
+  /** Open the dataset view (labels, lengths, duplicates, fields, problems). */
+  | { type: 'showDataset'; uri: string }
   | { type: 'cancel' }
   | { type: 'selectModel' }
   | { type: 'refresh' };
@@ -53,7 +66,7 @@ export function isDatasetsWebviewMessage(value: unknown): value is DatasetsWebvi
   const message = value as { type?: unknown; uri?: unknown };
   switch (message.type) {
     case 'ready': case 'cancel': case 'selectModel': case 'refresh': return true;
-    case 'inspect': case 'run': case 'openReport': case 'openFile': return typeof message.uri === 'string';
+    case 'inspect': case 'run': case 'openReport': case 'openFile': case 'showDataset': return typeof message.uri === 'string';
     default: return false;
   }
 }

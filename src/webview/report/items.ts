@@ -54,6 +54,9 @@ export function itemsSection(report: ExperimentReport, options: ItemsOptions): H
   const checkbox = h('input', { id: 'items-disagreements-only', attrs: { type: 'checkbox' } });
   checkbox.checked = filter.disagreementsOnly;
   const countLine = h('span', { id: 'items-count', className: 'muted', attrs: { 'aria-live': 'polite' } });
+  // A filtered list says so, with what filters it and a way back to every item.
+  const filtered = h('span', { id: 'items-filtered', className: 'filtered-note', attrs: { hidden: true, role: 'status' } });
+  const showAll = h('button', { id: 'items-show-all', className: 'link-button', attrs: { type: 'button' } }, ['show all']);
   const note = h('p', { id: 'items-note', className: 'note', attrs: { hidden: true } });
   const holder = h('div', { className: 'table-scroll', id: 'items-table-holder' });
 
@@ -62,6 +65,9 @@ export function itemsSection(report: ExperimentReport, options: ItemsOptions): H
     const shown = matching.slice(0, MAX_ITEM_ROWS);
     replaceChildren(holder, [itemsTable(report, shown, options.openLine)]);
     countLine.textContent = `${count(matching.length)} of ${count(report.items.length)} items`;
+    const active = [filter.k !== 'all' ? `k = ${filter.k}` : '', filter.disagreementsOnly ? 'disagreements only' : ''].filter(Boolean);
+    filtered.hidden = active.length === 0;
+    replaceChildren(filtered, active.length ? [`Filtered: ${active.join(', ')} · `, showAll] : []);
     note.hidden = matching.length <= MAX_ITEM_ROWS;
     note.textContent = note.hidden ? '' :
       `Showing the first ${count(MAX_ITEM_ROWS)} of ${count(matching.length)} matching items; filter by k to see others.`;
@@ -71,6 +77,11 @@ export function itemsSection(report: ExperimentReport, options: ItemsOptions): H
     refresh();
     options.onFilterChange(filter);
   };
+  showAll.addEventListener('click', () => {
+    select.value = 'all';
+    checkbox.checked = false;
+    change();
+  });
   select.addEventListener('change', change);
   checkbox.addEventListener('change', change);
   refresh();
@@ -79,6 +90,7 @@ export function itemsSection(report: ExperimentReport, options: ItemsOptions): H
     h('label', { attrs: { for: 'items-filter-k' } }, ['Shots ']), select,
     h('label', { className: 'checkbox' }, [checkbox, ' disagreements only']),
     countLine,
+    filtered,
   ]);
   return [controls, note, holder];
 }

@@ -5,6 +5,7 @@
  * openings), and the standalone HTML export (no VS Code API; the report is JSON in #report-data).
  */
 import type { Chart } from 'chart.js';
+import { degenerateNotes } from '../../engine/experiment/degenerate';
 import type { ExperimentReport } from '../../engine/experiment/report';
 import { chartDescription, renderAgreementChart } from './chart';
 import { h, replaceChildren, section } from './dom';
@@ -36,8 +37,14 @@ function rootElement(): HTMLElement {
 
 // ---- Filter state: kept across reloads, merged into the host's state (which holds the report file) --------
 
-function savedFilter(): ItemFilter {
+/** Which report a filter belongs to: a filter never carries over to another dataset's report, or a newer run. */
+function filterKey(report: ExperimentReport): string {
+  return `${report.dataset.file}@${report.createdAt}`;
+}
+
+function savedFilter(report: ExperimentReport): ItemFilter {
   const state = (api?.getState() ?? {}) as Partial<ReportPanelState>;
+  if (state.filterFor !== filterKey(report)) return { k: 'all', disagreementsOnly: false };
   const k = state.filterK;
   return {
     k: typeof k === 'number' && Number.isFinite(k) ? k : 'all',
@@ -45,8 +52,8 @@ function savedFilter(): ItemFilter {
   };
 }
 
-function saveFilter(filter: ItemFilter): void {
-  const patch: Pick<ReportPanelState, 'filterK' | 'disagreementsOnly'> = { filterK: filter.k, disagreementsOnly: filter.disagreementsOnly };
+function saveFilter(report: ExperimentReport, filter: ItemFilter): void {
+  const patch: Pick<ReportPanelState, 'filterK' | 'disagreementsOnly' | 'filterFor'> = { filterK: filter.k, disagreementsOnly: filter.disagreementsOnly, filterFor: filterKey(report) };
   api?.mergeState(patch);
 }
 
@@ -56,6 +63,13 @@ function saveFilter(filter: ItemFilter): void {
 function labelSection(report: ExperimentReport): HTMLElement[] {
   const labels = labelDistributionTable(report);
   return labels ? [section('labels', 'Label distributions', [h('div', { className: 'table-scroll' }, [labels])])] : [];
+}
+
+/** The plain sentences of a degenerate run (no shot fits, the query exceeds the context, no valid label). */
+function degenerateNotesBlock(report: ExperimentReport): HTMLElement | null {
+  const notes = report.notes ?? degenerateNotes(report);
+  if (!notes.length) return null;
+  return h('div', { id: 'run-notes', className: 'run-notes', attrs: { role: 'note' } }, notes.map((note) => h('p', { className: 'run-note' }, [note])));
 }
 
 function showReport(report: ExperimentReport): void {
@@ -68,6 +82,7 @@ function showReport(report: ExperimentReport): void {
     : null;
   replaceChildren(content, [
     verdictBanner(report),
+    degenerateNotesBlock(report),
     partialNote(report),
     factsLine(report),
     section('agreement', 'Agreement against shots', report.curve.length
@@ -83,8 +98,8 @@ function showReport(report: ExperimentReport): void {
       assumptions(),
     ]),
     section('items', 'Items', itemsSection(report, {
-      filter: savedFilter(),
-      onFilterChange: saveFilter,
+      filter: savedFilter(report),
+      onFilterChange: (filter) => saveFilter(report, filter),
       ...(standalone ? {} : { openLine: (line: number) => api?.postMessage({ type: 'openLine', line }) }),
     })),
   ]);

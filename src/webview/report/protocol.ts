@@ -23,6 +23,8 @@ export type ReportWebviewMessage =
 /** What the panel keeps in webview state across reloads: where the report is, never the report itself. */
 export interface ReportPanelState {
   reportFile: string;
+  /** The report (file and creation time) the filter was set on: another report starts unfiltered. */
+  filterFor?: string;
   filterK: number | 'all';
   disagreementsOnly: boolean;
 }
