@@ -38,6 +38,7 @@ interface StandInOptions {
 /** The vLLM stand-in. `requests` keeps every completion request's body; `maxInFlight` the most open at once. */
 class VllmStandIn {
   readonly requests: Record<string, unknown>[] = [];
+  readonly authorizations: (string | undefined)[] = [];
   maxInFlight = 0;
   private inFlight = 0;
   private readonly server: Server;
@@ -62,6 +63,7 @@ class VllmStandIn {
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
     };
+    this.authorizations.push(request.headers.authorization);
     let text = '';
     for await (const chunk of request) text += String(chunk);
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -118,7 +120,8 @@ describe('endpoint model on a vLLM stand-in', { skip: sharedMissing }, () => {
 
   test('capabilities: prompt log-probabilities by echo, tokenization, the context from max_model_len', async () => {
     const server = await standIn({ tokenize: true, echo: true });
-    const model = await connectEndpoint({ endpoint: server.endpoint, model: SERVED });
+    const model = await connectEndpoint({ endpoint: server.endpoint, model: SERVED, apiKey: 'sk-test-key' });
+    assert.ok(server.authorizations.length >= 4 && server.authorizations.every((header) => header === 'Bearer sk-test-key'));
     assert.equal(model.probe.kind, 'openai');
     assert.equal(model.probe.tokenize, 'vllm');
     assert.equal(model.probe.promptLogProbs, null);

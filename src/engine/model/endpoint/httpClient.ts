@@ -49,6 +49,16 @@ export class Limiter {
   }
 }
 
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Under the server root rather than the base (`/tokenize`, `/props`, llama-server's `/completion`). */
+  root?: boolean;
+  /** False: one attempt only (probes, where a failure is an answer). */
+  retry?: boolean;
+  /** False: a refused or broken connection is not retried (at connect it means a wrong URL, not a busy server). */
+  retryNetwork?: boolean;
+}
+
 export class EndpointClient {
   readonly baseUrl: string;
   /** The server's root (where llama-server and vLLM put /tokenize, /props, /health). */
@@ -77,11 +87,11 @@ export class EndpointClient {
   }
 
   /** POST `body` as JSON to `path` under the base (`/completions`) or, with `root`, under the server root (`/tokenize`). */
-  post<T>(path: string, body: unknown, options: { signal?: AbortSignal; root?: boolean; retry?: boolean } = {}): Promise<T> {
+  post<T>(path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
     return this.request<T>('POST', path, body, options);
   }
 
-  get<T>(path: string, options: { signal?: AbortSignal; root?: boolean; retry?: boolean } = {}): Promise<T> {
+  get<T>(path: string, options: RequestOptions = {}): Promise<T> {
     return this.request<T>('GET', path, undefined, options);
   }
 
@@ -89,19 +99,19 @@ export class EndpointClient {
     return `${root ? this.rootUrl : this.baseUrl}${path}`;
   }
 
-  private async request<T>(method: string, path: string, body: unknown, options: { signal?: AbortSignal; root?: boolean; retry?: boolean }): Promise<T> {
+  private async request<T>(method: string, path: string, body: unknown, options: RequestOptions): Promise<T> {
     const url = this.url(path, options.root);
     const attempts = options.retry === false ? 1 : this.retries + 1;
     for (let attempt = 1; ; attempt++) {
       options.signal?.throwIfAborted();
       const outcome = await this.limiter.run(() => this.once(method, url, body, options.signal));
       if (outcome.ok) return outcome.value as T;
-      if (!outcome.retryable || attempt >= attempts) throw outcome.error;
+      if (!outcome.retryable || attempt >= attempts || (outcome.network && options.retryNetwork === false)) throw outcome.error;
       await sleep(this.backoffMs * 2 ** (attempt - 1), options.signal);
     }
   }
 
-  private async once(method: string, url: string, body: unknown, signal: AbortSignal | undefined): Promise<{ ok: true; value: unknown } | { ok: false; retryable: boolean; error: Error }> {
+  private async once(method: string, url: string, body: unknown, signal: AbortSignal | undefined): Promise<{ ok: true; value: unknown } | { ok: false; retryable: boolean; network?: boolean; error: Error }> {
     signal?.throwIfAborted();
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -116,7 +126,7 @@ export class EndpointClient {
     } catch (error) {
       if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : abortError();
       if (timeout.aborted) return { ok: false, retryable: false, error: new EndpointError(`${method} ${url}: no answer within ${this.timeoutMs / 1000} s`) };
-      return { ok: false, retryable: true, error: new EndpointError(`${method} ${url}: cannot reach the server (${networkReason(error)})`) };
+      return { ok: false, retryable: true, network: true, error: new EndpointError(`${method} ${url}: cannot reach the server (${networkReason(error)})`) };
     }
     let text: string;
     try {

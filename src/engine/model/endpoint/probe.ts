@@ -57,7 +57,7 @@ export async function probeEndpoint(
   options: { localTokenizer?: () => Promise<{ encode(text: string): number[] } | undefined>; signal?: AbortSignal } = {},
 ): Promise<ProbeResult> {
   const { signal } = options;
-  const models = await client.get<{ data?: ModelsEntry[] }>('/models', { signal });
+  const models = await client.get<{ data?: ModelsEntry[] }>('/models', { signal, retryNetwork: false });
   const served = Array.isArray(models.data) ? models.data : [];
   const props = await client.get<Record<string, unknown>>('/props', { root: true, signal, retry: false }).catch(() => undefined);
   const kind: ServerKind = props && ('model_path' in props || 'default_generation_settings' in props) ? 'llama.cpp' : 'openai';
