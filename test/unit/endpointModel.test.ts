@@ -112,6 +112,8 @@ describe('endpoint model on llama-server', { skip: llamaServerMissing }, () => {
       { prompt: { text: 'Once upon a time', addSpecialTokens: true }, continuation: ', there was a little girl named Lily.' },
       { prompt: { text: 'Q: What is the capital of France?\nA:', addSpecialTokens: true }, continuation: ' Paris' },
       { prompt: { text: 'The cat sat on the ', addSpecialTokens: true }, continuation: 'mat and purred.' },
+      // Characters the vocabulary spells in bytes: a byte token cannot be forced alone, so its position is listed.
+      { prompt: { text: 'Capital: Paris ', addSpecialTokens: true }, continuation: 'Ž end, Reykjavík, 東京' },
     ];
     const served = await remote.scoreBatch(pairs);
     for (const [index, pair] of pairs.entries()) {

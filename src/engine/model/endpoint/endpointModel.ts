@@ -149,7 +149,7 @@ export class EndpointModel implements LanguageModel {
     if (pair.start >= pair.jointIds.length) return { logProb: 0, tokenCount: 0, tokenLogProbs: [] };
     if (pair.start === 0) throw new Error('Cannot score the first token of a sequence: the prompt is empty and adds no BOS token. Give a prompt, or addSpecialTokens: true.');
     if (pair.jointIds.length > this.contextLength) throw new Error(`Prompt and continuation have ${pair.jointIds.length} tokens; the model's context is ${this.contextLength}.`);
-    return this.scoring === 'echo' ? scoreByEcho(this.client, this.options.model, pair, signal) : scoreByForcing(this.client, pair, signal);
+    return this.scoring === 'echo' ? scoreByEcho(this.client, this.options.model, pair, signal) : scoreByForcing(this.client, pair, { vocabularySize: this.vocabularySize, plainTokenId: this.probe.plainTokenId! }, signal);
   }
 
   /** Pairs in parallel, at most `concurrency` requests in flight. */

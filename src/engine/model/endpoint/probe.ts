@@ -38,6 +38,8 @@ export interface ProbeResult {
   tokenize: TokenizeDialect | null;
   /** The end-of-sequence token id, where the server names its EOS token and can tokenize it. */
   eosTokenId: number | undefined;
+  /** A token whose text is plain ASCII ("a"), for forcing where a byte token cannot be forced itself. */
+  plainTokenId: number | undefined;
   generation: true;
   /** Null when the echo route works; else why not. */
   promptLogProbs: string | null;
@@ -87,9 +89,13 @@ export async function probeEndpoint(
   const tokenize = await probeTokenize(client, kind, model, signal);
   const probeIds = tokenize ? await tokenizeOnce(client, tokenize, model, PROBE_TEXT, true, signal) : (await options.localTokenizer?.())?.encode(PROBE_TEXT);
   let eosTokenId: number | undefined;
-  if (tokenize === 'llama.cpp' && typeof props?.eos_token === 'string') {
-    const ids = await tokenizeOnce(client, tokenize, model, props.eos_token, false, signal).catch(() => []);
-    if (ids.length === 1) eosTokenId = ids[0];
+  let plainTokenId: number | undefined;
+  if (tokenize === 'llama.cpp') {
+    if (typeof props?.eos_token === 'string') {
+      const ids = await tokenizeOnce(client, tokenize, model, props.eos_token, false, signal).catch(() => []);
+      if (ids.length === 1) eosTokenId = ids[0];
+    }
+    plainTokenId = (await tokenizeOnce(client, tokenize, model, 'a', false, signal))[0];
   }
 
   // Generation is what a run cannot do without: a failure here ends the connect with the server's reason.
@@ -103,7 +109,8 @@ export async function probeEndpoint(
     kind, servedModel, identity,
     contextLength: smallest?.[0], contextSource: smallest?.[1] ?? 'not reported by the server',
     vocabularySize: positiveInteger(entry.meta?.n_vocab),
-    tokenize, eosTokenId, generation: true, promptLogProbs, forcedScoring,
+    tokenize, eosTokenId, plainTokenId, generation: true, promptLogProbs,
+    forcedScoring: forcedScoring ?? (plainTokenId === undefined || !positiveInteger(entry.meta?.n_vocab) ? 'the server reports no vocabulary size or plain token to list log-probabilities with' : null),
   };
 }
 
@@ -191,7 +198,7 @@ export interface NativeAnswer {
   content?: unknown;
   tokens?: unknown;
   stop_type?: unknown;
-  completion_probabilities?: { id?: unknown; logprob?: unknown }[];
+  completion_probabilities?: { id?: unknown; logprob?: unknown; top_logprobs?: { id?: unknown; logprob?: unknown }[] }[];
 }
 
 function positiveInteger(value: unknown): number | undefined {

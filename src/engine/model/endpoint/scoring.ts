@@ -39,19 +39,38 @@ export async function scoreByEcho(client: EndpointClient, model: string, pair: S
   }));
 }
 
-export async function scoreByForcing(client: EndpointClient, pair: ScoredPair, signal?: AbortSignal): Promise<ContinuationScore> {
+/** What forcing needs besides the pair: the vocabulary's size and a token whose text is plain ASCII. */
+export interface ForcingVocabulary {
+  vocabularySize: number;
+  plainTokenId: number;
+}
+
+export async function scoreByForcing(client: EndpointClient, pair: ScoredPair, vocabulary: ForcingVocabulary, signal?: AbortSignal): Promise<ContinuationScore> {
   const values: number[] = [];
   // In order, so each request extends the prefix the server's prompt cache holds from the one before.
   for (let position = pair.start; position < pair.jointIds.length; position++) {
-    const token = pair.jointIds[position]!;
-    const answer = await client.post<NativeAnswer>('/completion', forcedRequest(pair.jointIds.slice(0, position), token), { root: true, signal });
-    const probability = answer.completion_probabilities?.[0];
-    if (probability?.id !== token || typeof probability.logprob !== 'number') {
-      throw new EndpointError(`${client.rootUrl}/completion did not force token ${token} at position ${position}`);
-    }
-    values.push(probability.logprob);
+    values.push(await forcedLogProb(client, pair.jointIds.slice(0, position), pair.jointIds[position]!, vocabulary, signal));
   }
   return total(values);
+}
+
+/**
+ * The log-probability of `token` after `prefix`. A byte token that is only part of a UTF-8 character (a
+ * character the vocabulary spells in bytes) gets no log-probability from llama-server when forced (its text is
+ * held back), and a prefix ending inside a character makes it answer 500; for those the same position is asked
+ * once more with a plain token forced and every token's log-probability listed (`n_probs` = the vocabulary).
+ */
+async function forcedLogProb(client: EndpointClient, prefix: number[], token: number, vocabulary: ForcingVocabulary, signal?: AbortSignal): Promise<number> {
+  const direct = await client.post<NativeAnswer>('/completion', forcedRequest(prefix, token), { root: true, signal, retry: false }).catch((error: unknown) => {
+    if (error instanceof EndpointError && error.status !== undefined) return undefined;
+    throw error;
+  });
+  const probability = direct?.completion_probabilities?.[0];
+  if (probability?.id === token && typeof probability.logprob === 'number') return probability.logprob;
+  const listed = await client.post<NativeAnswer>('/completion', { ...forcedRequest(prefix, vocabulary.plainTokenId), n_probs: vocabulary.vocabularySize }, { root: true, signal });
+  const entry = listed.completion_probabilities?.[0]?.top_logprobs?.find((candidate) => candidate.id === token);
+  if (typeof entry?.logprob !== 'number') throw new EndpointError(`${client.rootUrl}/completion gave no log-probability for token ${token} after ${prefix.length} tokens`);
+  return entry.logprob;
 }
 
 function total(tokenLogProbs: number[]): ContinuationScore {
