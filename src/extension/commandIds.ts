@@ -9,6 +9,7 @@ export const enum CommandId {
   SelectModel = 'promptOrFinetune.selectModel',
   ExportReport = 'promptOrFinetune.exportReport',
   RefreshDatasets = 'promptOrFinetune.refreshDatasets',
+  SetApiKey = 'promptOrFinetune.setApiKey',
 }
 
 export const REPORT_VIEW_TYPE = 'promptOrFinetune.report';

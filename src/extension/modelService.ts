@@ -3,9 +3,12 @@
  * Loaded on first need, never at activation; runs load their own copy in the run worker.
  */
 import * as vscode from 'vscode';
-import type { LanguageModel } from '../engine/model/languageModel';
+import { ModelLoadError, type LanguageModel } from '../engine/model/languageModel';
 import type { ModelSettings } from '../engine/settings';
 import { readModelSettings } from './configuration';
+
+/** The SecretStorage key of the serving engine's API key. */
+const API_KEY_SECRET = 'promptOrFinetune.endpointApiKey';
 
 export class ModelService implements vscode.Disposable {
   private loaded: { key: string; model: Promise<LanguageModel> } | undefined;
@@ -13,7 +16,19 @@ export class ModelService implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<LanguageModel | undefined>();
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly storageFolder: string, private readonly log: vscode.LogOutputChannel) {}
+  constructor(private readonly storageFolder: string, private readonly log: vscode.LogOutputChannel, private readonly secrets?: vscode.SecretStorage) {}
+
+  /** The serving engine's API key, kept in VS Code's SecretStorage (never in a settings file). */
+  apiKey(): Promise<string | undefined> {
+    return Promise.resolve(this.secrets?.get(API_KEY_SECRET));
+  }
+
+  /** Stores the API key (an empty one deletes it); the next connect uses it. */
+  async setApiKey(key: string): Promise<void> {
+    if (key) await this.secrets?.store(API_KEY_SECRET, key);
+    else await this.secrets?.delete(API_KEY_SECRET);
+    await this.unload();
+  }
 
   settings(): ModelSettings {
     return readModelSettings(this.storageFolder);
@@ -31,7 +46,7 @@ export class ModelService implements vscode.Disposable {
    */
   async get(): Promise<LanguageModel> {
     const settings = this.settings();
-    const key = JSON.stringify([settings.model, settings.dtype, settings.device, settings.threads, settings.cacheDir]);
+    const key = JSON.stringify([settings.model, settings.dtype, settings.device, settings.threads, settings.cacheDir, settings.endpoint, settings.concurrency]);
     if (this.loaded?.key === key) return this.loaded.model;
     const previous = this.unload();
     const model = previous.then(() => this.load(settings));
@@ -54,6 +69,7 @@ export class ModelService implements vscode.Disposable {
   }
 
   private load(settings: ModelSettings): Promise<LanguageModel> {
+    if (settings.endpoint) return this.connect(settings, settings.endpoint);
     return Promise.resolve(vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Prompt or Fine-Tune: loading ${settings.model}`, cancellable: true },
       async (progress, token) => {
@@ -68,6 +84,28 @@ export class ModelService implements vscode.Disposable {
         });
         this.log.info(`Loaded ${settings.model} in ${Date.now() - started} ms (context ${loadedModel.contextLength}, vocabulary ${loadedModel.vocabularySize})`);
         return loadedModel;
+      },
+    ));
+  }
+
+  /** A serving engine's model: probed at connect; what it cannot measure goes to the log, and into every report. */
+  private connect(settings: ModelSettings, endpoint: string): Promise<LanguageModel> {
+    return Promise.resolve(vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Prompt or Fine-Tune: connecting to ${endpoint}`, cancellable: true },
+      async (_progress, token) => {
+        const controller = new AbortController();
+        token.onCancellationRequested(() => controller.abort());
+        const { connectEndpoint } = await import('../engine/model/endpoint/endpointModel');
+        const model = await connectEndpoint({
+          endpoint, model: settings.model, apiKey: await this.apiKey(), concurrency: settings.concurrency,
+          cacheDir: settings.cacheDir, allowDownload: settings.allowDownload, signal: controller.signal,
+        }).catch((error: unknown) => {
+          // The message names the request and the reason: shown as it is, like a model that cannot load.
+          throw (error as Error).name === 'EndpointError' ? new ModelLoadError((error as Error).message) : error;
+        });
+        this.log.info(`Connected to ${Object.entries(model.capabilities).map(([what, how]) => `${what}: ${how}`).join('; ')}`);
+        for (const entry of model.unavailableMeasurements) this.log.warn(`Not measured (${entry.measurement}): ${entry.reason}`);
+        return model;
       },
     ));
   }

@@ -51,11 +51,13 @@ export class RunController implements vscode.Disposable {
       return { kind: 'failed', message };
     }
     const model = this.models.settings();
+    const apiKey = model.endpoint ? await this.models.apiKey() : undefined;
     const request: RunRequest = {
       file: uri.fsPath, settings: readCheckSettings(), model,
       outputCache: path.join(model.cacheDir ?? this.storageFolder, 'outputs'),
+      ...(apiKey ? { apiKey } : {}),
     };
-    this.log.info(`Run on ${uri.fsPath} with ${model.model}: shots ${request.settings.shots.join(',')}, ${request.settings.heldOut} held out, selection ${request.settings.selection}`);
+    this.log.info(`Run on ${uri.fsPath} with ${model.model}${model.endpoint ? ` at ${model.endpoint}` : ''}: shots ${request.settings.shots.join(',')}, ${request.settings.heldOut} held out, selection ${request.settings.selection}`);
     // Configuration values are proxies, which a worker cannot receive: send plain data.
     const workerData = JSON.parse(JSON.stringify(request)) as RunRequest;
     const worker = new Worker(vscode.Uri.joinPath(this.extensionUri, 'dist', 'runWorker.js').fsPath, { workerData });

@@ -61,7 +61,12 @@ export async function probeEndpoint(
   const { signal } = options;
   const models = await client.get<{ data?: ModelsEntry[] }>('/models', { signal, retryNetwork: false });
   const served = Array.isArray(models.data) ? models.data : [];
-  const props = await client.get<Record<string, unknown>>('/props', { root: true, signal, retry: false }).catch(() => undefined);
+  const props = await client.get<Record<string, unknown>>('/props', { root: true, signal, retry: false }).catch((error: unknown) => {
+    // A key the server refuses is said at once (llama-server lists /v1/models without one); any other failure means no /props.
+    if (error instanceof EndpointError && (error.status === 401 || error.status === 403)) throw error;
+    if (signal?.aborted) throw error;
+    return undefined;
+  });
   const kind: ServerKind = props && ('model_path' in props || 'default_generation_settings' in props) ? 'llama.cpp' : 'openai';
   const entry = served.find((candidate) => candidate.id === model || (Array.isArray(candidate.aliases) && candidate.aliases.includes(model)))
     // llama-server serves one model and ignores the name a request gives; other servers route by it.
