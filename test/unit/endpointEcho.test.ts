@@ -150,6 +150,12 @@ describe('endpoint model on a vLLM stand-in', { skip: sharedMissing }, () => {
     const model = await connectEndpoint({ endpoint: server.endpoint, model: SERVED, tokenizer: STORIES_260K });
     assert.equal(model.capabilities.tokenization, `local tokenizer.json from ${STORIES_260K}`);
     assert.deepEqual(model.tokenizer.encode('Once upon a time'), [1, 403, 407, 261, 378]);
+    assert.equal(model.vocabularySize, 512);
+    assert.deepEqual(model.unavailableMeasurements, []);
+    // Prompts go as text to a server without /tokenize (Ollama takes no ids), counted with the named tokenizer.
+    const generation = await model.generate({ text: 'Once upon a time', addSpecialTokens: true }, { maxNewTokens: 4 });
+    assert.equal(server.requests[server.requests.length - 1]!.prompt, 'Once upon a time');
+    assert.equal(generation.promptTokenCount, 5);
     const score = await model.score({ text: 'Once upon a time', addSpecialTokens: true }, ', there was a little girl');
     assert.deepEqual(score.tokenLogProbs, RECORDED.echo[1]!.response.choices[0]!.logprobs.token_logprobs.slice(5, 13));
   });

@@ -59,6 +59,10 @@ export async function connectEndpoint(options: EndpointOptions): Promise<Endpoin
       return local;
     },
   });
+  // A named tokenizer also gives the vocabulary's size, which servers with their own /tokenize rarely report.
+  if (options.tokenizer && !local && probe.vocabularySize === undefined) {
+    local = await loadLocalTokenizer(options.tokenizer, { cacheDir: options.cacheDir, allowDownload: options.allowDownload });
+  }
   return new EndpointModel(client, options, probe, local);
 }
 
@@ -71,8 +75,10 @@ export class EndpointModel implements LanguageModel {
   readonly unavailableMeasurements: readonly UnavailableMeasurement[];
   readonly capabilities: Readonly<Record<string, string>>;
   private readonly scoring: ScoringRoute;
-  /** True when the tokenizer's ids are the server's own or match them (prompts then go as ids). */
+  /** True when the tokenizer's ids are the server's own or the model's tokenizer.json's (exact counts). */
   private readonly exactIds: boolean;
+  /** True when the ids are the server's own: prompts then go as ids, exactly the tokens counted. */
+  private readonly promptsAsIds: boolean;
 
   constructor(private readonly client: EndpointClient, private readonly options: EndpointOptions, readonly probe: ProbeResult, local: LocalTokenizer | undefined) {
     const server = probe.kind === 'llama.cpp' ? 'llama-server' : client.baseUrl;
@@ -80,6 +86,8 @@ export class EndpointModel implements LanguageModel {
     const tokenization = probe.tokenize ? 'server' : local ? 'local' : 'estimate';
     this.tokenizer = probe.tokenize ? new ServerTokenizer(client, probe.tokenize, options.model) : local ?? new EstimatedTokenizer();
     this.exactIds = tokenization !== 'estimate';
+    // A local tokenizer.json counts as the model does, but a server without /tokenize (Ollama) may take text only.
+    this.promptsAsIds = tokenization === 'server';
     this.scoring = probe.promptLogProbs === null ? 'echo' : probe.forcedScoring === null ? 'forcing' : null;
     this.contextLength = probe.contextLength ?? options.contextLength ?? ASSUMED_CONTEXT;
     const vocabulary = probe.vocabularySize ?? local?.vocabularySize;
@@ -108,7 +116,7 @@ export class EndpointModel implements LanguageModel {
     this.unavailableMeasurements = unavailable;
     this.capabilities = {
       server: `${probe.kind === 'llama.cpp' ? 'llama.cpp llama-server' : 'OpenAI-compatible server'} at ${client.baseUrl}, serving ${probe.servedModel}`,
-      generation: probe.kind === 'llama.cpp' ? 'greedy, /completion with the prompt as token ids' : `greedy, /v1/completions with the prompt as ${this.exactIds ? 'token ids' : 'text'}`,
+      generation: probe.kind === 'llama.cpp' ? 'greedy, /completion with the prompt as token ids' : `greedy, /v1/completions with the prompt as ${this.promptsAsIds ? 'token ids' : 'text'}`,
       promptLogProbabilities: probe.promptLogProbs === null ? 'yes (echo + logprobs)' : `no: ${probe.promptLogProbs}`,
       referenceScoring: this.scoring === 'echo' ? 'echoed prompt log-probabilities, one request per reference'
         : this.scoring === 'forcing' ? "forced: one /completion per reference token, the token forced by logit_bias, its log-probability from the model's full distribution"
@@ -122,7 +130,7 @@ export class EndpointModel implements LanguageModel {
 
   async generate(prompt: PromptInput, options: GenerateOptions): Promise<Generation> {
     options.signal?.throwIfAborted();
-    const ids = this.exactIds ? await this.encode(prompt.text, prompt.addSpecialTokens, options.signal) : undefined;
+    const ids = this.promptsAsIds ? await this.encode(prompt.text, prompt.addSpecialTokens, options.signal) : undefined;
     const promptTokenCount = ids?.length ?? this.tokenizer.encode(prompt.text, { addSpecialTokens: prompt.addSpecialTokens }).length;
     if (ids && ids.length === 0) throw new Error('The prompt is empty and adds no BOS token: there is nothing to condition on.');
     const maxNewTokens = Math.min(options.maxNewTokens, this.contextLength - promptTokenCount);

@@ -11,12 +11,12 @@ import { loadTransformers } from '../transformersModel';
 interface RawTokenizer {
   encode(text: string, options?: { add_special_tokens?: boolean }): number[];
   decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
-  model?: { vocab?: unknown; tokens_to_ids?: Map<string, number> };
 }
 
 class LocalTokenizer implements Tokenizer {
   readonly hasChatTemplate = false;
-  constructor(private readonly inner: RawTokenizer) {}
+  /** @param vocabularySize from the folder's config.json `vocab_size`, else tokenizer.json's vocabulary. */
+  constructor(private readonly inner: RawTokenizer, readonly vocabularySize: number | undefined) {}
 
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[] {
     return this.inner.encode(text, { add_special_tokens: options?.addSpecialTokens ?? true });
@@ -33,12 +33,25 @@ class LocalTokenizer implements Tokenizer {
   applyChatTemplate(_messages: readonly ChatMessage[], _options: { addGenerationPrompt: boolean }): string {
     throw new Error('Prompts to a serving engine use the plain-text templates (the raw completions route).');
   }
+}
 
-  /** The vocabulary's size where the tokenizer knows it. */
-  get vocabularySize(): number | undefined {
-    const size = this.inner.model?.tokens_to_ids?.size;
-    return typeof size === 'number' && size > 0 ? size : undefined;
-  }
+/** The model's vocabulary size from the files beside its tokenizer: config.json, else tokenizer.json's ids. */
+function vocabularySizeIn(folder: string): number | undefined {
+  const read = (name: string): Record<string, unknown> | undefined => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(folder, name), 'utf8')) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  };
+  const configured = read('config.json')?.vocab_size;
+  if (typeof configured === 'number' && Number.isInteger(configured) && configured > 0) return configured;
+  const tokenizer = read('tokenizer.json') as { model?: { vocab?: unknown }; added_tokens?: { id?: unknown }[] } | undefined;
+  const vocab = tokenizer?.model?.vocab;
+  const ids = Array.isArray(vocab) ? vocab.map((_, index) => index) : vocab && typeof vocab === 'object' ? Object.values(vocab as Record<string, unknown>).filter((id): id is number => typeof id === 'number') : [];
+  for (const added of tokenizer?.added_tokens ?? []) if (typeof added.id === 'number') ids.push(added.id);
+  // A reduce, not Math.max(...ids): a 150 000-entry vocabulary would overflow the call's arguments.
+  return ids.length ? ids.reduce((largest, id) => Math.max(largest, id), 0) + 1 : undefined;
 }
 
 /** Loads `tokenizer.json` (and `tokenizer_config.json` when present) from a folder or a Hub id. */
@@ -54,7 +67,10 @@ export async function loadLocalTokenizer(source: string, options: { cacheDir?: s
   try {
     env.allowRemoteModels = !isFolder && options.allowDownload !== false;
     const auto = tf.AutoTokenizer as unknown as { from_pretrained(id: string, options: Record<string, unknown>): Promise<RawTokenizer> };
-    return new LocalTokenizer(await auto.from_pretrained(isFolder ? folder : source, isFolder ? { local_files_only: true } : { cache_dir: options.cacheDir }));
+    const inner = await auto.from_pretrained(isFolder ? folder : source, isFolder ? { local_files_only: true } : { cache_dir: options.cacheDir });
+    // transformers.js keeps a Hub file `org/name/<file>` at `<cacheDir>/org/name/<file>`.
+    const files = isFolder ? folder : path.join(path.resolve(options.cacheDir ?? '.cache'), ...source.split('/'));
+    return new LocalTokenizer(inner, vocabularySizeIn(files));
   } catch (error) {
     throw new ModelLoadError(`Could not load the tokenizer ${source}: ${(error as Error).message.split('\n')[0]}`);
   } finally {
