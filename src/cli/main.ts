@@ -25,7 +25,7 @@ const USAGE = `Usage:
                          [--embedding-model <id|folder>] [--fail-on fine-tune,undecided,…]
                          [--fields …] [--schema NAME] [--template template.json] [--epsilon E] [--delta D]
   prompt-or-finetune run <file.jsonl> --endpoint http://host:port/v1 --model NAME [--api-key-env VAR]
-                         [--concurrency N] [--tokenizer <id|folder>] [the run options above]
+                         [--concurrency N] [--tokenizer <id|folder>] [--chat-template] [the run options above]
   prompt-or-finetune demo [--model <id|folder>]
 
 Run 'prompt-or-finetune <command> --help' for what each option does (the README lists them all).`;

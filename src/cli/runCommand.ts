@@ -33,6 +33,7 @@ export const RUN_OPTIONS = {
   'api-key-env': { type: 'string' },
   concurrency: { type: 'string' },
   tokenizer: { type: 'string' },
+  'chat-template': { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
 type Values = Record<string, string | boolean | undefined>;
@@ -84,6 +85,7 @@ async function connectToEndpoint(endpoint: string, name: string, values: Values)
     model = await connectEndpoint({
       endpoint, model: name, apiKey, concurrency, allowDownload: !values.offline,
       tokenizer: typeof values.tokenizer === 'string' ? values.tokenizer : undefined,
+      chatTemplate: values['chat-template'] === true,
       cacheDir: join(typeof values['cache-dir'] === 'string' ? values['cache-dir'] : defaultCacheFolder(), 'models'),
     });
   } catch (error) {

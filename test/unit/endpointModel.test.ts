@@ -124,6 +124,23 @@ describe('endpoint model on llama-server', { skip: llamaServerMissing }, () => {
     assert.deepEqual(await remote.score(pairs[0]!.prompt, ''), { logProb: 0, tokenCount: 0, tokenLogProbs: [] });
   });
 
+  test("with the server's chat template asked for, the measured prompt is what its chat route runs", async () => {
+    const chat = await connectEndpoint({ endpoint: server.endpoint, model: 'stories260K', chatTemplate: true });
+    assert.notEqual(chat.fingerprint, remote.fingerprint);
+    assert.match(chat.capabilities.chatTemplate!, /^the server's: chat data rendered by it/);
+    const report = await runExperiment({ file: DATASET, settings: { ...settings, shots: [0, 1], heldOut: 4 }, model: chat, cacheFolder: null });
+    assert.equal(report.settings.chatTemplate, true);
+    assert.equal(report.items.length, 8);
+    for (const row of report.items) {
+      // llama-server's ChatML fallback (stories260K has no template of its own), with the BOS its chat route adds.
+      assert.ok(row.prompt.startsWith('<s><|im_start|>user\n') && row.prompt.endsWith('<|im_end|>\n<|im_start|>assistant\n'), row.prompt);
+      const ids = await (chat.tokenizer as unknown as { encodeAsync(text: string, special: boolean): Promise<number[]> }).encodeAsync(row.prompt, false);
+      assert.equal(row.promptTokens, ids.length);
+      const raw = await fetch(`http://127.0.0.1:${server.port}/completion`, { method: 'POST', body: JSON.stringify({ prompt: ids, n_predict: 16, temperature: 0 }) });
+      assert.equal(((await raw.json()) as { content: string }).content, row.output, `line ${row.line}, k ${row.k}`);
+    }
+  });
+
   test('cancelling aborts the request in flight', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 20);

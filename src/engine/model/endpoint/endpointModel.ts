@@ -13,11 +13,12 @@ import type {
   ContinuationScore, GenerateOptions, Generation, LanguageModel, PromptInput, Tokenizer, UnavailableMeasurement,
 } from '../languageModel';
 import { EndpointClient, EndpointError } from './httpClient';
-import { generateNative, generateOpenAi } from './generation';
+import { serverChatTemplate } from './chatTemplate';
+import { generateChat, generateNative, generateOpenAi } from './generation';
 import { EstimatedTokenizer, loadLocalTokenizer, type LocalTokenizer } from './localTokenizer';
 import { probeEndpoint, type ProbeResult } from './probe';
 import { scoreByEcho, scoreByForcing, splitPair, type ScoredPair } from './scoring';
-import { ServerTokenizer } from './serverTokenizer';
+import { ServerTokenizer, type ChatRenderer } from './serverTokenizer';
 
 export interface EndpointOptions {
   /** The OpenAI-compatible base URL, e.g. `http://127.0.0.1:8080/v1`. */
@@ -36,6 +37,11 @@ export interface EndpointOptions {
   /** Where a Hub tokenizer is cached, and whether it may be downloaded. */
   cacheDir?: string;
   allowDownload?: boolean;
+  /**
+   * Render chat data with the server's chat template and generate through `/v1/chat/completions`. Off by default:
+   * the raw completions route with the plain-text templates, so the measured prompt is the one Preview Prompt shows.
+   */
+  chatTemplate?: boolean;
   /** For a server that does not report its context length (vLLM and llama-server do). Default 2048. */
   contextLength?: number;
   signal?: AbortSignal;
@@ -59,11 +65,17 @@ export async function connectEndpoint(options: EndpointOptions): Promise<Endpoin
       return local;
     },
   });
+  let chat: ChatRenderer | undefined;
+  if (options.chatTemplate) {
+    const template = await serverChatTemplate(client, probe.kind, probe.tokenize, options.model, probe.bosToken, options.signal);
+    if ('reason' in template) throw new EndpointError(`${client.baseUrl}: the chat template was asked for, but ${template.reason}`);
+    chat = template.render;
+  }
   // A named tokenizer also gives the vocabulary's size, which servers with their own /tokenize rarely report.
   if (options.tokenizer && !local && probe.vocabularySize === undefined) {
     local = await loadLocalTokenizer(options.tokenizer, { cacheDir: options.cacheDir, allowDownload: options.allowDownload });
   }
-  return new EndpointModel(client, options, probe, local);
+  return new EndpointModel(client, options, probe, local, chat);
 }
 
 export class EndpointModel implements LanguageModel {
@@ -80,11 +92,14 @@ export class EndpointModel implements LanguageModel {
   /** True when the ids are the server's own: prompts then go as ids, exactly the tokens counted. */
   private readonly promptsAsIds: boolean;
 
-  constructor(private readonly client: EndpointClient, private readonly options: EndpointOptions, readonly probe: ProbeResult, local: LocalTokenizer | undefined) {
+  constructor(
+    private readonly client: EndpointClient, private readonly options: EndpointOptions, readonly probe: ProbeResult,
+    local: LocalTokenizer | undefined, chat?: ChatRenderer,
+  ) {
     const server = probe.kind === 'llama.cpp' ? 'llama-server' : client.baseUrl;
     this.id = options.model;
     const tokenization = probe.tokenize ? 'server' : local ? 'local' : 'estimate';
-    this.tokenizer = probe.tokenize ? new ServerTokenizer(client, probe.tokenize, options.model) : local ?? new EstimatedTokenizer();
+    this.tokenizer = probe.tokenize ? new ServerTokenizer(client, probe.tokenize, options.model, chat) : local ?? new EstimatedTokenizer();
     this.exactIds = tokenization !== 'estimate';
     // A local tokenizer.json counts as the model does, but a server without /tokenize (Ollama) may take text only.
     this.promptsAsIds = tokenization === 'server';
@@ -93,7 +108,7 @@ export class EndpointModel implements LanguageModel {
     const vocabulary = probe.vocabularySize ?? local?.vocabularySize;
     this.vocabularySize = vocabulary ?? DEFAULT_VOCABULARY_SIZE;
     this.fingerprint = createHash('sha256').update(JSON.stringify({
-      runner: 'endpoint', endpoint: client.baseUrl, model: options.model, served: probe.identity, tokenization,
+      runner: 'endpoint', endpoint: client.baseUrl, model: options.model, served: probe.identity, tokenization, chat: chat !== undefined,
       tokenizer: tokenization === 'local' ? options.tokenizer : undefined,
     })).digest('hex');
 
@@ -123,7 +138,9 @@ export class EndpointModel implements LanguageModel {
           : 'none',
       tokenization: tokenization === 'server' ? 'the server\'s /tokenize' : tokenization === 'local' ? `local tokenizer.json from ${options.tokenizer}` : 'estimated as characters ÷ 4',
       contextLength: probe.contextLength ? `${probe.contextLength} (${probe.contextSource})` : `${this.contextLength} (assumed: the server does not report it)`,
-      chatTemplate: 'not used: prompts are the plain-text templates on the raw completions route, exactly as Preview Prompt shows them',
+      chatTemplate: chat
+        ? "the server's: chat data rendered by it (as Preview Prompt shows) and generated through /v1/chat/completions"
+        : 'not used: prompts are the plain-text templates on the raw completions route, exactly as Preview Prompt shows them',
       concurrency: `${client.concurrency} requests in flight`,
     };
   }
@@ -139,6 +156,8 @@ export class EndpointModel implements LanguageModel {
       prompt: ids ?? prompt.text, promptTokenCount, maxNewTokens,
       stopSequences: (options.stopSequences ?? []).filter((stop) => stop.length > 0), signal: options.signal,
     };
+    const messages = this.tokenizer instanceof ServerTokenizer ? this.tokenizer.messagesOf(prompt.text) : undefined;
+    if (messages) return generateChat(this.client, this.options.model, messages, request, (text) => this.encode(text, false, options.signal));
     return this.probe.kind === 'llama.cpp' && ids
       ? generateNative(this.client, request, this.probe.eosTokenId)
       : generateOpenAi(this.client, this.options.model, request, this.exactIds ? (text) => this.encode(text, false, options.signal) : undefined);

@@ -4,7 +4,7 @@
  * the stop sequence and the generated ids kept (with the stop sequence's tokens, and the EOS token when one ended
  * the output, as transformersModel.ts keeps them).
  */
-import type { FinishReason, Generation } from '../languageModel';
+import type { ChatMessage, FinishReason, Generation } from '../languageModel';
 import type { EndpointClient } from './httpClient';
 import { EndpointError } from './httpClient';
 import type { CompletionAnswer, NativeAnswer } from './probe';
@@ -58,4 +58,23 @@ export async function generateOpenAi(
   else if (encode) tokenIds = await encode(choice.text);
   else tokenIds = new Array<number>(Number(answer.usage?.completion_tokens) || 0).fill(-1);
   return { text: choice.text, tokenIds, promptTokenCount: request.promptTokenCount, finishReason };
+}
+
+/**
+ * The server's chat route (`--chat-template` only): the messages the prompt was rendered from; the server applies
+ * its template, as the rendered prompt shows. Ids as for `generateOpenAi`.
+ */
+export async function generateChat(
+  client: EndpointClient, model: string, messages: readonly ChatMessage[], request: GenerationRequest, encode: (text: string) => Promise<number[]>,
+): Promise<Generation> {
+  const answer = await client.post<{ choices?: { message?: { content?: unknown }; finish_reason?: unknown; stop_reason?: unknown }[] }>('/chat/completions', {
+    model, messages, max_tokens: request.maxNewTokens, temperature: 0,
+    ...(request.stopSequences.length ? { stop: request.stopSequences } : {}),
+  }, { signal: request.signal });
+  const choice = answer.choices?.[0];
+  const text = choice?.message?.content;
+  if (typeof text !== 'string') throw new EndpointError(`${client.baseUrl}/chat/completions answered without a message`);
+  const finishReason: FinishReason = choice!.finish_reason === 'length' ? 'max-new-tokens'
+    : typeof choice!.stop_reason === 'string' ? 'stop-sequence' : 'end-of-sequence';
+  return { text, tokenIds: await encode(text), promptTokenCount: request.promptTokenCount, finishReason };
 }

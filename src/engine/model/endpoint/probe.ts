@@ -40,6 +40,8 @@ export interface ProbeResult {
   eosTokenId: number | undefined;
   /** A token whose text is plain ASCII ("a"), for forcing where a byte token cannot be forced itself. */
   plainTokenId: number | undefined;
+  /** The BOS token's text (llama-server's /props), for rendering its chat template as its chat route sees it. */
+  bosToken: string | undefined;
   generation: true;
   /** Null when the echo route works; else why not. */
   promptLogProbs: string | null;
@@ -114,7 +116,7 @@ export async function probeEndpoint(
     kind, servedModel, identity,
     contextLength: smallest?.[0], contextSource: smallest?.[1] ?? 'not reported by the server',
     vocabularySize: positiveInteger(entry.meta?.n_vocab),
-    tokenize, eosTokenId, plainTokenId, generation: true, promptLogProbs,
+    tokenize, eosTokenId, plainTokenId, bosToken: typeof props?.bos_token === 'string' ? props.bos_token : undefined, generation: true, promptLogProbs,
     forcedScoring: forcedScoring ?? (plainTokenId === undefined || !positiveInteger(entry.meta?.n_vocab) ? 'the server reports no vocabulary size or plain token to list log-probabilities with' : null),
   };
 }

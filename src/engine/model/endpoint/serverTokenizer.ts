@@ -16,19 +16,28 @@ import type { EndpointClient } from './httpClient';
 /** Which request shape the server's /tokenize and /detokenize take. */
 export type TokenizeDialect = 'llama.cpp' | 'vllm';
 
+/** Renders messages with the server's own chat template (chattemplate.ts), as the text its chat route sees. */
+export type ChatRenderer = (messages: readonly ChatMessage[], signal?: AbortSignal) => Promise<string>;
+
 /** A computation that still asks for new encodings after this many rounds is not converging: a bug, said so. */
 const MAX_ROUNDS = 40;
 
 export class ServerTokenizer implements Tokenizer {
-  readonly hasChatTemplate = false;
+  readonly hasChatTemplate: boolean;
   private readonly encodings = new Map<string, number[]>();
   private readonly decodings = new Map<string, string>();
-  private recording: { encode: Set<string>; decode: Set<string> } | null = null;
+  /** Rendered chat prompts by their messages, and the messages by the rendered text (for the chat route). */
+  private readonly rendered = new Map<string, string>();
+  private readonly conversations = new Map<string, ChatMessage[]>();
+  private recording: { encode: Set<string>; decode: Set<string>; render: Set<string> } | null = null;
   /** Characters per token over what was fetched: makes a miss's stand-in length close, so rounds are few. */
   private characters = 0;
   private tokens = 0;
 
-  constructor(private readonly client: EndpointClient, private readonly dialect: TokenizeDialect, private readonly model: string) {}
+  /** `chat`: the server's chat template, used only when the user asked for it; else prompts are plain text. */
+  constructor(private readonly client: EndpointClient, private readonly dialect: TokenizeDialect, private readonly model: string, private readonly chat?: ChatRenderer) {
+    this.hasChatTemplate = chat !== undefined;
+  }
 
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[] {
     const key = encodingKey(text, options?.addSpecialTokens ?? true);
@@ -53,13 +62,25 @@ export class ServerTokenizer implements Tokenizer {
     return '';
   }
 
-  applyChatTemplate(_messages: readonly ChatMessage[], _options: { addGenerationPrompt: boolean }): string {
-    throw new Error('Prompts to a serving engine use the plain-text templates (the raw completions route).');
+  applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt: boolean }): string {
+    if (!this.chat) throw new Error("Prompts to this server use the plain-text templates; connect with its chat template to use it.");
+    if (!options.addGenerationPrompt) throw new Error("The server's chat template renders prompts for an answer only (addGenerationPrompt: true).");
+    const key = JSON.stringify(messages.map(({ role, content }) => ({ role, content })));
+    const known = this.rendered.get(key);
+    if (known !== undefined) return known;
+    if (!this.recording) throw new Error("The server's chat template has not rendered these messages yet: render inside settleTokens().");
+    this.recording.render.add(key);
+    return '';
+  }
+
+  /** The messages a rendered chat prompt came from, for the server's chat route; undefined for plain text. */
+  messagesOf(text: string): ChatMessage[] | undefined {
+    return this.conversations.get(text);
   }
 
   async settle<T>(compute: () => T, signal?: AbortSignal): Promise<T> {
     for (let round = 1; ; round++) {
-      const recording = { encode: new Set<string>(), decode: new Set<string>() };
+      const recording = { encode: new Set<string>(), decode: new Set<string>(), render: new Set<string>() };
       this.recording = recording;
       let result: T;
       try {
@@ -67,7 +88,7 @@ export class ServerTokenizer implements Tokenizer {
       } finally {
         this.recording = null;
       }
-      if (recording.encode.size === 0 && recording.decode.size === 0) return result;
+      if (recording.encode.size === 0 && recording.decode.size === 0 && recording.render.size === 0) return result;
       if (round >= MAX_ROUNDS) throw new Error(`Token counts did not settle after ${MAX_ROUNDS} rounds of /tokenize requests.`);
       await Promise.all([
         ...[...recording.encode].map(async (key) => {
@@ -77,6 +98,12 @@ export class ServerTokenizer implements Tokenizer {
         ...[...recording.decode].map(async (key) => {
           const [skipSpecialTokens, ids] = JSON.parse(key) as [boolean, number[]];
           await this.decodeAsync(ids, skipSpecialTokens, signal);
+        }),
+        ...[...recording.render].map(async (key) => {
+          const messages = JSON.parse(key) as ChatMessage[];
+          const text = await this.chat!(messages, signal);
+          this.rendered.set(key, text);
+          this.conversations.set(text, messages);
         }),
       ]);
     }
