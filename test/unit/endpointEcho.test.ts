@@ -17,6 +17,7 @@ import type { LanguageModel } from '../../src/engine/model/languageModel';
 import { connectEndpoint } from '../../src/engine/model/endpoint/endpointModel';
 import { EndpointError } from '../../src/engine/model/endpoint/httpClient';
 import { loadLanguageModel } from '../../src/engine/model/transformersModel';
+import { renderReportMarkdown } from '../../src/engine/report/markdown';
 import { DEFAULT_SETTINGS } from '../../src/engine/settings';
 import { FIXTURES, sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';
 
@@ -177,6 +178,9 @@ describe('endpoint model on a vLLM stand-in', { skip: sharedMissing }, () => {
     // Without exact ids the prompt goes as text; no echo request was ever part of the run.
     assert.ok(server.requests.slice(2).every((body) => typeof body.prompt === 'string' && body.echo === undefined));
     await assert.rejects(model.score({ text: 'Once', addSpecialTokens: true }, ' upon'), EndpointError);
+    const markdown = renderReportMarkdown(report);
+    assert.match(markdown, /\n\*\*Not measured:\*\*\n\n- reference-log-probability: .+\n- token-counts: .+\n- vocabulary-size: .+\n/);
+    assert.match(markdown, /\n- tokenization: estimated as characters ÷ 4\n/);
   });
 
   test('429 and 5xx are retried with backoff; a 4xx is not', async () => {
