@@ -4,8 +4,12 @@
  * (probe.ts) and the model uses that; what it cannot give is listed in `unavailableMeasurements`, which the
  * experiment skips and the report shows.
  *
- * Prompts go to the raw completions route, as token ids wherever a tokenizer matches the server, so the measured
- * prompt is exactly the one Preview Prompt shows and the one the in-process runner would see.
+ * Prompts go to the raw completions route, as the server's own token ids where it has /tokenize (else as text), so
+ * the measured prompt is exactly the one Preview Prompt shows and the one the in-process runner would see; the
+ * server's chat template and chat route are used only when asked for (`chatTemplate`).
+ *
+ * Files, one job each: httpClient (timeouts, retries, the in-flight bound, cancellation), probe (capabilities),
+ * serverTokenizer / localTokenizer (token counts), chatTemplate, generation, scoring.
  */
 import { createHash } from 'node:crypto';
 import { DEFAULT_VOCABULARY_SIZE } from '../../bounds/estimate';
