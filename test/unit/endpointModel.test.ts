@@ -13,6 +13,8 @@ import { connectEndpoint, type EndpointModel } from '../../src/engine/model/endp
 import { EndpointError } from '../../src/engine/model/endpoint/httpClient';
 import { forcedRequest } from '../../src/engine/model/endpoint/probe';
 import { loadLanguageModel } from '../../src/engine/model/transformersModel';
+import { buildPrompt } from '../../src/engine/prompt/builder';
+import { templateFor } from '../../src/engine/prompt/template';
 import { DEFAULT_SETTINGS, type CheckSettings } from '../../src/engine/settings';
 import { FIXTURES, STORIES_260K, temporaryFolder } from '../support/paths';
 import { llamaServerMissing, startLlamaServer, type RunningServer } from '../support/llamaServer';
@@ -72,6 +74,17 @@ describe('endpoint model on llama-server', { skip: llamaServerMissing }, () => {
     assert.deepEqual(ids, texts.map((text) => local.tokenizer.encode(text)));
     assert.deepEqual(remote.tokenizer.encode('Once upon a time'), [1, 403, 407, 261, 378]);
     assert.throws(() => remote.tokenizer.countTokens('never fetched'), /were not fetched: count tokens inside settleTokens/);
+  });
+
+  test("the budget's bisection settles on the server's counts to the prompt the in-process tokenizer builds", async () => {
+    const examples = Array.from({ length: 12 }, (_, index) => ({ line: index + 2, input: `What is the capital of country number ${index}?`, context: '', reference: `City ${index}` }));
+    const query = { line: 1, input: 'What is the capital of Peru?', context: '', reference: 'Lima' };
+    const promptSettings = { schema: 'input-output' as const, template: templateFor('input-output', undefined), chatTemplate: 'auto' as const, reservedOutputTokens: 8, labels: [] };
+    // Budgets that keep all, some (found by bisection over several /tokenize rounds) and none of the examples.
+    for (const contextLength of [4096, 160, 90, 20]) {
+      const served = await settleTokens(remote.tokenizer, () => buildPrompt(query, examples, remote.tokenizer, { ...promptSettings, contextLength }));
+      assert.deepEqual(served, buildPrompt(query, examples, local.tokenizer, { ...promptSettings, contextLength }), `context ${contextLength}`);
+    }
   });
 
   test('the same experiment gives the same prompts and, but for near-ties, the same greedy outputs as in-process', async () => {
