@@ -57,7 +57,7 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`prompt-or-finetune: ${(error as Error).message}\n\n${USAGE}\n`);
       process.exitCode = 2;
-    } else if (error instanceof UserFacingError || (error as Error).name === 'ModelLoadError') {
+    } else if (error instanceof UserFacingError || ['ModelLoadError', 'ModelRunError'].includes((error as Error).name)) {
       process.stderr.write(`prompt-or-finetune: ${(error as Error).message}\n`);
       process.exitCode = 1;
     } else if ((error as Error).name === 'AbortError') {

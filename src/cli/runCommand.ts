@@ -166,6 +166,9 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
     seed: numberOption(values, 'seed', DEFAULT_SETTINGS.seed, Number.isInteger, 'a whole number'),
     maxNewTokens: numberOption(values, 'max-new-tokens', DEFAULT_SETTINGS.maxNewTokens, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
   };
+  if (settings.maxNewTokens >= model.contextLength) {
+    throw new UsageError(`--max-new-tokens ${settings.maxNewTokens} leaves no room for a prompt in ${model.id}'s context of ${model.contextLength} tokens; give at most ${model.contextLength - 1}`);
+  }
   const failOn = typeof values['fail-on'] === 'string' ? values['fail-on'].split(',').map((kind) => kind.trim()).filter(Boolean) : [];
   const unknownKinds = failOn.filter((kind) => !MEASURED_KINDS.includes(kind as MeasuredVerdictKind));
   if (unknownKinds.length) throw new UsageError(`--fail-on takes measured verdicts (${MEASURED_KINDS.join(', ')}), not "${unknownKinds.join(', ')}"`);
@@ -194,6 +197,10 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
   } finally {
     process.removeListener('SIGINT', onSignal);
     progress.done();
+  }
+  if (report.items.length === 0 && report.skippedItems.length > 0) {
+    const first = report.skippedItems[0]!;
+    throw new UserFacingError(`${file}: no held-out item fits ${model.id}'s context of ${model.contextLength} tokens (line ${first.line}: ${first.reason}); nothing was measured. Use a model with a longer context, shorter records or a smaller --max-new-tokens.`);
   }
   writeOutputs(report, values);
   process.stdout.write(summaryParagraph(report) + '\n');

@@ -1,7 +1,7 @@
 /** The worker thread that runs an experiment; see runProtocol.ts. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DatasetNotRunnableError, runExperiment, RunCancelledError } from '../engine/experiment/experiment';
-import { ModelLoadError, type LanguageModel } from '../engine/model/languageModel';
+import { ModelLoadError, ModelRunError, type LanguageModel } from '../engine/model/languageModel';
 import type { HostToWorker, RunRequest, WorkerToHost } from './runProtocol';
 
 const port = parentPort!;
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof RunCancelledError) post({ type: 'cancelled', partial: error.partial });
   else if (controller.signal.aborted) post({ type: 'cancelled', partial: null });
-  else if (error instanceof ModelLoadError || (error as Error).name === 'EndpointError') post({ type: 'failed', message: (error as Error).message, kind: 'model' });
+  else if (error instanceof ModelLoadError || error instanceof ModelRunError || (error as Error).name === 'EndpointError') post({ type: 'failed', message: (error as Error).message, kind: 'model' });
   else if (error instanceof DatasetNotRunnableError) post({ type: 'failed', message: error.message, kind: 'dataset' });
   else post({ type: 'failed', message: (error as Error).stack ?? String(error), kind: 'unexpected' });
 });

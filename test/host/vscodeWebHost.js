@@ -111,10 +111,12 @@ function withLog(server, message) {
  * @param {Record<string,string|undefined>} [options.env] extra environment; the extension host inherits it
  * @param {object} [options.settings]      user settings, over DEFAULT_SETTINGS and any settings.json already there
  * @param {string[]} [options.args]        extra server arguments
+ * @param {boolean} [options.workspaceTrust] true: leave workspace trust on (no --disable-workspace-trust), for tests
+ *   of restricted mode; they also need the user setting security.workspace.trust.enabled: true
  * @returns {Promise<{port:number, host:string, url:string, log:string, tmp:string, userDataDir:string,
  *   extensionsDir:string, pid:number, startupMs:number, stop:() => Promise<void>}>}
  */
-async function startServer({ userDataDir, extensionsDir, env = {}, settings = {}, args = [] } = {}) {
+async function startServer({ userDataDir, extensionsDir, env = {}, settings = {}, args = [], workspaceTrust = false } = {}) {
   if (!fs.existsSync(SERVER_MAIN)) {
     throw new Error(`VS Code server not installed (${SERVER_MAIN} missing): run bash scripts/install-code-server.sh`);
   }
@@ -143,7 +145,7 @@ async function startServer({ userDataDir, extensionsDir, env = {}, settings = {}
   const child = spawn(SERVER_NODE, [SERVER_MAIN,
     '--host', '127.0.0.1', '--port', String(port),
     '--without-connection-token', '--accept-server-license-terms', '--telemetry-level', 'off',
-    '--enable-smoke-test-driver', '--disable-workspace-trust',
+    '--enable-smoke-test-driver', ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--user-data-dir', userDataDir, '--server-data-dir', path.join(tmp, 'server-data'),
     '--extensions-dir', extensionsDir, ...args,
   ], {
@@ -260,18 +262,19 @@ async function launchBrowser({ headless = true, args = [] } = {}) {
  * @param {object} [options.settings]        user settings (over the quiet defaults)
  * @param {{width:number,height:number}} [options.viewport]
  * @param {number} [options.timeout]         ms to wait for the workbench (default 60000)
+ * @param {boolean} [options.workspaceTrust] keep workspace trust on (see startServer)
  * @returns {Promise<{server:object, browser:import('playwright-core').Browser, page:import('playwright-core').Page,
  *   url:string, close:() => Promise<void>}>}
  */
 async function openWorkbench({ folder, extensionPath, env, settings, viewport = { width: 1400, height: 900 },
-  timeout = 60000 } = {}) {
+  timeout = 60000, workspaceTrust = false } = {}) {
   let server, browser;
   const close = async () => {
     await browser?.close().catch(() => {});
     await server?.stop();
   };
   try {
-    server = await startServer({ env, settings });
+    server = await startServer({ env, settings, workspaceTrust });
     browser = await launchBrowser();
     const page = await browser.newPage({ viewport });
     serverOfPage.set(page, server);

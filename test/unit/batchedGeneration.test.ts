@@ -76,6 +76,7 @@ interface GenerateCall {
  */
 async function recordingCalls<T>(model: LanguageModel, body: () => Promise<T>): Promise<{ value: T; calls: GenerateCall[] }> {
   type Inner = { generate(request: Record<string, unknown>): Promise<unknown> };
+  await (model as unknown as { loadWeights(): Promise<void> }).loadWeights(); // the session opens on first use
   const inner = (model as unknown as { inner: Inner }).inner;
   const original = inner.generate;
   const calls: GenerateCall[] = [];

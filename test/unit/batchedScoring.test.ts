@@ -114,6 +114,7 @@ async function recordingForwards<T>(
     forward(inputs: Record<string, unknown>): Promise<Record<string, { dims: number[] }>>;
     sessions: { model: Session };
   };
+  await (model as unknown as { loadWeights(): Promise<void> }).loadWeights(); // the session opens on first use
   const inner = (model as unknown as { inner: Inner }).inner;
   const session = inner.sessions.model;
   const originalForward = inner.forward;

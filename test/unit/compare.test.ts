@@ -10,14 +10,21 @@ import {
   labelDistribution,
   matchLabel,
   rougeL,
+  rougeTokens,
   sentenceBleu,
+  tokenize13a,
   tokenF1,
   totalVariationDistance,
 } from '../../src/engine/compare/metrics';
 import {
+  binomialCdf,
+  binomialUpperTail,
   bootstrapInterval,
+  clopperPearsonBounds,
   hoeffdingHalfWidth,
+  holmAdjust,
   mcnemar,
+  mcnemarOneSided,
   mean,
   normalQuantile,
   pairedBootstrap,
@@ -79,29 +86,42 @@ test('tokenF1 on Chinese counts characters', () => {
   assertClose(tokenF1('我爱猫', '我爱狗'), 2 / 3);
 });
 
-test('rougeL: LCS-based F with beta = 1', () => {
-  // Lin (2004): reference "police killed the gunman" → [police, killed, gunman].
-  // "police kill the gunman" → [police, kill, gunman]: LCS [police, gunman] = 2, P = R = 2/3, F = 2/3.
-  assertClose(rougeL('police kill the gunman', 'police killed the gunman'), 2 / 3);
-  // "the gunman kill police" → [gunman, kill, police]: LCS 1 (either word), P = R = 1/3, F = 1/3.
-  assertClose(rougeL('the gunman kill police', 'police killed the gunman'), 1 / 3);
-  // Order matters, unlike token F1: reversed 4 words have LCS 1, P = R = 1/4, F = 1/4, while F1 = 1.
+test('rougeL is rouge-score\'s RougeScorer([\'rougeL\']) F-measure: lower case, [a-z0-9] tokens, LCS', () => {
+  // rouge_scorer_test.py testRougeLConsecutive: target "testing one two", prediction "testing one": P = 1, R = 2/3, F = 4/5.
+  assertClose(rougeL('testing one', 'testing one two'), 4 / 5);
+  // Lin (2004)'s example, with the article kept (rouge-score drops no word): [police kill the gunman] vs
+  // [police killed the gunman]: LCS [police the gunman] = 3, P = R = 3/4; [the gunman kill police]: LCS [the gunman] = 2.
+  assertClose(rougeL('police kill the gunman', 'police killed the gunman'), 3 / 4);
+  assertClose(rougeL('the gunman kill police', 'police killed the gunman'), 1 / 2);
+  // Order matters, unlike token F1: reversed 4 words have LCS 1, P = R = 1/4.
   assertClose(rougeL('one two three four', 'four three two one'), 0.25);
   assert.equal(tokenF1('one two three four', 'four three two one'), 1);
-  // Unequal lengths: [w x y z] vs [w y q z v]: LCS [w y z] = 3, P = 3/4, R = 3/5, F = 2·0.45/1.35 = 2/3.
-  assertClose(rougeL('w x y z', 'w y q z v'), 2 / 3);
-  assert.equal(rougeL('', ''), 1);
+  // rouge_scorer_test.py testRougeLAgainstRouge155, whose numbers come from the original ROUGE-1.5.5 (testdata lines 1
+  // and 2): R 0.40741 = 11/27, P 0.68750 = 11/16, F 0.51163 = 22/43; then R 17/42, P 17/26, F 0.5.
+  const target0 = "ZfbCUIUuePaiLVUlCaUXxkpu XPeWing tUHfPMuZ',-Xd Y BrUgVJing M-HV.-DgdDaY.rFDJCRing Ht-LM EKBDXkME,yz'RBr q'wtion wIojNbN wL,b .a-'XdQggyFl jB-RPP'iyOIcUxer tKM L";
+  const prediction0 = "rFDJCRtion Ht-LM EKtDXkME,yz'RBr q'wer wrojNbN wL,b .a-'XdQggyFl jB-RPP'iyOIcUxi";
+  const target1 = "KsJdPByEtAor fE-Qg Dpdbring cw-WeFyu vC MoBL Xdn g wkvcEiGvKtion BDFhrpMtion psing sbKao Q m qiing LMmer HqqLFXe,XPY,J XsurkMer ,ed nB'wH'bWVHjWFEing tQ.saefZwJtKrTlixYpMMsJing UCAPwNHeYVjDing c T BUySKtion gMPfJpwGw p'NvxAoping eu pBwMBKV'I DNxqelhu,PHPxDEq,mtion SN";
+  const prediction1 = "n cw-WeFyu vC MoBL Xdn g wkvcEiGvKtion BDFhrpMer pstion sbKao Q m qier LMmed HqqLFXe,XPY,J XsurkMeo ,ed nB'wH'bWVHjWFEer tQ.saefZwJtKrTlixYpMMNJtion UCAPwNHeYVjD";
+  assert.deepEqual([rougeTokens(target0).length, rougeTokens(prediction0).length], [27, 16]);
+  assertClose(rougeL(prediction0, target0), 22 / 43);
+  assertClose(rougeL(prediction0, target0), 0.51163, 5e-6);
+  assertClose(rougeL(prediction1, target1), 0.5);
+  // The tokenizer: lower case, anything outside [a-z0-9] is a separator, so accented letters fall out.
+  assert.deepEqual(rougeTokens('Café au lait, 2 cups!'), ['caf', 'au', 'lait', '2', 'cups']);
+  // Empty on either side (also both) → 0, as rouge-score's _score_lcs; so is text with no ASCII letter or digit.
+  assert.equal(rougeL('', ''), 0);
   assert.equal(rougeL('cat', ''), 0);
+  assert.equal(rougeL('我爱猫', '我爱猫'), 0);
 });
 
-test('chrF: hand-computed and sacreBLEU reference values', () => {
+test('chrF is sacreBLEU\'s CHRF() with its defaults: char order 6, β = 2, white space excluded, case kept', () => {
   // "ab" vs "abc", orders 1..6 with beta = 2:
   //   n=1: hyp {a,b} (2), ref {a,b,c} (3), matches 2 → P1 = 1, R1 = 2/3
   //   n=2: hyp {ab} (1), ref {ab,bc} (2), matches 1 → P2 = 1, R2 = 1/2
   //   n≥3: "ab" has no 3-grams → not an effective order.
   //   P = 1, R = (2/3 + 1/2)/2 = 7/12; F2 = 5·P·R/(4P + R) = (35/12)/(55/12) = 7/11.
   assertClose(chrF('ab', 'abc'), 7 / 11);
-  // Whitespace is removed before counting, so "a b" is "ab".
+  // White space is removed before counting (whitespace=False), so "a b" is "ab".
   assertClose(chrF('a b', 'abc'), 7 / 11);
   // sacreBLEU's own tests (test_chrf.py, eps_smoothing=False, beta=3): "aa" vs "ab" = 25.0, "a b c" vs "abc" = 100.
   //   Check "aa"/"ab": n=1 hyp {a:2}, ref {a,b}, matches 1 → P1 = R1 = 1/2; n=2 "aa" vs "ab" → P2 = R2 = 0;
@@ -110,36 +130,55 @@ test('chrF: hand-computed and sacreBLEU reference values', () => {
   assertClose(chrF('a b c', 'abc', { beta: 3 }), 1);
   // order = 1 keeps only unigrams: P1 = 1, R1 = 2/3, F2 = 5·(2/3)/(4 + 2/3) = 5/7.
   assertClose(chrF('ab', 'abc', { order: 1 }), 5 / 7);
-  // chrF is case-sensitive and not normalized beyond NFC: "A" vs "a" share nothing.
+  // The defaults are order 6 and β = 2: the same number as asking for them, another with order 7 or β = 1.
+  const [hypothesis, reference] = ['the quick brown fox', 'the quick brown dog'];
+  assert.equal(chrF(hypothesis, reference), chrF(hypothesis, reference, { order: 6, beta: 2 }));
+  assert.notEqual(chrF(hypothesis, reference), chrF(hypothesis, reference, { order: 7, beta: 2 }));
+  assert.notEqual(chrF(hypothesis, reference), chrF(hypothesis, reference, { order: 6, beta: 1 }));
+  // Case kept (lowercase=False): "A" vs "a" share nothing.
   assert.equal(chrF('A', 'a'), 0);
-  // NFC: "e" + U+0301 is the same character as "é".
-  assert.equal(chrF('caf\u0065\u0301', 'caf\u00e9'), 1);
+  // No Unicode normalization: "cafe" + U+0301 (5 characters) vs "café" (4): P_n = 3/5, 1/2, 1/3, 0 and
+  // R_n = 3/4, 2/3, 1/2, 0 over 4 effective orders; P = 43/120, R = 23/48, F2 = 5PR/(4P + R) = 4945/11016.
+  assertClose(chrF('caf\u0065\u0301', 'caf\u00e9'), 4945 / 11016);
+  // No effective order → 0, also for two empty strings, as sacreBLEU's _compute_f_score.
   assert.equal(chrF('', 'reference'), 0);
-  assert.equal(chrF(' ', ''), 1);
+  assert.equal(chrF(' ', ''), 0);
 });
 
-test('sentenceBleu: identical strings score 1; sacreBLEU issue #98 pair scores 0.07347', () => {
-  assert.equal(sentenceBleu('the cat sat on the mat', 'the cat sat on the mat'), 1);
-  // Two tokens only: effective order keeps p1 = p2 = 1 instead of a zero 3-/4-gram precision.
+test('tokenize13a is sacreBLEU\'s Tokenizer13a (mteval-v13a)', () => {
+  // Punctuation padded, except ' - . , inside words; "." and "," split unless between digits; "-" split after a digit;
+  // &amp; unescaped first, then "&" is punctuation.
+  assert.deepEqual(tokenize13a('A 5-star e-mail (really)! AT&amp;T costs 1,000.5 dollars, 3.14.'),
+    ['A', '5', '-', 'star', 'e-mail', '(', 'really', ')', '!', 'AT', '&', 'T', 'costs', '1,000.5', 'dollars', ',', '3.14', '.']);
+  assert.deepEqual(tokenize13a("It isn't.\n"), ['It', "isn't", '.']);
+  assert.deepEqual(tokenize13a(' \t'), []);
+});
+
+test('sentenceBleu is sacreBLEU\'s sentence_bleu: 13a tokens, mixed case, exp smoothing, effective order', () => {
+  // sacreBLEU test_sentence_bleu.py (issue #98 pair), smooth 'exp', tokenize '13a': 8.493. By hand: tokens (";" split off)
+  // 14 vs 10; p1 = 5/14 (de, zahăr, în, alb, ;), p2 = 2/13 (de zahăr, alb ;), p3 = 0 → 1/(2·12), p4 = 0 → 1/(4·11);
+  // BP = 1; BLEU = (10/192192)^(1/4).
+  const romanian = sentenceBleu('Producția de zahăr primă va fi exprimată în ceea ce privește zahărul alb;', 'producţia de zahăr brut se exprimă în zahăr alb;');
+  assertClose(romanian, (10 / 192192) ** 0.25);
+  assertClose(romanian, 0.08493, 5e-6);
+  // Case counts: [The cat sat on the mat .] vs [the cat sat on the mat .]: p1 = 6/7, p2 = 5/6, p3 = 4/5, p4 = 3/4, BP = 1:
+  // (3/7)^(1/4) = 0.8091 (on SQuAD-normalized tokens this was 1).
+  assertClose(sentenceBleu('The cat sat on the mat.', 'the cat sat on the mat.'), (3 / 7) ** 0.25);
+  // A short right answer: [Paris .] vs [The capital of France is Paris .]: p1 = 2/2, p2 = 1/1, effective order 2,
+  // BP = exp(1 − 7/2): BLEU = e^−2.5 = 0.0821.
+  assertClose(sentenceBleu('Paris.', 'The capital of France is Paris.'), Math.exp(-2.5));
+  // exp smoothing: [the cat sat on the mat] vs [the cat is on the mat]: p1 = 5/6, p2 = 3/5, p3 = 1/4, p4 = 0 → 1/(2·3);
+  // (5/6 · 3/5 · 1/4 · 1/6)^(1/4) = (1/48)^(1/4).
+  assertClose(sentenceBleu('the cat sat on the mat', 'the cat is on the mat'), (1 / 48) ** 0.25);
+  // Numbers stay whole: [It costs 1,000 dollars .] vs [It costs 1,000 dollars]: p = 4/5, 3/4, 2/3, 1/2, BP = 1 → (1/5)^(1/4).
+  assertClose(sentenceBleu('It costs 1,000 dollars.', 'It costs 1,000 dollars'), 0.2 ** 0.25);
+  // sacreBLEU test_bleu.py effective order: "test" vs "a test" = e^(1 − 2) = 0.36788 (BP only).
+  assertClose(sentenceBleu('test', 'a test'), Math.exp(-1));
   assert.equal(sentenceBleu('hello world', 'hello world'), 1);
-  // [cat sat on mat] vs [cat is on mat]: p1 = 3/4, p2 = 1/3 (only "on mat"), p3 = 0/2 → exp smoothing 1/(2·2),
-  // p4 = 0/1 → 1/(4·1); BP = 1. BLEU = (3/4 · 1/3 · 1/4 · 1/4)^(1/4) = (1/64)^(1/4) = 2^(−3/2).
-  assertClose(sentenceBleu('the cat sat on the mat', 'the cat is on the mat'), 2 ** -1.5);
-  // sacreBLEU test_sentence_bleu.py (tokenize='none', smooth 'exp', effective order) expects 7.347. Our tokens
-  // match the same words: p1 = 4/13, p2 = 1/12, p3 = 0/11 → 1/22, p4 = 0/10 → 1/40, BP = 1 (13 ≥ 9);
-  // BLEU = (4/(13·12·22·40))^(1/4) = 34320^(−1/4) = 0.073470…
-  const bleu = sentenceBleu(
-    'Producția de zahăr primă va fi exprimată în ceea ce privește zahărul alb;',
-    'producţia de zahăr brut se exprimă în zahăr alb;',
-  );
-  assertClose(bleu, 34320 ** -0.25);
-  assertClose(bleu, 0.07347, 5e-6);
-  // Brevity penalty: [cat sat] vs [cat sat down]: p1 = p2 = 1 (effective order 2), BP = exp(1 − 3/2).
-  assertClose(sentenceBleu('cat sat', 'cat sat down'), Math.exp(-0.5));
-  // sacreBLEU issue #141: no matching unigram → 0.
+  // sacreBLEU issue #141: no matching unigram → 0; an empty prediction (BP 0), and two empty strings, → 0.
   assert.equal(sentenceBleu('this is a cat', 'okay thanks'), 0);
-  assert.equal(sentenceBleu('', ''), 1);
   assert.equal(sentenceBleu('', 'cat'), 0);
+  assert.equal(sentenceBleu('', ''), 0);
 });
 
 test('METRICS lists the five text metrics, each 1 on identical text and within [0, 1]', () => {
@@ -269,6 +308,56 @@ test('mcnemar stays finite and accurate for 10^5 discordant pairs', () => {
   assert.equal(mcnemar(balanced.a, balanced.b).pValue, 1);
   const skewed = discordantPairs(49_000, 51_000, 0);
   assertClose(mcnemar(skewed.a, skewed.b).pValue, 2.588716038346898e-10, 2.6e-19);
+});
+
+test('binomialCdf and binomialUpperTail: exact small cases, and scipy 1.17 values where n is large', () => {
+  // P(X ≤ 1 | 50, 0.1) = 0.9^50 + 50·0.1·0.9^49 = 5.9·0.9^49.
+  assertClose(binomialCdf(1, 50, 0.1), 5.9 * 0.9 ** 49, 1e-15);
+  // P(X ≥ 8 | 9, ½) = (C(9,8) + C(9,9))/2^9 = 10/512.
+  assertClose(binomialUpperTail(8, 9, 0.5), 10 / 512, 1e-16);
+  // scipy.stats.binom.cdf(2, 50, 0.1), binom.sf(29, 50, 0.1), binom.cdf(4800, 10000, 0.5).
+  assertClose(binomialCdf(2, 50, 0.1), 0.1117287563463473, 1e-14);
+  assertClose(binomialUpperTail(30, 50, 0.1), 6.169386905412893e-18, 1e-29);
+  assertClose(binomialCdf(4800, 10000, 0.5), 3.2967577993361714e-05, 1e-15);
+  assert.equal(binomialCdf(-1, 5, 0.3), 0);
+  assert.equal(binomialCdf(5, 5, 0.3), 1);
+  assert.equal(binomialCdf(0, 5, 0), 1);
+  assert.equal(binomialCdf(4, 5, 1), 0);
+  assert.throws(() => binomialCdf(1, 5, 1.5), /p must be in \[0, 1\]/);
+});
+
+test('clopperPearsonBounds: closed forms at 0 and n, scipy 1.17 binomtest values between', () => {
+  // 0 of n: upper = 1 − α^(1/n); n of n: lower = α^(1/n).
+  const zero = clopperPearsonBounds(0, 50, 0.975);
+  assert.equal(zero.low, 0);
+  assertClose(zero.high, 1 - 0.025 ** (1 / 50), 1e-13);
+  assertClose(clopperPearsonBounds(20, 20, 0.95).low, 0.05 ** (1 / 20), 1e-13);
+  assert.equal(clopperPearsonBounds(20, 20, 0.95).high, 1);
+  // binomtest(2, 50, alternative='less').proportion_ci(0.975, 'exact').high; (37, 50, 'greater') at 0.95 .low.
+  assertClose(clopperPearsonBounds(2, 50, 0.975).high, 0.13713762560396867, 1e-12);
+  assertClose(clopperPearsonBounds(37, 50, 0.95).low, 0.6187364440267683, 1e-12);
+  // Below 50% confidence the bounds cross the estimate (the bracket still holds the root): 0 of 1 at 0.3 → 1 − 0.7.
+  assertClose(clopperPearsonBounds(0, 1, 0.3).high, 0.3, 1e-13);
+  assert.deepEqual(clopperPearsonBounds(0, 0, 0.95), { low: 0, high: 1 });
+  assert.throws(() => clopperPearsonBounds(3, 2, 0.95), /successes must be an integer from 0 to n = 2/);
+});
+
+test('holmAdjust: step-down multipliers m, m − 1, …, made monotone, in the input order', () => {
+  // Sorted 0.005 (×4 = 0.02), 0.01 (×3 = 0.03), 0.03 (×2 = 0.06), 0.04 (×1 = 0.04 → max so far 0.06).
+  const adjusted = holmAdjust([0.01, 0.04, 0.03, 0.005]);
+  [0.03, 0.06, 0.06, 0.02].forEach((expected, i) => assertClose(adjusted[i]!, expected, 1e-15));
+  assert.deepEqual(holmAdjust([0.5, 0.6]), [1, 1]);
+  assert.deepEqual(holmAdjust([]), []);
+});
+
+test('mcnemarOneSided: P(X ≥ onlyAfter) on the discordant pairs, in the direction asked', () => {
+  // 1 pair better before, 9 better after: P(X ≥ 9 | 10, ½) = 11/1024; the other direction P(X ≥ 1) = 1023/1024.
+  const { a, b } = discordantPairs(1, 9, 5);
+  const better = mcnemarOneSided(a, b);
+  assert.deepEqual([better.onlyBefore, better.onlyAfter], [1, 9]);
+  assertClose(better.pValue, 11 / 1024, 1e-16);
+  assertClose(mcnemarOneSided(b, a).pValue, 1023 / 1024, 1e-15);
+  assert.equal(mcnemarOneSided([true], [true]).pValue, 1);
 });
 
 test('pairedBootstrap: sign, interval and p-value of mean(b − a)', () => {

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { build } from 'esbuild';
+import { onnx as onnxProto } from 'onnx-proto';
 
 import { ModelLoadError, type LanguageModel, type LoadProgress, type PromptInput } from '../../src/engine/model/languageModel';
 import { fingerprintModelFolder, loadLanguageModel } from '../../src/engine/model/transformersModel';
@@ -100,15 +101,17 @@ describe('transformers runner on stories260K', needsModel, () => {
     await model?.dispose();
   });
 
-  test('loads quickly and reports the model', (t) => {
+  test('loads quickly and reports the model', async (t) => {
     t.diagnostic(`load time (first load, including importing transformers): ${loadMilliseconds.toFixed(0)} ms`);
     assert.ok(loadMilliseconds < 30_000, `loading took ${loadMilliseconds} ms`);
     assert.equal(model.id, modelFolder);
+    // tokenizer and config only: the ONNX session opens on the first generate, score or prefill
+    assert.equal((model as unknown as { weightsLoaded: boolean }).weightsLoaded, false);
     assert.equal(model.contextLength, 512);
     assert.equal(model.vocabularySize, 512);
-    assert.equal(model.fingerprint, '8d06404828aadacbed0b546a5f25481a74d8c90a7ab0c8e7d972ea6bdb43ee74');
-    assert.equal(model.fingerprint, fingerprintModelFolder(modelFolder, 'fp32'));
-    assert.notEqual(fingerprintModelFolder(modelFolder, 'fp32'), fingerprintModelFolder(modelFolder, 'q8'));
+    assert.equal(model.fingerprint, 'c7887ba4abde625671fd2c599f9b1a24c980b6fc6369403e216a9da513f87ba0');
+    assert.equal(model.fingerprint, (await fingerprintModelFolder(modelFolder, 'fp32')).fingerprint);
+    assert.notEqual((await fingerprintModelFolder(modelFolder, 'fp32')).fingerprint, (await fingerprintModelFolder(modelFolder, 'q8')).fingerprint);
   });
 
   test('a relative path to a folder loads the same model', async () => {
@@ -327,16 +330,27 @@ describe('loading errors', () => {
     );
   });
 
-  test('a broken ONNX file', needsModel, async () => {
+  test('a broken ONNX file: garbage is refused at load; a graph onnxruntime rejects fails on first use', needsModel, async () => {
     const folder = copyOfModel();
     cleanup.push(folder);
     const onnx = path.join(folder, 'onnx', 'model.onnx');
     fs.writeFileSync(onnx, Buffer.from('this is not an onnx protobuf, just garbage bytes \u0000\u0001\u0002'.repeat(50)));
     await assert.rejects(loadLanguageModel({ model: folder }), (error) => {
       assert.ok(error instanceof ModelLoadError);
-      assert.match(error.message, /onnx\/model\.onnx is not a valid ONNX model \(.*Protobuf parsing failed.*\)\. The file may be truncated or corrupt/);
+      assert.match(error.message, /onnx\/model\.onnx is not a valid ONNX model \(byte 0 does not start a protobuf field\)\. The file may be truncated or corrupt/);
       return true;
     });
+    // A whole protobuf that declares a logits output but has no nodes: the load's checks pass, onnxruntime refuses it.
+    const hollow = { irVersion: 8, opsetImport: [{ version: 17 }], graph: { name: 'g', output: [{ name: 'logits', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'b' }, { dimParam: 's' }, { dimValue: 512 }] } } } }] } };
+    fs.writeFileSync(onnx, onnxProto.ModelProto.encode(hollow).finish());
+    const broken = await loadLanguageModel({ model: folder });
+    assert.equal((broken as unknown as { weightsLoaded: boolean }).weightsLoaded, false);
+    await assert.rejects(broken.generate(onceUponATime, { maxNewTokens: 2 }), (error) => {
+      assert.ok(error instanceof ModelLoadError);
+      assert.match(error.message, /onnx\/model\.onnx is not a valid ONNX model \(.*failed.*\)\. The file may be truncated or corrupt/);
+      return true;
+    });
+    await broken.dispose();
     fs.writeFileSync(onnx, 'version https://git-lfs.github.com/spec/v1\noid sha256:0000\nsize 1226445\n');
     await assert.rejects(loadLanguageModel({ model: folder }), /onnx\/model\.onnx is a Git LFS pointer, not the model weights/);
   });
@@ -403,7 +417,7 @@ describe('Hub downloads (a fake Hub serving stories260K)', needsModel, () => {
       });
       try {
         assert.equal(downloaded.id, 'test-org/stories260K');
-        assert.equal(downloaded.fingerprint, fingerprintModelFolder(modelFolder, 'fp32'));
+        assert.equal(downloaded.fingerprint, (await fingerprintModelFolder(modelFolder, 'fp32')).fingerprint);
         assert.equal((await downloaded.generate(onceUponATime, { maxNewTokens: 3 })).text, ', there was');
       } finally {
         await downloaded.dispose();
@@ -419,7 +433,7 @@ describe('Hub downloads (a fake Hub serving stories260K)', needsModel, () => {
       requests.length = 0;
       const cached = await loadLanguageModel({ model: 'test-org/stories260K', cacheDir, allowDownload: false });
       try {
-        assert.equal(cached.fingerprint, fingerprintModelFolder(modelFolder, 'fp32'));
+        assert.equal(cached.fingerprint, (await fingerprintModelFolder(modelFolder, 'fp32')).fingerprint);
       } finally {
         await cached.dispose();
       }
@@ -440,6 +454,7 @@ describe('bundled as CommonJS by esbuild', needsModel, () => {
       bundle: true,
       platform: 'node',
       format: 'cjs',
+      mainFields: ['module', 'main'], // as scripts/build.mjs: jsonc-parser's UMD build cannot be bundled
       external: ['@huggingface/transformers', 'onnxruntime-node'],
       outfile,
       logLevel: 'silent',

@@ -1,6 +1,9 @@
 /**
  * Per-item text metrics (prediction against one reference) and label metrics for classification
  * datasets. Every per-item score is in [0, 1]; the report multiplies by 100 where it shows percentages.
+ * Metrics with a standard name compute exactly the standard thing on the raw text: BLEU is sacreBLEU 2.x's
+ * `sentence_bleu` (13a tokens, mixed case, exp smoothing, effective order), chrF is sacreBLEU's `CHRF()` defaults,
+ * ROUGE-L is rouge-score's `RougeScorer(['rougeL'])` F-measure. Exact match and token F1 are SQuAD's, on normalized text.
  */
 import { normalizeLightly, normalizeText, wordTokens } from './text';
 
@@ -47,13 +50,14 @@ export function tokenF1(prediction: string, reference: string): number {
 }
 
 /**
- * ROUGE-L F-measure (beta = 1) on `wordTokens`: with L = longest common subsequence length,
- * P = L/|prediction|, R = L/|reference|, F = 2PR/(P+R); both empty → 1, one empty or L = 0 → 0.
+ * ROUGE-L F-measure as Google's rouge-score computes it (`RougeScorer(['rougeL'])`, no stemmer): tokens of
+ * `rougeTokens`, L = longest common subsequence, P = L/|prediction|, R = L/|reference|, F = 2PR/(P + R); 0 when either
+ * side has no token or L = 0 (so two empty strings score 0, as there).
  */
 export function rougeL(prediction: string, reference: string): number {
-  const predicted = wordTokens(prediction);
-  const expected = wordTokens(reference);
-  if (predicted.length === 0 || expected.length === 0) return predicted.length === expected.length ? 1 : 0;
+  const predicted = rougeTokens(prediction);
+  const expected = rougeTokens(reference);
+  if (predicted.length === 0 || expected.length === 0) return 0;
   const lcs = longestCommonSubsequence(predicted, expected);
   if (lcs === 0) return 0;
   const precision = lcs / predicted.length;
@@ -62,10 +66,19 @@ export function rougeL(prediction: string, reference: string): number {
 }
 
 /**
- * sacreBLEU chrF (2.x defaults, divided by 100): on NFC text with all whitespace removed, for each character
- * n-gram order 1..order (6) compute P_n and R_n from clipped n-gram counts; average P_n and R_n over the
- * "effective" orders where both strings have n-grams; score = (1+β²)·P·R/(β²·P + R) with β = 2, or 0 when
- * P + R = 0. Deviation from sacreBLEU: two strings that are both empty after whitespace removal score 1, not 0.
+ * rouge-score's default tokenizer: lower-case, every run of characters outside [a-z0-9] becomes a space, split on
+ * white space. Letters outside ASCII are dropped, as there ("café" → ["caf"]; Chinese text has no tokens).
+ */
+export function rougeTokens(text: string): string[] {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').split(' ').filter((token) => token !== '');
+}
+
+/**
+ * sacreBLEU 2.x chrF with its defaults (`CHRF()`: char_order 6, word_order 0, β 2, whitespace removed, case kept,
+ * no eps smoothing), divided by 100: on the text with all white space removed (Python's str.split() set), for each
+ * character n-gram order 1..order compute P_n and R_n from clipped n-gram counts; average P_n and R_n over the
+ * "effective" orders where both strings have n-grams; score = (1+β²)·P·R/(β²·P + R), or 0 when P + R = 0 or no
+ * order is effective (two empty strings score 0, as there). No Unicode normalization, as there.
  */
 export function chrF(prediction: string, reference: string, options?: ChrFOptions): number {
   const order = options?.order ?? 6;
@@ -73,9 +86,8 @@ export function chrF(prediction: string, reference: string, options?: ChrFOption
   if (!Number.isInteger(order) || order < 1) throw new RangeError(`chrF order must be a positive integer, got ${order}.`);
   if (!(beta > 0) || !Number.isFinite(beta)) throw new RangeError(`chrF beta must be a positive number, got ${beta}.`);
   // Code points, not UTF-16 units, so an astral character (emoji, rare ideograph) is one character as in Python.
-  const predicted = Array.from(withoutWhitespace(prediction.normalize('NFC')));
-  const expected = Array.from(withoutWhitespace(reference.normalize('NFC')));
-  if (predicted.length === 0 && expected.length === 0) return 1;
+  const predicted = Array.from(prediction.replace(PYTHON_WHITESPACE_RUN, ''));
+  const expected = Array.from(reference.replace(PYTHON_WHITESPACE_RUN, ''));
 
   let precisionSum = 0;
   let recallSum = 0;
@@ -99,37 +111,59 @@ export function chrF(prediction: string, reference: string, options?: ChrFOption
 }
 
 /**
- * Sentence BLEU-4 on `wordTokens`, as sacreBLEU's `sentence_bleu` (smooth_method="exp", effective order):
- * p_n = clipped matches/total n-grams; the k-th order with zero matches gets p_n = 1/(2^k·total_n);
- * orders the prediction is too short for are left out of the geometric mean; BP = exp(1 − |ref|/|pred|)
- * when |pred| < |ref|, else 1; no matches at any order → 0; both empty → 1.
+ * sacreBLEU 2.x `sentence_bleu(prediction, [reference])` with its defaults, divided by 100: both sides trailing-
+ * white-space-stripped and tokenized by `tokenize13a` (case kept); for n = 1..4, p_n = clipped matches / the
+ * prediction's n-grams, stopping at the first order the prediction has no n-gram for (effective order); an order with
+ * no match gets p_n = 1/(2^j·total_n) for the j-th such order ('exp' smoothing); no match at any order → 0;
+ * BP = exp(1 − |ref|/|pred|) when |pred| < |ref| (0 for an empty prediction), else 1; BLEU = BP·exp(mean log p_n).
  */
 export function sentenceBleu(prediction: string, reference: string): number {
   const maxOrder = 4;
-  const predicted = wordTokens(prediction);
-  const expected = wordTokens(reference);
-  if (predicted.length === 0 || expected.length === 0) return predicted.length === expected.length ? 1 : 0;
-
-  const logPrecisions: number[] = [];
-  let anyMatch = false;
-  let smoothing = 1;
+  const predicted = tokenize13a(prediction);
+  const expected = tokenize13a(reference);
+  const correct: number[] = [];
+  const totals: number[] = [];
   for (let n = 1; n <= maxOrder; n++) {
-    const total = predicted.length - n + 1;
-    // sacreBLEU stops at the first order the hypothesis has no n-grams for; effective order keeps the rest.
-    if (total <= 0) break;
-    const matches = expected.length - n + 1 > 0 ? overlapCount(tokenNgrams(predicted, n), tokenNgrams(expected, n)) : 0;
-    if (matches > 0) {
-      anyMatch = true;
-      logPrecisions.push(Math.log(matches / total));
-    } else {
+    totals.push(Math.max(0, predicted.length - n + 1));
+    correct.push(overlapCount(tokenNgrams(predicted, n), tokenNgrams(expected, n)));
+  }
+  if (correct.every((count) => count === 0)) return 0;
+  const brevityPenalty = predicted.length < expected.length ? Math.exp(1 - expected.length / predicted.length) : 1;
+  let logSum = 0;
+  let effectiveOrder = 0;
+  let smoothing = 1;
+  for (let n = 0; n < maxOrder; n++) {
+    const total = totals[n]!;
+    if (total === 0) break;
+    effectiveOrder = n + 1;
+    if (correct[n] === 0) {
       smoothing *= 2;
-      logPrecisions.push(Math.log(1 / (smoothing * total)));
+      logSum += Math.log(1 / (smoothing * total));
+    } else {
+      logSum += Math.log(correct[n]! / total);
     }
   }
-  if (!anyMatch) return 0;
-  const brevityPenalty = predicted.length < expected.length ? Math.exp(1 - expected.length / predicted.length) : 1;
-  const meanLog = logPrecisions.reduce((sum, value) => sum + value, 0) / logPrecisions.length;
-  return Math.min(1, brevityPenalty * Math.exp(meanLog));
+  return brevityPenalty * Math.exp(logSum / effectiveOrder);
+}
+
+// mteval-v13a's punctuation: { | } ~, [ \ ] ^ _ `, space to &, ( ) * +, : to @, and / (not ' , - .).
+const PUNCTUATION_13A = /([\x7B-\x7E\x5B-\x60\x20-\x26\x28-\x2B\x3A-\x40\x2F])/gu;
+
+/**
+ * sacreBLEU's default tokenizer (`Tokenizer13a`, mteval-v13a.pl): after rstrip, drop "<skipped>" and "-\n", newlines
+ * to spaces, unescape &quot; &amp; &lt; &gt;; then pad the 13a punctuation with spaces, split "." and "," from a
+ * neighbour that is not a digit (so "1,000" and "3.14" stay whole), split "-" after a digit, and split on white space.
+ */
+export function tokenize13a(text: string): string[] {
+  let line = text.replace(PYTHON_TRAILING_WHITESPACE, '')
+    .replaceAll('<skipped>', '').replaceAll('-\n', '').replaceAll('\n', ' ')
+    .replaceAll('&quot;', '"').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+  line = ` ${line} `
+    .replace(PUNCTUATION_13A, ' $1 ')
+    .replace(/([^0-9])([.,])/gu, '$1 $2 ')
+    .replace(/([.,])([^0-9])/gu, ' $1 $2')
+    .replace(/([0-9])(-)/gu, '$1 $2 ');
+  return line.split(PYTHON_WHITESPACE_RUN).filter((token) => token !== '');
 }
 
 /** Fraction of positions where `predicted[i] === reference[i]` (exact string equality); NaN when empty. */
@@ -201,9 +235,9 @@ export function matchLabel(output: string, labels: readonly string[]): string | 
 export const METRICS: readonly TextMetric[] = [
   { id: 'exact_match', title: 'Exact match (normalized)', score: exactMatch },
   { id: 'token_f1', title: 'Token F1', score: tokenF1 },
-  { id: 'rouge_l', title: 'ROUGE-L', score: rougeL },
-  { id: 'chrf', title: 'chrF', score: (prediction: string, reference: string): number => chrF(prediction, reference) },
-  { id: 'bleu', title: 'Sentence BLEU', score: sentenceBleu },
+  { id: 'rouge_l', title: 'ROUGE-L (rouge-score)', score: rougeL },
+  { id: 'chrf', title: 'chrF (sacreBLEU)', score: (prediction: string, reference: string): number => chrF(prediction, reference) },
+  { id: 'bleu', title: 'Sentence BLEU (sacreBLEU, 13a)', score: sentenceBleu },
 ];
 
 function requireSameLength(a: readonly unknown[], b: readonly unknown[], name: string): void {
@@ -212,10 +246,11 @@ function requireSameLength(a: readonly unknown[], b: readonly unknown[], name: s
   }
 }
 
-// Python's str.split() also treats the information separators U+001C–U+001F as whitespace; \s does not.
-function withoutWhitespace(s: string): string {
-  return s.replace(/[\s\u001c-\u001f]+/gu, '');
-}
+// Python's str.isspace() set, on which sacreBLEU splits and strips: it has U+001C–U+001F and U+0085, which \s lacks,
+// and not U+FEFF, which \s has.
+const PYTHON_WHITESPACE = '\\t\\n\\v\\f\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PYTHON_WHITESPACE_RUN = new RegExp(`[${PYTHON_WHITESPACE}]+`, 'gu');
+const PYTHON_TRAILING_WHITESPACE = new RegExp(`[${PYTHON_WHITESPACE}]+$`, 'u');
 
 function countItems(items: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();

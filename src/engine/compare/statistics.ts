@@ -30,6 +30,14 @@ export interface McNemarResult {
   pValue: number;
 }
 
+export interface OneSidedMcNemarResult {
+  /** Pairs that agree only before (at the smaller k) and only after (at the larger k). */
+  onlyBefore: number;
+  onlyAfter: number;
+  /** Exact one-sided p-value for "after is better": P(X ≥ onlyAfter) for X ~ Binomial(onlyBefore + onlyAfter, ½); 1 with no discordant pair. */
+  pValue: number;
+}
+
 export interface PairedBootstrapResult {
   /** Observed mean of b[i] − a[i]. */
   meanDifference: number;
@@ -139,6 +147,97 @@ export function pairedBootstrap(
     pValue = Math.min(1, (2 * opposite) / resamples);
   }
   return { meanDifference, low, high, pValue };
+}
+
+const RESCALE = 2 ** 800;
+
+/**
+ * P(X ≤ x) for X ~ Binomial(n, p): the terms by the ratio recurrence from (1 − p)^n, summed relative to the first
+ * with the scale kept as a logarithm, so nothing underflows for large n; x < 0 → 0, x ≥ n → 1.
+ */
+export function binomialCdf(x: number, n: number, p: number): number {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`binomialCdf: n must be a non-negative integer, got ${n}.`);
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`binomialCdf: p must be in [0, 1], got ${p}.`);
+  if (!Number.isInteger(x)) throw new RangeError(`binomialCdf: x must be an integer, got ${x}.`);
+  if (x < 0) return 0;
+  if (x >= n) return 1;
+  if (p === 0) return 1;
+  if (p === 1) return 0;
+  const odds = p / (1 - p);
+  // term_i / term_0 = C(n, i)·odds^i, divided by 2^800 (exactly, a power of two) whenever the sum grows past it.
+  let term = 1;
+  let sum = 1;
+  let logScale = n * Math.log1p(-p);
+  for (let i = 1; i <= x; i++) {
+    term *= ((n - i + 1) / i) * odds;
+    sum += term;
+    if (sum > RESCALE) {
+      term /= RESCALE;
+      sum /= RESCALE;
+      logScale += 800 * Math.LN2;
+    }
+  }
+  return Math.min(1, Math.exp(logScale + Math.log(sum)));
+}
+
+/** P(X ≥ x) for X ~ Binomial(n, p), as P(n − X ≤ n − x) so a small upper tail keeps its precision. */
+export function binomialUpperTail(x: number, n: number, p: number): number {
+  return binomialCdf(n - x, n, 1 - p);
+}
+
+/**
+ * One-sided Clopper–Pearson bounds for a proportion of `successes` out of `n`, at `confidence`:
+ * upper = the p with P(X ≤ successes | p) = 1 − confidence (1 when successes = n), lower = the p with
+ * P(X ≥ successes | p) = 1 − confidence (0 when successes = 0); found to about 1e-15. Dual to the exact
+ * binomial test: upper ≤ p0 exactly when P(X ≤ successes | p0) ≤ 1 − confidence. n = 0 → 0 and 1.
+ */
+export function clopperPearsonBounds(successes: number, n: number, confidence: number): Interval {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`clopperPearsonBounds: n must be a non-negative integer, got ${n}.`);
+  if (!Number.isInteger(successes) || successes < 0 || successes > n) {
+    throw new RangeError(`clopperPearsonBounds: successes must be an integer from 0 to n = ${n}, got ${successes}.`);
+  }
+  checkConfidence(confidence);
+  if (n === 0) return { low: 0, high: 1 };
+  const alpha = 1 - confidence;
+  // Brackets [0, 1] hold a sign change at any confidence: the cdf falls from 1 to 0 and the upper tail rises from 0 to 1.
+  const high = successes === n ? 1 : findRoot((p) => binomialCdf(successes, n, p) - alpha, 0, 1);
+  const low = successes === 0 ? 0 : findRoot((p) => binomialUpperTail(successes, n, p) - alpha, 0, 1);
+  return { low, high };
+}
+
+/**
+ * Holm's step-down adjustment: with the m p-values sorted ascending p(1) ≤ … ≤ p(m), adjusted p(j) =
+ * max over i ≤ j of min(1, (m − i + 1)·p(i)); returned in the input order. Rejecting where the adjusted p ≤ α
+ * keeps the family-wise error ≤ α under any dependence between the tests (Holm 1979).
+ */
+export function holmAdjust(pValues: readonly number[]): number[] {
+  for (const p of pValues) if (!(p >= 0 && p <= 1)) throw new RangeError(`holmAdjust: p-values must be in [0, 1], got ${p}.`);
+  const m = pValues.length;
+  const order = pValues.map((p, index) => ({ p, index })).sort((a, b) => a.p - b.p || a.index - b.index);
+  const adjusted = new Array<number>(m).fill(1);
+  let running = 0;
+  order.forEach(({ p, index }, rank) => {
+    running = Math.max(running, Math.min(1, (m - rank) * p));
+    adjusted[index] = running;
+  });
+  return adjusted;
+}
+
+/**
+ * Exact one-sided McNemar test that `after` is true more often than `before` on the same items: with
+ * onlyBefore and onlyAfter the discordant pairs, p = P(X ≥ onlyAfter) for X ~ Binomial(onlyBefore + onlyAfter, ½).
+ */
+export function mcnemarOneSided(before: readonly boolean[], after: readonly boolean[]): OneSidedMcNemarResult {
+  requireSameLength(before, after, 'mcnemarOneSided');
+  let onlyBefore = 0;
+  let onlyAfter = 0;
+  for (let i = 0; i < before.length; i++) {
+    if (before[i] && !after[i]) onlyBefore++;
+    else if (!before[i] && after[i]) onlyAfter++;
+  }
+  const discordant = onlyBefore + onlyAfter;
+  const pValue = discordant === 0 ? 1 : binomialUpperTail(onlyAfter, discordant, 0.5);
+  return { onlyBefore, onlyAfter, pValue };
 }
 
 /** Perplexity exp(−totalLogProb / tokenCount), with totalLogProb the sum of natural-log token probabilities. */
@@ -283,4 +382,35 @@ function binomialHalfLowerTail(k: number, n: number): number {
     if (ratio < sum * 1e-17) break;
   }
   return Math.exp(logChoose - n * Math.LN2) * sum;
+}
+
+// The root of a monotone f with a sign change on [low, high], by the Illinois variant of regula falsi (superlinear,
+// and the bracket always holds the root) to a bracket of 1e-15; the bounds are computed for every k of every run.
+function findRoot(f: (p: number) => number, low: number, high: number): number {
+  let a = low;
+  let b = high;
+  let fa = f(a);
+  let fb = f(b);
+  if (fa === 0) return a;
+  if (fb === 0) return b;
+  let side = 0;
+  for (let i = 0; i < 200 && b - a > 1e-15; i++) {
+    const c = (a * fb - b * fa) / (fb - fa);
+    // Guard against a secant step that lands on an end (flat tails): bisect instead.
+    const x = c > a && c < b ? c : (a + b) / 2;
+    const fx = f(x);
+    if (fx === 0) return x;
+    if (Math.sign(fx) === Math.sign(fa)) {
+      a = x;
+      fa = fx;
+      if (side === -1) fb /= 2;
+      side = -1;
+    } else {
+      b = x;
+      fb = fx;
+      if (side === 1) fa /= 2;
+      side = 1;
+    }
+  }
+  return (a + b) / 2;
 }

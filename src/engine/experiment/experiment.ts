@@ -13,7 +13,7 @@ import { buildPrompt, type BuiltPrompt, type PromptResult, type PromptSettings }
 import { createSelector, type Embedder, type ExampleSelector } from '../prompt/selection';
 import { templateFor } from '../prompt/template';
 import type { CheckSettings } from '../settings';
-import { curvePoint, measuredVerdict } from './aggregate';
+import { agreementSamples, curvePoint, measuredVerdict, withAdjustedPairedTests } from './aggregate';
 import { cacheKey, OutputCache } from './outputCache';
 import { REPORT_VERSION, type CurvePoint, type ExperimentReport, type ItemRow, type MetricId, type SkippedItem } from './report';
 import { splitExamples } from './split';
@@ -164,8 +164,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       },
       split: { heldOut: heldOut.length, pool: pool.length },
       shots, leftOutShots, primaryMetric: primary, estimate,
-      verdict: { theory: estimate.verdict, measured: measuredVerdict(curve, settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match') },
-      curve, items, skippedItems,
+      verdict: { theory: estimate.verdict, measured: measuredVerdict(agreementSamples(items, shots, primary), settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match') },
+      curve: withAdjustedPairedTests(curve), items, skippedItems,
       timing: {
         seconds: (Date.now() - started) / 1000, modelCalls: timing.modelCalls, cachedCalls: timing.cachedCalls,
         generatedTokens: timing.generatedTokens, scoredTokens: timing.scoredTokens,

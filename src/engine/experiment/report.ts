@@ -22,7 +22,10 @@ export interface MetricSummary {
 export interface Disagreement {
   /** r̂(k) = 1 − the primary metric's agreement rate. */
   rate: number;
-  /** Wilson interval at confidence 1 − δ: the interval the measured verdict uses. */
+  /**
+   * Wilson interval at confidence 1 − δ for this k alone (pointwise, not adjusted for the other k): the chart's
+   * band. The verdict uses the exact one-sided bounds in `MeasuredVerdict.evidence.shotTests`, adjusted for the grid.
+   */
   low: number;
   high: number;
   /** Hoeffding's half-width sqrt(ln(2/δ) / 2n), shown beside it as bounds.md suggests. */
@@ -36,7 +39,10 @@ export interface PairedComparison {
   metric: MetricId;
   /** Mean of (this k − baseline). */
   difference: number;
+  /** The test's own two-sided p-value. */
   pValue: number;
+  /** Holm-adjusted over every k compared with the same baseline in this curve (≥ pValue). */
+  adjustedPValue: number;
 }
 
 export interface CurvePoint {
@@ -62,11 +68,76 @@ export type MeasuredVerdictKind = 'prompting-suffices' | 'still-improving' | 'fi
 
 export interface MeasuredVerdict {
   kind: MeasuredVerdictKind;
-  /** The shot count the verdict points at (the smallest that suffices, else the best). */
+  /** The shot count the verdict points at (the smallest that suffices, else the one its test decided at). */
   k: number | null;
+  /** One sentence that names the evidence: rate, n, the bound and its confidence, the test and its p-value. */
   sentence: string;
-  /** Undecided: held-out items that would let the interval clear ε at the observed rate. */
+  /** Undecided: held-out items per shot count that would decide at the observed rate (approximate). */
   itemsNeeded: number | null;
+  /** The evidence the rule used; null when nothing was measured. */
+  evidence: VerdictEvidence | null;
+}
+
+/** What decided the verdict (or, for "undecided", the closest call), and every test the rule ran. */
+export interface VerdictEvidence {
+  epsilon: number;
+  delta: number;
+  /** Held-out items at `MeasuredVerdict.k` (pairs, for a paired test). */
+  n: number;
+  /** Disagreement at `MeasuredVerdict.k`. */
+  rate: number;
+  /** The one-sided bound that decided, at its confidence after the adjustment for several tests. */
+  bound: { side: 'upper' | 'lower'; value: number; confidence: number } | null;
+  /** The test, named with its adjustment, e.g. "one-sided exact binomial test, Holm over 7 shot counts". */
+  test: string;
+  /** Its p-value after the adjustment. */
+  pValue: number;
+  /** Per shot count: the tests against ε. */
+  shotTests: ShotTest[];
+  /** The paired tests at the curve's end (null when fewer than two shot counts were measured). */
+  trend: TrendEvidence | null;
+}
+
+export interface ShotTest {
+  k: number;
+  n: number;
+  /** Items that did not agree. */
+  disagreements: number;
+  rate: number;
+  /** "Prompting suffices" at this k: one-sided exact binomial p = P(X ≤ disagreements | n, ε), and Holm over the grid. */
+  sufficesPValue: number;
+  sufficesAdjustedPValue: number;
+  /** One-sided Clopper–Pearson upper bound at the confidence Holm's procedure tested this k at: ≤ ε exactly where it rejects. */
+  upperBound: number;
+  upperConfidence: number;
+  /** "Above ε" at this k: p = P(X ≥ disagreements | n, ε) and the one-sided Clopper–Pearson lower bound at 1 − δ. */
+  aboveEpsilonPValue: number;
+  lowerBound: number;
+  lowerConfidence: number;
+}
+
+export interface TrendEvidence {
+  /** One-sided exact McNemar tests that disagreement fell into the largest k, from each of the two before it. */
+  falls: PairedTrendTest[];
+  /** Whether the largest k beats a smaller one after Holm over `falls`: the only way to "still improving". */
+  stillFalling: boolean;
+  /** When the best k is not the largest: the one-sided test that disagreement rose after it (Bonferroni over the candidates). */
+  riseAfterBest: PairedTrendTest | null;
+}
+
+export interface PairedTrendTest {
+  from: number;
+  to: number;
+  /** Items measured at both k. */
+  n: number;
+  /** Items that agree only at `from`, and only at `to`. */
+  onlyFrom: number;
+  onlyTo: number;
+  /** Disagreement at `to` minus at `from`, on these items. */
+  difference: number;
+  pValue: number;
+  /** After the adjustment named in `TrendEvidence` (≥ pValue). */
+  adjustedPValue: number;
 }
 
 export interface ItemRow {

@@ -165,3 +165,14 @@ export class ModelLoadError extends Error {
     this.name = 'ModelLoadError';
   }
 }
+
+/**
+ * The model failed while running (onnxruntime refused an input or ran out of memory): one line naming the
+ * model and what failed; the original error is the `cause`.
+ */
+export class ModelRunError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ModelRunError';
+  }
+}

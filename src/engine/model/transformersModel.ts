@@ -21,6 +21,11 @@
  * `cacheDir` (default: transformers' own cache inside node_modules — pass one). A Hub model that is
  * completely in the cache loads from there without any network request, even offline.
  *
+ * Loading checks the folder without loading the weights (modelFolder.ts: files, JSON files, the ONNX file's
+ * declared graph, the tokenizer against the embeddings), reads the tokenizer, and fingerprints the files
+ * (fingerprint.ts). The ONNX session opens on the first generate, score or prefill: a run served entirely
+ * from the output cache never loads the weights. (A Hub download fetches and opens them at load.)
+ *
  * Batches: `generateBatch` left-pads several prompts (pad token, attention mask 0 there) and decodes them
  * in one greedy `generate`; transformers derives position ids from the mask, so each row computes what it
  * would alone and its result equals `generate`'s (tested token for token). The logits agree up to float
@@ -31,12 +36,13 @@
  *
  * One model runs one thing at a time: generate, generateBatch, score, scoreBatch and prefill calls queue behind each other.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { fingerprintModelFolder, onnxFileForDtype } from './fingerprint';
 import {
   ModelLoadError,
+  ModelRunError,
   type ChatMessage,
   type ContinuationScore,
   type FinishReason,
@@ -49,6 +55,23 @@ import {
   type PromptInput,
   type Tokenizer,
 } from './languageModel';
+import {
+  checkLocalModel,
+  type CheckedModelFolder,
+  checkModelFolder,
+  checkTokenizerMatchesModel,
+  configuredDtype,
+  DTYPE_FILES_HINT,
+  isLfsPointer,
+  LAYOUT_HINT,
+  missingModelFiles,
+  modelVocabulary,
+  readGenerationConfig,
+  readJsonFile,
+  readModelConfig,
+} from './modelFolder';
+
+export { fingerprintModelFolder, onnxFileForDtype } from './fingerprint';
 
 // ---------------------------------------------------------------------------------------------
 // The small part of the transformers.js API this file uses, typed narrowly. The package's own
@@ -75,6 +98,9 @@ type TfCache = Record<string, TfTensor>;
 
 interface TfTokenizer {
   encode(text: string, options?: { add_special_tokens?: boolean }): number[];
+  /** Every token (added ones included) → its id. */
+  get_vocab(): Map<string | undefined, number>;
+  readonly all_special_ids?: readonly number[];
   decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
   apply_chat_template(
     messages: ChatMessage[],
@@ -131,6 +157,8 @@ interface TfEnv {
   allowRemoteModels: boolean;
   allowLocalModels: boolean;
   fetch: FetchLike;
+  /** transformers' LogLevel; NONE also sets onnxruntime's own log severity to fatal. */
+  logLevel: number;
 }
 
 interface StoppingCriteriaInstance {
@@ -139,6 +167,7 @@ interface StoppingCriteriaInstance {
 
 export interface TransformersApi {
   env: TfEnv;
+  LogLevel: { NONE: number };
   Tensor: TfTensorConstructor;
   DynamicCache: new (entries?: Record<string, TfTensor>) => TfCache;
   StoppingCriteria: new () => StoppingCriteriaInstance;
@@ -151,7 +180,13 @@ let transformersPromise: Promise<TransformersApi> | undefined;
 /** Imports @huggingface/transformers once, on first use. */
 export function loadTransformers(): Promise<TransformersApi> {
   transformersPromise ??= import('@huggingface/transformers').then(
-    (module) => module as unknown as TransformersApi,
+    (module) => {
+      const api = module as unknown as TransformersApi;
+      // A failed run otherwise prints every input tensor (kilobytes) and onnxruntime's own error line to the
+      // console; the error itself still reaches the caller, explained in one line (see explainRunErrors).
+      api.env.logLevel = api.LogLevel.NONE;
+      return api;
+    },
     (error: unknown) => {
       transformersPromise = undefined;
       throw new ModelLoadError(
@@ -164,201 +199,10 @@ export function loadTransformers(): Promise<TransformersApi> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Files and dtypes
-// ---------------------------------------------------------------------------------------------
-
-/** transformers.js' own dtype → file-name suffix mapping (src/utils/dtypes.js DEFAULT_DTYPE_SUFFIX_MAPPING). */
-const DTYPE_SUFFIX: Readonly<Record<string, string>> = {
-  fp32: '',
-  fp16: '_fp16',
-  int8: '_int8',
-  uint8: '_uint8',
-  q8: '_quantized',
-  q4: '_q4',
-  q2: '_q2',
-  q1: '_q1',
-  q4f16: '_q4f16',
-  q2f16: '_q2f16',
-  q1f16: '_q1f16',
-  bnb4: '_bnb4',
-};
-
-/** The ONNX file transformers.js loads for a decoder-only model of this dtype, relative to the model folder. */
-export function onnxFileForDtype(dtype: string): string {
-  return `onnx/model${DTYPE_SUFFIX[dtype] ?? ''}.onnx`;
-}
-
-const DTYPE_FILES_HINT =
-  'fp32 → onnx/model.onnx, fp16 → onnx/model_fp16.onnx, q8 → onnx/model_quantized.onnx, q4 → onnx/model_q4.onnx';
-
-const LAYOUT_HINT = 'transformers.js layout (config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx)';
-
-const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
-
-function dtypeOfSuffix(fileName: string): string | undefined {
-  const match = /^model(.*)\.onnx$/.exec(fileName);
-  if (!match) return undefined;
-  return Object.keys(DTYPE_SUFFIX).find((dtype) => DTYPE_SUFFIX[dtype] === match[1]);
-}
-
-/** Reads the dtype named in config.json's `transformers.js_config`, when there is one. */
-function configuredDtype(config: Record<string, unknown> | undefined): string | undefined {
-  const jsConfig = config?.['transformers.js_config'];
-  if (!isRecord(jsConfig)) return undefined;
-  const dtype = jsConfig.dtype;
-  if (typeof dtype === 'string' && dtype in DTYPE_SUFFIX) return dtype;
-  if (isRecord(dtype) && typeof dtype.model === 'string' && dtype.model in DTYPE_SUFFIX) return dtype.model;
-  return undefined;
-}
-
-function readJson(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ModelLoadError(`Could not read ${file}: ${messageOf(error)}`);
-  }
-  try {
-    const value: unknown = JSON.parse(text);
-    if (!isRecord(value)) throw new Error('not a JSON object');
-    return value;
-  } catch (error) {
-    throw new ModelLoadError(
-      `${file} is not valid JSON (${messageOf(error)}). The file may be truncated; replace it with the model's original file.`,
-    );
-  }
-}
-
-function isLfsPointer(file: string): boolean {
-  try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const head = Buffer.alloc(64);
-      const read = fs.readSync(fd, head, 0, head.length, 0);
-      return head.subarray(0, read).toString('utf8').startsWith('version https://git-lfs');
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return false;
-  }
-}
-
-/** Checks a local folder before transformers sees it, so the user gets one message naming every missing file. */
-function checkModelFolder(folder: string, dtype: string): void {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(folder);
-  } catch {
-    throw new ModelLoadError(
-      `Model folder not found: ${folder}. Point the model setting at a folder in ${LAYOUT_HINT}, ` +
-        'or at a Hugging Face Hub id such as HuggingFaceTB/SmolLM2-135M.',
-    );
-  }
-  if (!stat.isDirectory()) {
-    throw new ModelLoadError(
-      `${folder} is a file, not a model folder. Point the model setting at the folder that holds config.json, ` +
-        'tokenizer.json, tokenizer_config.json and onnx/.',
-    );
-  }
-  const onnxFile = onnxFileForDtype(dtype);
-  const missing = [...REQUIRED_FILES, onnxFile].filter((file) => !fs.existsSync(path.join(folder, file)));
-  if (missing.length === 0) return;
-
-  let message = `The model folder ${folder} is missing ${missing.join(', ')}.`;
-  if (missing.includes(onnxFile)) {
-    const available = listOnnxModels(folder);
-    message += ` For dtype "${dtype}" transformers.js loads ${onnxFile} (${DTYPE_FILES_HINT}).`;
-    if (available.length > 0) {
-      const usable = available
-        .map((file) => ({ file, dtype: dtypeOfSuffix(file) }))
-        .filter((entry): entry is { file: string; dtype: string } => entry.dtype !== undefined);
-      message += ` The folder has ${available.map((file) => `onnx/${file}`).join(', ')}`;
-      message += usable.length > 0 ? `: set the dtype to ${usable.map((u) => `"${u.dtype}"`).join(' or ')}.` : '.';
-    } else {
-      message += ' Export the model to ONNX (for example with optimum: `optimum-cli export onnx --task text-generation-with-past`).';
-    }
-  }
-  if (missing.some((file) => (REQUIRED_FILES as readonly string[]).includes(file))) {
-    message += ` A model folder in ${LAYOUT_HINT} needs all of them.`;
-  }
-  throw new ModelLoadError(message);
-}
-
-function listOnnxModels(folder: string): string[] {
-  try {
-    return fs
-      .readdirSync(path.join(folder, 'onnx'))
-      .filter((file) => /^model.*\.onnx$/.test(file))
-      .sort();
-  } catch {
-    return [];
-  }
-}
-
-const MIB = 1024 * 1024;
-
-/**
- * sha256 over the tokenizer and config files, the ONNX file's (and its external data's) size and first
- * and last MiB, and the dtype: fast, and different whenever the weights or the tokenizer differ.
- */
-export function fingerprintModelFolder(folder: string, dtype: string): string {
-  const hash = createHash('sha256');
-  hash.update(`prompt-or-finetune/model-fingerprint/v1\0dtype=${dtype}\0`);
-  for (const file of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) {
-    hash.update(`${file}\0`);
-    try {
-      hash.update(fs.readFileSync(path.join(folder, file)));
-    } catch {
-      hash.update('<absent>');
-    }
-    hash.update('\0');
-  }
-  const onnxFile = onnxFileForDtype(dtype);
-  const baseName = path.basename(onnxFile);
-  let dataFiles: string[] = [];
-  try {
-    dataFiles = fs
-      .readdirSync(path.join(folder, 'onnx'))
-      .filter((file) => file.startsWith(`${baseName}_data`))
-      .sort()
-      .map((file) => `onnx/${file}`);
-  } catch {
-    // no onnx folder: the ONNX file below hashes as absent
-  }
-  for (const file of [onnxFile, ...dataFiles]) {
-    hash.update(`${file}\0`);
-    hashHeadAndTail(hash, path.join(folder, file));
-  }
-  return hash.digest('hex');
-}
-
-function hashHeadAndTail(hash: ReturnType<typeof createHash>, file: string): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    hash.update('<absent>\0');
-    return;
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    hash.update(`size=${size}\0`);
-    const buffer = Buffer.alloc(Math.min(MIB, size));
-    const readAt = (position: number): void => {
-      const read = fs.readSync(fd, buffer, 0, buffer.length, position);
-      hash.update(buffer.subarray(0, read));
-    };
-    readAt(0);
-    if (size > MIB) readAt(size - buffer.length);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Loading
 // ---------------------------------------------------------------------------------------------
+
+const MIB = 1024 * 1024;
 
 /** A Hub repository id: `name` or `org/name` (the Hub's own rules, minus revisions). */
 const HUB_ID = /^(?:[A-Za-z0-9][\w.-]{0,95}\/)?[A-Za-z0-9][\w.-]{0,95}$/;
@@ -420,9 +264,9 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
   if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads > 0)) {
     throw new ModelLoadError(`threads must be a positive whole number; got ${String(options.threads)}.`);
   }
-  if (source.kind === 'folder') {
-    checkModelFolder(source.folder, folderDtype(source.folder, options.dtype));
-  }
+  // A local folder is checked before anything loads; its weights are opened on first use.
+  let checked: CheckedModelFolder | undefined;
+  if (source.kind === 'folder') checked = checkLocalModel(source.folder, folderDtype(source.folder, options.dtype));
 
   const tf = await loadTransformers();
   signal?.throwIfAborted();
@@ -439,6 +283,7 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
     const missing = missingModelFiles(cached, folderDtype(cached, options.dtype));
     if (missing.length === 0) {
       plan = { kind: 'folder', folder: cached, hubId: source.id };
+      checked = checkLocalModel(cached, folderDtype(cached, options.dtype));
     } else if (!allowDownload) {
       throw new ModelLoadError(
         `${source.id} is not in the model cache (${cacheDir}: ${missing.join(', ')} missing) and downloads are disabled. ` +
@@ -487,9 +332,12 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
     }
     tokenizer = await tf.AutoTokenizer.from_pretrained(id, pretrained);
     signal?.throwIfAborted();
-    stage = 'model';
-    model = await tf.AutoModelForCausalLM.from_pretrained(id, modelOptions);
-    signal?.throwIfAborted();
+    if (plan.kind === 'download') {
+      // A download fetches the weights now, with progress; a folder's weights are opened on first use.
+      stage = 'model';
+      model = await tf.AutoModelForCausalLM.from_pretrained(id, modelOptions);
+      signal?.throwIfAborted();
+    }
   } catch (error) {
     await model?.dispose().catch(() => undefined);
     if (signal?.aborted) throw signal.reason;
@@ -500,26 +348,112 @@ async function loadSerialized(options: ModelLoadOptions, source: ModelSource): P
     env.fetch = saved.fetch;
   }
 
+  const folder = plan.kind === 'folder' ? plan.folder : path.join(plan.cacheDir, ...plan.id.split('/'));
+  const dtype = model?.sessions.model?.config?.dtype ?? requestedDtype ?? 'fp32';
+  let parts: ModelParts;
+  try {
+    if (model) checkCausalLanguageModel(model, options.model);
+    const config = checked?.config ?? readModelConfig(folder);
+    const generationConfig = checked ? checked.generationConfig : readGenerationConfig(folder);
+    checkTokenizerMatchesModel(
+      folder,
+      { ids: tokenIds(tokenizer), specialIds: new Set(tokenizer.all_special_ids ?? []) },
+      modelVocabulary(folder, config, checked?.logitsSize, dtype),
+    );
+    const { fingerprint } = await fingerprintModelFolder(folder, dtype, {
+      indexFile: options.cacheDir ? path.join(options.cacheDir, FILE_HASH_INDEX) : undefined,
+      signal,
+    });
+    const context: LoadContext = { plan, stage: 'model', dtype, device };
+    parts = {
+      tf,
+      tokenizer,
+      config,
+      generationConfig,
+      session: model && explainRunErrors(model, options.model),
+      openSession: () => openSession(tf, id, modelOptions, context, options.model),
+      id: options.model,
+      fingerprint,
+      loadMilliseconds: performance.now() - started,
+    };
+  } catch (error) {
+    await model?.dispose().catch(() => undefined);
+    if (signal?.aborted) throw signal.reason;
+    throw error;
+  }
+  const instance = new TransformersLanguageModel(parts);
+  options.onProgress?.({ file: options.model, status: 'ready', percent: 100 });
+  return instance;
+}
+
+/** The file in the cache folder that remembers model files' hashes (see fingerprint.ts). */
+const FILE_HASH_INDEX = 'model-file-hashes.json';
+
+/**
+ * Creates the ONNX session of a folder's weights: on the model's first generate, score or prefill, so that
+ * a run the output cache serves entirely, and the extension's token counting, never load the weights.
+ * Queued with loads, since transformers' `env` is process-wide.
+ */
+async function openSession(
+  tf: TransformersApi,
+  id: string,
+  modelOptions: TfModelOptions,
+  context: LoadContext,
+  name: string,
+): Promise<TfModel> {
+  const run = loadChain.then(async () => {
+    let model: TfModel;
+    try {
+      model = await tf.AutoModelForCausalLM.from_pretrained(id, modelOptions);
+    } catch (error) {
+      throw explainLoadError(error, context);
+    }
+    try {
+      checkCausalLanguageModel(model, name);
+    } catch (error) {
+      await model.dispose().catch(() => undefined);
+      throw error;
+    }
+    return explainRunErrors(model, name);
+  });
+  loadChain = run.catch(() => undefined);
+  return run;
+}
+
+function checkCausalLanguageModel(model: TfModel, name: string): void {
   const session = model.sessions.model;
   if (!session || !session.outputNames.includes('logits')) {
-    await model.dispose().catch(() => undefined);
     throw new ModelLoadError(
-      `${options.model} loaded, but its ONNX graph has no "logits" output: it is not a causal language model ` +
+      `${name} loaded, but its ONNX graph has no "logits" output: it is not a causal language model ` +
         '(export it with the task text-generation-with-past).',
     );
   }
-  const dtype = session.config?.dtype ?? requestedDtype ?? 'fp32';
-  const folder = plan.kind === 'folder' ? plan.folder : path.join(plan.cacheDir, ...plan.id.split('/'));
-  const instance = new TransformersLanguageModel({
-    tf,
-    tokenizer,
-    model,
-    id: options.model,
-    fingerprint: fingerprintModelFolder(folder, dtype),
-    loadMilliseconds: performance.now() - started,
-  });
-  options.onProgress?.({ file: options.model, status: 'ready', percent: 100 });
-  return instance;
+}
+
+/**
+ * onnxruntime's errors name graph nodes and index ranges, and transformers logs every input tensor beside
+ * them (silenced in loadTransformers): the model's forward and generate throw one line that names the model.
+ * Patched on the instance, so transformers' own calls of `forward` inside `generate` go through it too.
+ */
+function explainRunErrors(model: TfModel, name: string): TfModel {
+  const forward = model.forward.bind(model);
+  const generate = model.generate.bind(model);
+  const explain = (error: unknown): never => {
+    if (error instanceof ModelRunError || (error as { name?: unknown } | null)?.name === 'AbortError') throw error;
+    throw new ModelRunError(
+      `The model ${name} failed while running (${firstLine(messageOf(error))}). Its weights, tokenizer and ` +
+        "config.json may not belong together: replace them with the model's original files.",
+      { cause: error },
+    );
+  };
+  model.forward = (inputs) => forward(inputs).catch(explain);
+  model.generate = (request) => generate(request).catch(explain);
+  return model;
+}
+
+/** The ids of the tokenizer's tokens; get_vocab() also lists the unused ids below an added token's, as `undefined`. */
+function* tokenIds(tokenizer: TfTokenizer): Generator<number> {
+  for (const [token, id] of tokenizer.get_vocab()) if (typeof token === 'string') yield id;
 }
 
 /** The dtype a folder will be loaded with: the one asked for, else config.json's, else fp32. */
@@ -527,11 +461,7 @@ function folderDtype(folder: string, requested: string | undefined): string {
   if (requested !== undefined) return requested;
   const configFile = path.join(folder, 'config.json');
   if (!fs.existsSync(configFile)) return 'fp32';
-  return configuredDtype(readJson(configFile)) ?? 'fp32';
-}
-
-function missingModelFiles(folder: string, dtype: string): string[] {
-  return [...REQUIRED_FILES, onnxFileForDtype(dtype)].filter((file) => !fs.existsSync(path.join(folder, file)));
+  return configuredDtype(readJsonFile(configFile)) ?? 'fp32';
 }
 
 function forwardProgress(event: TfProgressEvent, onProgress: (progress: LoadProgress) => void): void {
@@ -576,6 +506,13 @@ function explainLoadError(error: unknown, context: LoadContext): ModelLoadError 
 
   if (plan.kind === 'folder') {
     const where = plan.hubId ? `${plan.hubId} (cached at ${plan.folder})` : plan.folder;
+    const unsupported = /Unsupported model type: (\S+)/.exec(message)?.[1];
+    if (unsupported) {
+      return new ModelLoadError(
+        `${path.join(plan.folder, 'config.json')} names the model type "${unsupported}", which transformers.js cannot run as a ` +
+          'causal language model. Pick a model of an architecture it supports (Llama, Qwen2, Phi, Gemma, GPT-2, SmolLM…).',
+      );
+    }
     const missing = /not found locally at "([^"]+)"/.exec(message)?.[1];
     if (missing) {
       return new ModelLoadError(
@@ -591,6 +528,16 @@ function explainLoadError(error: unknown, context: LoadContext): ModelLoadError 
           : `${file} is not a valid ONNX model (${firstLine(message)}). The file may be truncated or corrupt ` +
               '(an interrupted download or copy): replace it with a fresh copy of the model.',
       );
+    }
+    if (stage === 'tokenizer') {
+      // A damaged tokenizer file: say which one and what is wrong with it.
+      for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+        try {
+          readJsonFile(path.join(plan.folder, file));
+        } catch (fileError) {
+          if (fileError instanceof ModelLoadError) return fileError;
+        }
+      }
     }
     return new ModelLoadError(
       stage === 'tokenizer'
@@ -667,7 +614,12 @@ function isNetworkError(error: unknown): boolean {
 interface ModelParts {
   tf: TransformersApi;
   tokenizer: TfTokenizer;
-  model: TfModel;
+  /** config.json and generation_config.json (null when absent), as read and checked at load. */
+  config: Record<string, unknown>;
+  generationConfig: Record<string, unknown> | null;
+  /** The ONNX session when the load already made it (a download); else `openSession` makes it on first use. */
+  session: TfModel | undefined;
+  openSession: () => Promise<TfModel>;
   id: string;
   fingerprint: string;
   loadMilliseconds: number;
@@ -735,12 +687,20 @@ class TransformersPrefix implements PrefixState {
   }
 }
 
-/** Serializes work on one ONNX session: runs never overlap, so `threads` means what it says. */
+/**
+ * Serializes work on one ONNX session: runs never overlap, so `threads` means what it says. `prepare` runs
+ * before each task (it opens the session on the first one).
+ */
 class WorkQueue {
   private tail: Promise<unknown> = Promise.resolve();
 
+  constructor(private readonly prepare: () => Promise<void>) {}
+
   run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
+    const result = this.tail.then(async () => {
+      await this.prepare();
+      return task();
+    });
     this.tail = result.catch(() => undefined);
     return result;
   }
@@ -756,21 +716,23 @@ class TransformersLanguageModel implements LanguageModel {
   readonly loadMilliseconds: number;
 
   private readonly tf: TransformersApi;
-  private readonly inner: TfModel;
+  private session: TfModel | undefined;
+  private readonly openSession: () => Promise<TfModel>;
   private readonly rawTokenizer: TfTokenizer;
   private readonly eosTokenIds: readonly number[];
-  private readonly queue = new WorkQueue();
+  private readonly queue = new WorkQueue(() => this.ensureSession());
   private disposed = false;
 
   constructor(parts: ModelParts) {
     this.tf = parts.tf;
-    this.inner = parts.model;
+    this.session = parts.session;
+    this.openSession = parts.openSession;
     this.rawTokenizer = parts.tokenizer;
     this.id = parts.id;
     this.fingerprint = parts.fingerprint;
     this.loadMilliseconds = parts.loadMilliseconds;
     this.tokenizer = new TransformersTokenizer(parts.tokenizer);
-    const config = parts.model.config;
+    const config = parts.config;
     const textConfig = isRecord(config.text_config) ? config.text_config : {};
     this.contextLength =
       firstPositiveInteger(
@@ -783,7 +745,7 @@ class TransformersLanguageModel implements LanguageModel {
       ) ?? 2048;
     this.vocabularySize = firstPositiveInteger(config.vocab_size, textConfig.vocab_size) ?? 0;
     const eos = new Set<number>();
-    for (const value of [parts.model.generation_config?.eos_token_id, config.eos_token_id, parts.tokenizer.eos_token_id]) {
+    for (const value of [parts.generationConfig?.eos_token_id, config.eos_token_id, parts.tokenizer.eos_token_id]) {
       for (const id of Array.isArray(value) ? value : [value]) {
         if (typeof id === 'number' && Number.isInteger(id) && id >= 0) eos.add(id);
       }
@@ -934,11 +896,33 @@ class TransformersLanguageModel implements LanguageModel {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue.run(async () => {
-      await this.inner.dispose();
+      await this.session?.dispose();
     });
   }
 
+  /** Whether the ONNX weights are loaded: not until the first generate, score or prefill. */
+  get weightsLoaded(): boolean {
+    return this.session !== undefined;
+  }
+
+  /** Opens the ONNX session now rather than on first use (benchmarks time it apart; tests reach into it). */
+  async loadWeights(): Promise<void> {
+    await this.queue.run(async () => this.assertUsable());
+  }
+
   // ------------------------------------------------------------------------------------------
+
+  /** Runs in the queue before each task: opens the session once; after dispose, lets the task fail. */
+  private async ensureSession(): Promise<void> {
+    if (this.session || this.disposed) return;
+    this.session = await this.openSession();
+  }
+
+  /** The ONNX session; only used inside queued tasks, which `ensureSession` precedes. */
+  private get inner(): TfModel {
+    if (!this.session) throw new Error(`The model ${this.id} has been disposed.`);
+    return this.session;
+  }
 
   private assertUsable(): void {
     if (this.disposed) throw new Error(`The model ${this.id} has been disposed.`);

@@ -54,13 +54,13 @@ export function renderReportMarkdown(report: ExperimentReport): string {
     lines.push('**Not measured:**', '', ...report.unavailableMeasurements.map((entry) => `- ${entry.measurement}: ${escapeMarkdown(entry.reason)}`), '');
   }
   lines.push('## Agreement against shots', '');
-  lines.push(`| k | n | shots used | disagreement (interval) | ${metricIds.map((id) => METRIC_TITLES[id]).join(' | ')} | ref. log-prob/token | perplexity | p vs k=${report.shots[0]} |`);
+  lines.push(`| k | n | shots used | disagreement (interval) | ${metricIds.map((id) => METRIC_TITLES[id]).join(' | ')} | ref. log-prob/token | perplexity | Holm p vs k=${report.shots[0]} |`);
   lines.push(`|---|---|---|---|${metricIds.map(() => '---').join('|')}|---|---|---|`);
   for (const point of report.curve) {
     const d = point.disagreement;
     lines.push(`| ${point.k} | ${point.n} | ${point.meanShotsUsed.toFixed(1)} | ${percent(d.rate)} [${percent(d.low)}, ${percent(d.high)}] | ` +
       metricIds.map((id) => `${percent(point.metrics[id]?.mean)}`).join(' | ') +
-      ` | ${point.referenceLogProbPerToken?.toFixed(3) ?? '—'} | ${point.referencePerplexity?.toFixed(2) ?? '—'} | ${point.paired ? point.paired.pValue.toPrecision(3) : '—'} |`);
+      ` | ${point.referenceLogProbPerToken?.toFixed(3) ?? '—'} | ${point.referencePerplexity?.toFixed(2) ?? '—'} | ${point.paired ? `${(point.paired.adjustedPValue ?? point.paired.pValue).toPrecision(3)} (raw ${point.paired.pValue.toPrecision(3)})` : '—'} |`);
   }
   lines.push('', '## Bounds (C = 1 in the paper\'s form; the standard inequality beside it)', '');
   lines.push('| task | context | paper | value (C = 1) | standard inequality | value |', '|---|---|---|---|---|---|');

@@ -1,9 +1,9 @@
 /** The top of the report: the export bar, the two verdicts, the partial-run note and the facts line. */
-import type { ExperimentReport, MeasuredVerdictKind } from '../../engine/experiment/report';
+import type { ExperimentReport, MeasuredVerdict, MeasuredVerdictKind } from '../../engine/experiment/report';
 import type { TheoryVerdictKind } from '../../engine/bounds/bounds';
 import type { ExportFormat } from './protocol';
 import { h } from './dom';
-import { count, duration } from './format';
+import { count, duration, percent, pValue } from './format';
 
 const MEASURED_BADGES: Record<MeasuredVerdictKind, string> = {
   'prompting-suffices': 'PROMPT',
@@ -45,11 +45,28 @@ export function verdictBanner(report: ExperimentReport): HTMLElement {
       h('span', { id: 'verdict-badge', className: `badge badge-measured badge-${measured.kind}`, attrs: { 'data-kind': measured.kind } }, [MEASURED_BADGES[measured.kind] ?? measured.kind]),
       h('span', { id: 'verdict-measured', className: 'verdict-sentence' }, [measured.sentence]),
     ]),
+    ...evidenceLine(measured.evidence, measured.k),
     h('p', { className: 'verdict-line verdict-theory' }, [
       h('span', { id: 'theory-badge', className: `badge badge-theory badge-theory-${theory.kind}`, title: THEORY_TITLES[theory.kind] ?? theory.kind, attrs: { 'data-kind': theory.kind } }, ['THEORY']),
       h('span', { id: 'verdict-theory', className: 'verdict-sentence' }, [theory.sentence]),
     ]),
   ]);
+}
+
+/** The measured verdict's evidence in one line: k, n, the deciding bound at its adjusted confidence, the test, p. */
+function evidenceLine(evidence: MeasuredVerdict['evidence'] | undefined, k: number | null): HTMLElement[] {
+  if (!evidence) return [];
+  const bound = evidence.bound
+    ? `${evidence.bound.side} ${Number((evidence.bound.confidence * 100).toFixed(2))}% bound ${percent(evidence.bound.value)} (ε = ${percent(evidence.epsilon)})`
+    : null;
+  const parts = [k === null ? null : `k = ${k}`, `n = ${count(evidence.n)}`, `disagreement ${percent(evidence.rate)}`, bound, evidence.test, pEquals(evidence.pValue)];
+  return [h('p', { id: 'verdict-evidence', className: 'verdict-line verdict-evidence muted' }, [`Evidence: ${parts.filter((part) => part !== null).join(' · ')}`])];
+}
+
+// "p = 0.0103", but "p < 0.0001" where the formatter gives a floor.
+function pEquals(value: number): string {
+  const shown = pValue(value);
+  return shown.startsWith('<') ? `p ${shown}` : `p = ${shown}`;
 }
 
 export function partialNote(report: ExperimentReport): HTMLElement | null {

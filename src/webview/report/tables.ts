@@ -1,6 +1,6 @@
 /** The per-k table, what was left out or skipped, and the bounds with their inputs and assumptions. */
 import type { Bound, BoundInputs } from '../../engine/bounds/bounds';
-import type { CurvePoint, ExperimentReport, MetricId, PairedComparison } from '../../engine/experiment/report';
+import type { CurvePoint, ExperimentReport, MetricId, PairedComparison, ShotTest } from '../../engine/experiment/report';
 import { cell, h, row, table, type Column } from './dom';
 import { bigNumber, count, fixed, percent, percentInterval, pValue, signedPoints } from './format';
 import { curveMetrics, metricTitle } from './metrics';
@@ -25,11 +25,12 @@ export function curveTable(report: ExperimentReport): HTMLTableElement {
     { text: 'shots used', numeric: true, title: 'Mean shots that fitted the context (≤ k)' },
     { text: 'disagreement [interval]', numeric: true, title: `1 − ${metricTitle(report.primaryMetric)} agreement, Wilson interval at confidence 1 − δ` },
     { text: 'Hoeffding ±', numeric: true, title: 'Hoeffding half-width sqrt(ln(2/δ) / 2n)' },
+    { text: 'verdict bounds', numeric: true, title: 'The exact one-sided Clopper–Pearson bounds the verdict uses: lower at 1 − δ, upper at the confidence Holm gave this k over the grid' },
     ...metrics.map((id): Column => ({ text: metricTitle(id), numeric: true, title: `${metricTitle(id)} mean [95% bootstrap interval]` })),
     { text: 'ref. log-prob/token', numeric: true, title: 'Mean log-probability per token of the references under the prompted model' },
     { text: 'perplexity', numeric: true, title: 'Perplexity of the references under the prompted model' },
     ...(labels ? [{ text: 'label TV', numeric: true, title: 'Total variation distance between predicted and reference label shares' }] : []),
-    { text: 'p vs baseline', numeric: true, title: 'Paired test against the baseline shot count' },
+    { text: 'p vs baseline', numeric: true, title: 'Paired test against the baseline shot count, Holm-adjusted over the grid (raw p beside it)' },
   ];
   const rows = report.curve.map((point) => row([
     cell(point.k, { numeric: true }),
@@ -37,6 +38,7 @@ export function curveTable(report: ExperimentReport): HTMLTableElement {
     cell(fixed(point.meanShotsUsed, 1), { numeric: true }),
     cell(`${percent(point.disagreement.rate)} ${percentInterval(point.disagreement.low, point.disagreement.high)}`, { numeric: true }),
     cell(`± ${percent(point.disagreement.hoeffdingHalfWidth)}`, { numeric: true }),
+    verdictBoundsCell(report.verdict.measured.evidence?.shotTests.find((test) => test.k === point.k)),
     ...metrics.map((id) => metricCell(point, id)),
     cell(fixed(point.referenceLogProbPerToken, 3), { numeric: true }),
     cell(fixed(point.referencePerplexity, 2), { numeric: true }),
@@ -44,6 +46,15 @@ export function curveTable(report: ExperimentReport): HTMLTableElement {
     pairedCell(point.paired),
   ], { attrs: { 'data-k': point.k } }));
   return table('curve-table', columns, rows);
+}
+
+// Reports written before the verdict carried its evidence have no shot tests: a dash.
+function verdictBoundsCell(test: ShotTest | undefined): HTMLTableCellElement {
+  if (!test) return cell('—', { numeric: true });
+  const confidence = (value: number): string => `${Number((value * 100).toFixed(2))}%`;
+  const title = `lower ${confidence(test.lowerConfidence)} bound ${percent(test.lowerBound)}, upper ${confidence(test.upperConfidence)} bound ${percent(test.upperBound)}; ` +
+    `exact test of r ≥ ε: p ${pValue(test.sufficesPValue)}, Holm-adjusted ${pValue(test.sufficesAdjustedPValue)}`;
+  return cell(percentInterval(test.lowerBound, test.upperBound), { numeric: true, title, className: 'verdict-bounds' });
 }
 
 function metricCell(point: CurvePoint, id: MetricId): HTMLTableCellElement {
@@ -59,8 +70,11 @@ function labelCell(point: CurvePoint): HTMLTableCellElement {
 
 function pairedCell(paired: PairedComparison | null): HTMLTableCellElement {
   if (!paired) return cell('—', { numeric: true });
-  const title = `${TEST_NAMES[paired.test] ?? paired.test} against k = ${paired.baseline} on ${metricTitle(paired.metric)}: difference ${signedPoints(paired.difference)}`;
-  return cell(`${pValue(paired.pValue)} (k = ${paired.baseline})`, { numeric: true, title, className: 'paired' });
+  // Reports written before the Holm adjustment have no adjustedPValue: show the raw p alone for them.
+  const adjusted = paired.adjustedPValue ?? paired.pValue;
+  const title = `${TEST_NAMES[paired.test] ?? paired.test} against k = ${paired.baseline} on ${metricTitle(paired.metric)}: difference ${signedPoints(paired.difference)}; ` +
+    `Holm-adjusted over the grid ${pValue(adjusted)}, raw ${pValue(paired.pValue)}`;
+  return cell(`${pValue(adjusted)} (raw ${pValue(paired.pValue)}, k = ${paired.baseline})`, { numeric: true, title, className: 'paired' });
 }
 
 // ---- Label distributions (classification) ----------------------------------------------------------------
