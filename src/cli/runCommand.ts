@@ -1,11 +1,11 @@
 /** `prompt-or-finetune run` and `demo`: measure the base model at several shot counts. */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { runExperiment, RunCancelledError, DatasetNotRunnableError } from '../engine/experiment/experiment';
 import type { ExperimentReport, MeasuredVerdictKind } from '../engine/experiment/report';
-import { ModelLoadError, type LanguageModel, type ModelDtype, type ModelDevice } from '../engine/model/languageModel';
+import type { LanguageModel, ModelDtype, ModelDevice } from '../engine/model/languageModel';
 import { SELECTION_STRATEGIES, type Embedder, type SelectionStrategy } from '../engine/prompt/selection';
 import { renderReportHtml } from '../engine/report/html';
 import { renderReportMarkdown, summaryParagraph } from '../engine/report/markdown';
@@ -49,7 +49,7 @@ export async function runCommand(positionals: string[], values: Values): Promise
   if (typeof values.model !== 'string') {
     throw new UsageError(typeof values.endpoint === 'string'
       ? "--endpoint needs --model NAME: the served model's name, as the server's /v1/models lists it"
-      : 'run needs --model <Hub id or folder>, e.g. --model ../shared/models/stories260K');
+      : `run needs --model <Hub id or folder>, e.g. --model ${DEFAULT_MODEL}`);
   }
   if (values['context-length'] !== undefined) throw new UsageError("--context-length is for inspect without a model; run uses the model's own context length");
   const model = typeof values.endpoint === 'string' ? await connectToEndpoint(values.endpoint, values.model, values) : await loadModel(values.model, values);
@@ -101,34 +101,78 @@ async function connectToEndpoint(endpoint: string, name: string, values: Values)
   return model;
 }
 
-/** The README's main job: a shipped example dataset, the default model, a report. */
+/**
+ * The README's first command, offline and in seconds: the shipped icl-tiny (a model that copies the answer of an
+ * example matching the query) on the shipped example dataset, measured twice, with examples chosen by similarity
+ * (BM25) and at random, so the difference the examples make is on screen, with each verdict and its evidence.
+ */
 export async function demoCommand(values: Values): Promise<number> {
   const root = packageRoot();
-  const file = join(root, 'examples', 'capitals.jsonl');
-  const requested = typeof values.model === 'string' ? values.model : DEFAULT_MODEL;
-  let model: LanguageModel;
+  const file = join(root, 'examples', 'icl-classify.jsonl');
+  const model = await loadModel(typeof values.model === 'string' ? values.model : relativeToHere(join(root, 'examples', 'models', 'icl-tiny')), values);
+  const outputs = join(root, '.cache', 'demo');
+  const reports: ExperimentReport[] = [];
   try {
-    model = await loadModel(requested, values);
-  } catch (error) {
-    if (!(error instanceof ModelLoadError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    const local = [process.env.PROMPT_OR_FINETUNE_MODEL, join(root, '..', 'shared', 'models', 'stories260K')].find((folder) => folder && existsSync(folder));
-    if (!local) {
-      process.stderr.write(`The demo needs a model: run 'npm run demo -- --model <folder>' with a folder in transformers.js layout (config.json, tokenizer.json, onnx/model.onnx).\n`);
-      return 1;
+    for (const select of ['similar', 'random'] as const) {
+      const report = await measure(file, model, {
+        shots: '0,1,2,4', limit: '60', epsilon: '0.2', ...values, select,
+        json: join(outputs, `report-${select}.json`), html: join(outputs, `report-${select}.html`),
+      });
+      if (typeof report === 'number') return report;
+      reports.push(report);
     }
-    process.stderr.write(`Using the local model ${local} instead (set PROMPT_OR_FINETUNE_MODEL or pass --model to choose another).\n`);
-    model = await loadModel(local, values);
-  }
-  try {
-    const outputs = join(root, '.cache', 'demo');
-    return await runAndReport(file, model, {
-      shots: '0,1,2,4,8', ...values,
-      json: values.json ?? join(outputs, 'report.json'), html: values.html ?? join(outputs, 'report.html'),
-    });
   } finally {
     await model.dispose();
   }
+  process.stdout.write(demoSummary(reports[0]!, reports[1]!, file) + '\n');
+  return 0;
+}
+
+/** A path as short as it reads from the working folder. */
+function relativeToHere(path: string): string {
+  const short = relative(process.cwd(), path);
+  return short && !short.startsWith('..') ? short : path;
+}
+
+/** Both curves side by side, each verdict with the evidence it rests on, and how to run the same on your data. */
+export function demoSummary(similar: ExperimentReport, random: ExperimentReport, file: string): string {
+  const percent = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '—' : `${(value * 100).toFixed(1)}%`);
+  const metric = similar.primaryMetric === 'label_accuracy' ? 'accuracy' : 'exact match';
+  const pad = (text: string, width: number): string => text.padEnd(width);
+  const cells = (report: ExperimentReport, k: number): string => {
+    const point = report.curve.find((candidate) => candidate.k === k);
+    const epsilon = point?.measuredEpsilon;
+    return pad(percent(point ? 1 - point.disagreement.rate : undefined), 10) +
+      pad(epsilon && epsilon.n ? `${percent(epsilon.mean)} [${percent(epsilon.low)}, ${percent(epsilon.high)}]` : '—', 28);
+  };
+  // The evidence the verdict rule itself used (aggregate.ts): n, the deciding bound, the test and its p-value.
+  const evidence = (report: ExperimentReport): string => {
+    const verdict = report.verdict.measured;
+    const facts = verdict.evidence;
+    if (!facts) return verdict.sentence;
+    const bound = facts.bound ? `, ${facts.bound.side} ${percent(facts.bound.confidence)} bound ${percent(facts.bound.value)}` : '';
+    return `${verdict.sentence}\n    Evidence: k = ${verdict.k}, n = ${facts.n} held-out items, disagreement ${percent(facts.rate)}${bound} ` +
+      `against ε = ${percent(report.settings.epsilon)}; ${facts.test}, p = ${Number(facts.pValue.toPrecision(2))}.`;
+  };
+  const lines = [
+    `${similar.dataset.name} (${similar.dataset.usable} records) with ${similar.model.id}: ${similar.split.heldOut} held-out items at each k.`,
+    '',
+    `     ${pad('examples chosen by similarity (BM25)', 38)}examples chosen at random`,
+    `  k  ${pad(metric, 10)}${pad('measured ε [interval]', 28)}${pad(metric, 10)}measured ε [interval]`,
+    ...similar.shots.map((k) => `${String(k).padStart(3)}  ${cells(similar, k)}${cells(random, k)}`.trimEnd()),
+    '',
+    `Measured ε is the mean of 1 − p(reference and its end | prompt) (Hoeffding interval at ${percent(1 - similar.settings.delta)}): how far the model's`,
+    'output distribution is from the reference, which greedy accuracy does not show.',
+    '',
+    `With similar examples: ${evidence(similar)}`,
+    `With random examples: ${evidence(random)}`,
+    ...[...(similar.warnings ?? []), ...(random.warnings ?? [])].map((warning) => `Warning: ${warning}`),
+    '',
+    `Reports: ${relativeToHere(join(dirname(dirname(file)), '.cache', 'demo'))}/report-similar.{json,html} and report-random.{json,html}. Dataset: ${relativeToHere(file)}.`,
+    `Your own data, with a model from the Hugging Face Hub (downloaded once):`,
+    `  node dist/cli.js run your-data.jsonl --model ${DEFAULT_MODEL} --select similar --html report.html`,
+  ];
+  return lines.join('\n');
 }
 
 async function loadModel(id: string, values: Values): Promise<LanguageModel> {
@@ -151,6 +195,22 @@ async function loadModel(id: string, values: Values): Promise<LanguageModel> {
 }
 
 async function runAndReport(file: string, model: LanguageModel, values: Values): Promise<number> {
+  const failOn = typeof values['fail-on'] === 'string' ? values['fail-on'].split(',').map((kind) => kind.trim()).filter(Boolean) : [];
+  const unknownKinds = failOn.filter((kind) => !MEASURED_KINDS.includes(kind as MeasuredVerdictKind));
+  if (unknownKinds.length) throw new UsageError(`--fail-on takes measured verdicts (${MEASURED_KINDS.join(', ')}), not "${unknownKinds.join(', ')}"`);
+  const report = await measure(file, model, values);
+  if (typeof report === 'number') return report;
+  process.stdout.write(summaryParagraph(report) + '\n');
+  for (const entry of report.unavailableMeasurements ?? []) process.stdout.write(`Not measured (${entry.measurement}): ${entry.reason}.\n`);
+  if (failOn.includes(report.verdict.measured.kind)) {
+    process.stderr.write(`prompt-or-finetune: the measured verdict is ${report.verdict.measured.kind}, which --fail-on names.\n`);
+    return 3;
+  }
+  return 0;
+}
+
+/** One run with the command line's settings: the report, written where the flags say; 130 when cancelled. */
+async function measure(file: string, model: LanguageModel, values: Values): Promise<ExperimentReport | number> {
   const base = checkSettings(values);
   const selection = (values.select ?? DEFAULT_SETTINGS.selection) as SelectionStrategy;
   if (!SELECTION_STRATEGIES.includes(selection)) throw new UsageError(`--select must be one of ${SELECTION_STRATEGIES.join(', ')}, not "${selection}"`);
@@ -164,14 +224,12 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
     ...base, shots, selection,
     heldOut: numberOption(values, 'limit', DEFAULT_SETTINGS.heldOut, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
     seed: numberOption(values, 'seed', DEFAULT_SETTINGS.seed, Number.isInteger, 'a whole number'),
-    maxNewTokens: numberOption(values, 'max-new-tokens', DEFAULT_SETTINGS.maxNewTokens, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
+    // Unset: from the references' token lengths (the report says which cap was used).
+    maxNewTokens: values['max-new-tokens'] === undefined ? null : numberOption(values, 'max-new-tokens', 0, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
   };
-  if (settings.maxNewTokens >= model.contextLength) {
+  if (settings.maxNewTokens !== null && settings.maxNewTokens >= model.contextLength) {
     throw new UsageError(`--max-new-tokens ${settings.maxNewTokens} leaves no room for a prompt in ${model.id}'s context of ${model.contextLength} tokens; give at most ${model.contextLength - 1}`);
   }
-  const failOn = typeof values['fail-on'] === 'string' ? values['fail-on'].split(',').map((kind) => kind.trim()).filter(Boolean) : [];
-  const unknownKinds = failOn.filter((kind) => !MEASURED_KINDS.includes(kind as MeasuredVerdictKind));
-  if (unknownKinds.length) throw new UsageError(`--fail-on takes measured verdicts (${MEASURED_KINDS.join(', ')}), not "${unknownKinds.join(', ')}"`);
   const cacheFolder = values['no-cache'] ? null : join(typeof values['cache-dir'] === 'string' ? values['cache-dir'] : defaultCacheFolder(), 'outputs');
   const embedder = typeof values['embedding-model'] === 'string' ? await loadEmbedder(values['embedding-model'], values) : undefined;
 
@@ -203,13 +261,8 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
     throw new UserFacingError(`${file}: no held-out item fits ${model.id}'s context of ${model.contextLength} tokens (line ${first.line}: ${first.reason}); nothing was measured. Use a model with a longer context, shorter records or a smaller --max-new-tokens.`);
   }
   writeOutputs(report, values);
-  process.stdout.write(summaryParagraph(report) + '\n');
-  for (const entry of report.unavailableMeasurements ?? []) process.stdout.write(`Not measured (${entry.measurement}): ${entry.reason}.\n`);
-  if (failOn.includes(report.verdict.measured.kind)) {
-    process.stderr.write(`prompt-or-finetune: the measured verdict is ${report.verdict.measured.kind}, which --fail-on names.\n`);
-    return 3;
-  }
-  return 0;
+  for (const warning of report.warnings ?? []) process.stderr.write(`Warning: ${warning}\n`);
+  return report;
 }
 
 /** Every measured verdict, for `--fail-on` (a CI check that fails when prompting does not do). */

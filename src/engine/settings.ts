@@ -19,7 +19,11 @@ export interface CheckSettings {
   heldOut: number;
   seed: number;
   selection: SelectionStrategy;
-  maxNewTokens: number;
+  /**
+   * Most tokens generated per answer; null: from the references' token lengths (p95 plus a margin, capped by the
+   * context; see `answerCap` in bounds/estimate.ts).
+   */
+  maxNewTokens: number | null;
   chatTemplate: 'auto' | 'never';
   fields: Partial<FieldMapping>;
   schema?: SchemaName;
@@ -51,7 +55,7 @@ export const DEFAULT_SETTINGS: CheckSettings = {
   heldOut: 50,
   seed: 1,
   selection: 'random',
-  maxNewTokens: 64,
+  maxNewTokens: null,
   chatTemplate: 'auto',
   fields: {},
 };

@@ -39,7 +39,9 @@ test('a text prompt puts the most relevant example nearest the query', () => {
   const query = example(9, 'q', 'gold');
   const result = buildPrompt(query, [example(1, 'a', 'A'), example(2, 'b', 'B')], wordTokenizer, settings());
   assert.ok(result.ok);
-  assert.equal(result.built.prompt.text, 'Input: b\nOutput: B\n\nInput: a\nOutput: A\n\nInput: q\nOutput: ');
+  assert.equal(result.built.prompt.text, 'Input: b\nOutput: B\n\nInput: a\nOutput: A\n\nInput: q\nOutput:');
+  assert.equal(result.built.answerLead, ' ');
+  assert.equal(result.built.answerEnd, '\n\nInput:');
   assert.deepEqual(result.built.exampleLines, [2, 1]);
   assert.equal(result.built.promptTokens, 12); // BOS + 11 words
   assert.deepEqual(result.built.stopSequences, ['\nInput:', '\n\n\n']);
@@ -136,7 +138,7 @@ test('a user template overrides the schema default field by field, and a broken 
   assert.deepEqual(template, { instruction: '', example: 'Q: {input}\nA: {reference}', separator: '\n\n', stopSequences: ['\nQ:'] });
   const result = buildPrompt(example(2, 'two', 'x'), [example(1, 'one', 'uno')], wordTokenizer, settings({ template }));
   assert.ok(result.ok);
-  assert.equal(result.built.prompt.text, 'Q: one\nA: uno\n\nQ: two\nA: ');
+  assert.equal(result.built.prompt.text, 'Q: one\nA: uno\n\nQ: two\nA:');
   assert.throws(() => parseTemplate({ example: 'Q: {input}' }, 'my.json'), /must contain \{reference\}/);
   assert.throws(() => parseTemplate({ exemple: 'x' }, 'my.json'), /^RangeError: my\.json: unknown template field "exemple"/);
   assert.throws(() => parseTemplate({ stopSequences: 'x' }, 'my.json'), /"stopSequences" must be a list of strings/);

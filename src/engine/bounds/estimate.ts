@@ -6,7 +6,7 @@ import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
 import { percentile } from '../dataset/statistics';
 import type { Tokenizer } from '../model/languageModel';
-import { buildPrompt, type PromptSettings } from '../prompt/builder';
+import { assemblePrompt, type PromptSettings } from '../prompt/builder';
 import { renderExample, renderInstruction, renderQuery, templateFor, type PromptTemplate } from '../prompt/template';
 import { computeBounds, shotsThatFit, theoryVerdict, type Bound, type BoundInputs, type ShotFit, type TheoryVerdict } from './bounds';
 
@@ -18,8 +18,8 @@ export interface EstimateSettings {
   vocabularySize?: number;
   /** d for the linear-classification bounds. */
   inputDimension: number;
-  /** The answer never needs more room than this. */
-  maxNewTokens: number;
+  /** The answer never needs more room than this; null: from the references (`answerCap`). */
+  maxNewTokens: number | null;
   template?: Partial<PromptTemplate>;
   /** As in a run: 'auto' measures prompts in the model's chat template when it has one. */
   chatTemplate?: 'auto' | 'never';
@@ -34,6 +34,13 @@ export interface ShotEstimate {
   bounds: Bound[];
   fit: ShotFit;
   verdict: TheoryVerdict;
+  /** The answer cap a run generates with, and where it comes from. */
+  answer: AnswerCap;
+}
+
+export interface AnswerCap {
+  maxNewTokens: number;
+  source: string;
 }
 
 export const DEFAULT_VOCABULARY_SIZE = 32_000;
@@ -76,17 +83,41 @@ export function estimateShots(inspection: DatasetInspection, settings: EstimateS
     outputLength: `p95 of the reference outputs, in ${unit}, over ${sample.length} records`,
     inputDimension: 'setting (an embedding size)',
   };
+  const queryTokens = percentile(parts.queryTokens, 0.95);
+  const answer = answerCap(settings.maxNewTokens, outputLength, { contextLength: settings.contextLength, afterQuery: settings.contextLength - parts.instructionTokens - queryTokens }, unit);
   const fit = shotsThatFit({
     contextLength: settings.contextLength,
     instructionTokens: parts.instructionTokens,
-    queryTokens: percentile(parts.queryTokens, 0.95),
-    reservedOutputTokens: reservedOutputTokens(settings.maxNewTokens, outputLength),
+    queryTokens,
+    reservedOutputTokens: reservedOutputTokens(answer.maxNewTokens, outputLength),
     meanTokensPerExample: parts.meanTokensPerExample,
     percentile: 'p95',
     estimated: !tokenizer,
   });
   const bounds = computeBounds(inputs);
-  return { task, inputs, sources, bounds, fit, verdict: theoryVerdict(bounds, task, fit.kFit, inspection.usable) };
+  return { task, inputs, sources, bounds, fit, verdict: theoryVerdict(bounds, task, fit.kFit, inspection.usable), answer };
+}
+
+/**
+ * The answer cap: an explicit setting wins; else the references' p95 length plus a margin (a quarter, at least 8
+ * tokens: room for the answer's end and the longer references), at most what the context leaves after the
+ * instruction and a p95 query, but never cut below a quarter of the context by long queries (generation stops at
+ * the context's end anyway). A fixed default (64 tokens against references of 2,000) would make exact match
+ * impossible for long answers and force "fine-tune" silently.
+ */
+export function answerCap(explicit: number | null, outputLength: number, context: { contextLength: number; afterQuery: number }, unit = 'tokens'): AnswerCap {
+  if (explicit !== null) return { maxNewTokens: explicit, source: 'setting' };
+  const wanted = Math.ceil(outputLength) + Math.max(8, Math.ceil(outputLength / 4));
+  if (wanted <= context.afterQuery) return { maxNewTokens: wanted, source: `p95 of the references (${Math.ceil(outputLength)} ${unit}) plus a margin` };
+  const quarter = Math.floor(context.contextLength / 4);
+  if (context.afterQuery >= Math.min(wanted, quarter)) {
+    const room = Math.max(1, Math.floor(context.afterQuery));
+    return { maxNewTokens: room, source: `p95 of the references plus a margin (${wanted} ${unit}), capped by the ${room} the context leaves after the query` };
+  }
+  const floor = Math.max(1, Math.min(wanted, quarter));
+  return floor === wanted
+    ? { maxNewTokens: wanted, source: `p95 of the references (${Math.ceil(outputLength)} ${unit}) plus a margin` }
+    : { maxNewTokens: floor, source: `p95 of the references plus a margin (${wanted} ${unit}), capped at a quarter of the context (long queries leave less)` };
 }
 
 /** Room kept for the answer: the references' p95 length, at least 8 tokens, at most the generation limit. */
@@ -112,7 +143,7 @@ function measuredPromptParts(
 ): { instructionTokens: number; queryTokens: Float64Array; meanTokensPerExample: number } {
   const settings: PromptSettings = { ...options, contextLength: Number.MAX_SAFE_INTEGER, reservedOutputTokens: 0 };
   const tokens = (query: Example, examples: Example[]): number => {
-    const result = buildPrompt(query, examples, tokenizer, settings);
+    const result = assemblePrompt(query, examples, tokenizer, settings);
     return result.ok ? result.built.promptTokens : result.promptTokens;
   };
   const measured = sample.slice(0, MEASURED_RECORDS);
@@ -129,4 +160,15 @@ function measuredPromptParts(
     queryTokens: Float64Array.from(alone.map((total) => Math.max(0, total - instructionTokens))).sort(),
     meanTokensPerExample: mean(added),
   };
+}
+
+/**
+ * Warnings for a run whose answer cap is shorter than some held-out references (their outputs are cut, so they
+ * cannot match exactly): how many, against which cap and where it came from.
+ */
+export function answerCapWarnings(heldOut: readonly Example[], cap: AnswerCap, tokenizer: Tokenizer, lead: (query: Example) => string): string[] {
+  const longer = heldOut.filter((query) => tokenizer.countTokens(lead(query) + query.reference) > cap.maxNewTokens).length;
+  if (longer === 0) return [];
+  const fix = cap.source.includes('capped by') ? 'the context leaves no more room' : 'set maxNewTokens (--max-new-tokens) higher to let them finish';
+  return [`${longer} of ${heldOut.length} held-out references are longer than the answer cap of ${cap.maxNewTokens} tokens (${cap.source}): their outputs are cut, so they cannot match exactly; ${fix}.`];
 }

@@ -4,19 +4,20 @@
  * keeps what it did and the next run resumes from it.
  */
 import { matchLabel, METRICS } from '../compare/metrics';
-import { reservedOutputTokens, type ShotEstimate } from '../bounds/estimate';
+import { answerCapWarnings, reservedOutputTokens, type ShotEstimate } from '../bounds/estimate';
 import { checkDataset, type DatasetCheck } from '../datasetCheck';
 import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
 import { settleTokens, type ContinuationScore, type Generation, type LanguageModel, type PromptInput, type Tokenizer } from '../model/languageModel';
 import { buildPrompt, type BuiltPrompt, type PromptResult, type PromptSettings } from '../prompt/builder';
 import { createSelector, type Embedder, type ExampleSelector } from '../prompt/selection';
-import { templateFor } from '../prompt/template';
+import { answerLead, templateFor } from '../prompt/template';
 import type { CheckSettings } from '../settings';
 import { agreementSamples, curvePoint, measuredVerdict, withAdjustedPairedTests } from './aggregate';
 import { cacheKey, OutputCache } from './outputCache';
 import { REPORT_VERSION, type CurvePoint, type ExperimentReport, type ItemRow, type MetricId, type SkippedItem } from './report';
 import { splitExamples } from './split';
+import { answerText, epsilonAtK, labelDistributionFromScores, referenceTokensWithin, unscorableReason, unscoredWarnings } from './measuredEpsilon';
 
 export interface ExperimentProgress {
   done: number;
@@ -52,6 +53,8 @@ export class DatasetNotRunnableError extends Error {
 }
 
 const TEXT_METRICS = METRICS.map((metric) => metric.id) as MetricId[];
+const NO_ANSWER_END = 'No end of answer was found (no stop sequence follows a reference in the template, or the chat template\'s end of turn could not be read): measured ε scores the reference alone, so it measures "the answer starts with the reference".';
+
 /** Held-out items generated together: progress and cancellation come between batches of this size. */
 const BATCH_SIZE = 8;
 
@@ -106,7 +109,7 @@ export async function planExperiment(
   const template = templateFor(inspection.schema, settings.template);
   const promptSettings: PromptSettings = {
     schema: inspection.schema, template, chatTemplate: settings.chatTemplate, contextLength: model.contextLength,
-    reservedOutputTokens: reservedOutputTokens(settings.maxNewTokens, estimate.inputs.outputLength), labels,
+    reservedOutputTokens: reservedOutputTokens(estimate.answer.maxNewTokens, estimate.inputs.outputLength), labels,
   };
   const selector = await createSelector(pool, { strategy: settings.selection, seed: settings.seed, embedder: options.embedder, signal: options.signal });
   return { check, inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels };
@@ -123,21 +126,25 @@ export async function previewPrompt(plan: ExperimentPlan, line: number, k: numbe
 
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentReport> {
   const started = Date.now();
-  const { settings, model, signal } = options;
+  const { model, signal } = options;
   let plan: ExperimentPlan;
   try {
-    plan = await planExperiment(options.file, settings, model, { embedder: options.embedder, signal });
+    plan = await planExperiment(options.file, options.settings, model, { embedder: options.embedder, signal });
   } catch (error) {
     if (signal?.aborted) throw new RunCancelledError(null);
     throw error;
   }
   const { inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels } = plan;
+  // The answer cap the run generates with: the explicit setting, else from the references (estimate.ts, answerCap).
+  const settings = { ...options.settings, maxNewTokens: estimate.answer.maxNewTokens };
+  const warnings = answerCapWarnings(heldOut, estimate.answer, model.tokenizer, (query) => answerLead(promptSettings.template, query));
   const cache = options.cacheFolder ? new OutputCache(options.cacheFolder, model.fingerprint) : null;
   const primary: MetricId = classification ? 'label_accuracy' : 'exact_match';
   const metrics: MetricId[] = classification ? ['label_accuracy', ...TEXT_METRICS] : TEXT_METRICS;
 
   const items: ItemRow[] = [];
   const skippedItems: SkippedItem[] = [];
+  let answerEndSeen: string | undefined;
   const timing = { modelCalls: 0, cachedCalls: 0, generatedTokens: 0, scoredTokens: 0, generationSeconds: 0, scoringSeconds: 0 };
   const total = shots.length * heldOut.length;
   const canScore = !model.unavailableMeasurements?.some((entry) => entry.measurement === 'reference-log-probability');
@@ -148,7 +155,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     for (const k of shots) {
       const rows = rowsAt(k);
       if (rows.length === 0) continue;
-      curve.push(curvePoint(k, rows, { metrics, primary, delta: settings.delta, seed: settings.seed, baseline: k === shots[0] ? undefined : rowsAt(shots[0]!) }));
+      curve.push({
+        ...curvePoint(k, rows, { metrics, primary, delta: settings.delta, seed: settings.seed, baseline: k === shots[0] ? undefined : rowsAt(shots[0]!) }),
+        ...epsilonAtK(rows, settings.delta),
+      });
     }
     return {
       version: REPORT_VERSION, createdAt: new Date().toISOString(), complete,
@@ -165,7 +175,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       split: { heldOut: heldOut.length, pool: pool.length },
       shots, leftOutShots, primaryMetric: primary, estimate,
       verdict: { theory: estimate.verdict, measured: measuredVerdict(agreementSamples(items, shots, primary), settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match') },
-      curve: withAdjustedPairedTests(curve), items, skippedItems,
+      curve: withAdjustedPairedTests(curve), items, skippedItems, answerEnd: answerEndSeen ?? '', warnings: [...warnings, ...unscoredWarnings(curve), ...(answerEndSeen === '' ? [NO_ANSWER_END] : [])],
       timing: {
         seconds: (Date.now() - started) / 1000, modelCalls: timing.modelCalls, cachedCalls: timing.cachedCalls,
         generatedTokens: timing.generatedTokens, scoredTokens: timing.scoredTokens,
@@ -289,12 +299,21 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     }
     // At one k every prompt has the template's stop sequences (none with a chat template).
     const generations = built.length ? await generateAll(built.map((entry) => entry.prompt.prompt), built[0]!.prompt.stopSequences) : [];
-    const referenceScores = built.length ? await scoreAll(built.map(({ query, prompt }) => ({ prompt: prompt.prompt, continuation: query.reference }))) : [];
+    answerEndSeen ??= built[0]?.prompt.answerEnd;
+    const scoring = built.map(({ query, prompt }) => answersToScore(query, prompt));
+    const scores = await scoreAll(scoring.flatMap((item) => item.pairs));
     const rows: (ItemRow | SkippedItem)[] = [...skipped];
+    let offset = 0;
     for (const [index, { query, prompt }] of built.entries()) {
       const { generation, cached } = generations[index]!;
-      const scored = referenceScores[index]!;
-      const output = generation.text;
+      const item = scoring[index]!;
+      const itemScores = scores.slice(offset, offset + item.pairs.length);
+      offset += item.pairs.length;
+      const measured = measuredScores(item, itemScores, prompt);
+      const scored = measured.reference;
+      // The answer brings the space the query no longer ends with (" old" after "Label:"): compare without it.
+      const lead = prompt.answerLead;
+      const output = lead && generation.text.startsWith(lead) ? generation.text.slice(lead.length) : generation.text;
       const predictedLabel = classification ? matchLabel(output, labels) : null;
       const metricScores: ItemRow['scores'] = {};
       for (const metric of METRICS) metricScores[metric.id] = metric.score(output, query.reference);
@@ -304,9 +323,68 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         k, line: query.line, prompt: prompt.prompt.text, promptTokens: prompt.promptTokens, shotsUsed: prompt.shots,
         exampleLines: prompt.exampleLines, output, finishReason: generation.finishReason, reference: query.reference,
         predictedLabel, scores: metricScores, referenceLogProb: scored?.logProb ?? null, referenceTokens: scored?.tokenCount ?? null,
+        referenceProbability: measured.probability, unscoredReason: measured.unscoredReason,
+        labelProbabilities: measured.labelProbabilities, conditionalLabelTV: measured.conditionalLabelTV,
         cached, milliseconds: (performance.now() - began) / queries.length,
       });
     }
     return rows;
   }
+
+  /**
+   * What one item's scoring needs: its answer (lead, reference, end: the measured ε), for classification every
+   * other label's answer (the model's distribution over the labels), and the reference without its end when the
+   * end's tokens cannot be told apart from the reference's (the per-token log-probability).
+   */
+  function answersToScore(query: Example, built: BuiltPrompt): ItemScoring {
+    const { prompt, answerLead: lead, answerEnd: end } = built;
+    const answer = answerText(lead, query.reference, end);
+    const referenceTokens = end ? referenceTokensWithin(model.tokenizer, prompt, lead + query.reference, answer) : null;
+    const unscoredReason = unscorableReason(model.tokenizer, prompt, answer, model.contextLength);
+    const pairs = [{ prompt, continuation: answer }];
+    const referenceAlone = end !== '' && referenceTokens === null && !unscoredReason;
+    if (referenceAlone) pairs.push({ prompt, continuation: lead + query.reference });
+    const otherLabels = classification && labels.includes(query.reference) && !unscoredReason ? labels.filter((label) => label !== query.reference) : [];
+    for (const label of otherLabels) pairs.push({ prompt, continuation: answerText(lead, label, end) });
+    return { query, pairs, referenceTokens: end ? referenceTokens : null, referenceAlone, otherLabels, unscoredReason };
+  }
+
+  function measuredScores(item: ItemScoring, scored: readonly (ContinuationScore | null)[], built: BuiltPrompt): {
+    reference: ContinuationScore | null; probability: number | null; unscoredReason: string | null;
+    labelProbabilities: Record<string, number> | null; conditionalLabelTV: number | null;
+  } {
+    const answer = scored[0] ?? null;
+    if (!answer) {
+      const unscoredReason = item.unscoredReason ?? unscorableReason(model.tokenizer, built.prompt, item.pairs[0]!.continuation, model.contextLength) ?? 'not scored';
+      return { reference: null, probability: null, unscoredReason, labelProbabilities: null, conditionalLabelTV: null };
+    }
+    // The reference without its end: the answer's first tokens, or its own pass.
+    let reference: ContinuationScore | null = answer;
+    if (item.referenceTokens !== null) {
+      const tokenLogProbs = answer.tokenLogProbs.slice(0, item.referenceTokens);
+      reference = { logProb: tokenLogProbs.reduce((sum, value) => sum + value, 0), tokenCount: tokenLogProbs.length, tokenLogProbs };
+    } else if (item.referenceAlone) reference = scored[1] ?? null;
+    let labelProbabilities: Record<string, number> | null = null;
+    if (item.otherLabels.length) {
+      const first = item.referenceAlone ? 2 : 1;
+      const logProbs = new Map<string, number>([[item.query.reference, answer.logProb]]);
+      item.otherLabels.forEach((label, index) => logProbs.set(label, scored[first + index]?.logProb ?? Number.NEGATIVE_INFINITY));
+      labelProbabilities = labelDistributionFromScores(logProbs);
+    }
+    return {
+      reference, probability: Math.exp(answer.logProb), unscoredReason: null, labelProbabilities,
+      conditionalLabelTV: labelProbabilities ? 1 - labelProbabilities[item.query.reference]! : null,
+    };
+  }
+}
+
+/** The scoring calls of one item, and how to read their results back. */
+interface ItemScoring {
+  query: Example;
+  /** [answer, reference alone when `referenceAlone`, other labels' answers…] */
+  pairs: { prompt: PromptInput; continuation: string }[];
+  referenceTokens: number | null;
+  referenceAlone: boolean;
+  otherLabels: string[];
+  unscoredReason: string | null;
 }

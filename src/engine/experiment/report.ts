@@ -45,6 +45,25 @@ export interface PairedComparison {
   adjustedPValue: number;
 }
 
+/** A mean of per-item values in [0, 1] with its interval at confidence 1 − δ. */
+export interface MeanInterval {
+  mean: number;
+  low: number;
+  high: number;
+  /** Items the mean is over. */
+  n: number;
+  /** Hoeffding's two-sided interval: mean ± sqrt(ln(2/δ) / 2n), clipped to [0, 1]. */
+  interval: 'hoeffding';
+  confidence: number;
+}
+
+/** The paper's ε at one k: the mean over held-out items of 1 − p(reference and its end | k-shot prompt). */
+export interface MeasuredEpsilon extends MeanInterval {
+  /** Held-out items at this k whose reference could not be scored, and why (reason → count). */
+  unscored: number;
+  unscoredReasons: Record<string, number>;
+}
+
 export interface CurvePoint {
   k: number;
   /** Held-out items evaluated at this k. */
@@ -62,6 +81,13 @@ export interface CurvePoint {
   referenceLabels: Record<string, number> | null;
   labelTotalVariation: number | null;
   paired: PairedComparison | null;
+  /**
+   * ε measured as the paper defines it (see measuredEpsilon.ts); null when no item was evaluated at this k.
+   * The fields below marked optional are absent from reports written before they existed.
+   */
+  measuredEpsilon?: MeasuredEpsilon | null;
+  /** Classification: mean per-item TV between the model's distribution over the labels and the reference label. */
+  conditionalLabelTV?: MeanInterval | null;
 }
 
 export type MeasuredVerdictKind = 'prompting-suffices' | 'still-improving' | 'fine-tune' | 'undecided' | 'not-run';
@@ -156,6 +182,14 @@ export interface ItemRow {
   scores: Partial<Record<MetricId, number>>;
   referenceLogProb: number | null;
   referenceTokens: number | null;
+  /** p(reference followed by the answer's end | prompt), teacher-forced; null when it could not be scored. */
+  referenceProbability?: number | null;
+  /** Why the reference could not be scored (too long for the context…); null when it was. */
+  unscoredReason?: string | null;
+  /** Classification: the model's distribution over the labels (each label's answer and end scored, normalized). */
+  labelProbabilities?: Record<string, number> | null;
+  /** Classification: 1 − the reference label's probability in that distribution (TV to its point mass). */
+  conditionalLabelTV?: number | null;
   cached: boolean;
   milliseconds: number;
 }
@@ -207,5 +241,9 @@ export interface ExperimentReport {
   curve: CurvePoint[];
   items: ItemRow[];
   skippedItems: SkippedItem[];
+  /** What ends an answer when references are scored ("\n", "<|im_end|>"…; empty when nothing was found). */
+  answerEnd?: string;
+  /** Things the reader must know to trust the numbers (references longer than the answer cap…). */
+  warnings?: string[];
   timing: RunTiming;
 }

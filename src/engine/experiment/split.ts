@@ -1,10 +1,12 @@
 /**
  * Splitting a dataset into held-out items (evaluated) and an example pool (shown as shots).
- * The split is by distinct input: all records whose inputs are duplicates of each other land on the same
- * side, so no held-out item can meet its own twin among the examples.
+ * The split is by item identity (`itemKey`: the content the model sees, normalized so near-duplicates collide,
+ * chat system messages left out): all records that are the same item land on the same side, so no held-out item
+ * can meet its own twin among the examples. The prompt's leak guard (`ExamplePool`) covers the rest: a longer
+ * conversation in the pool that holds a held-out item's question and answer.
  */
 import type { Example } from '../dataset/schema';
-import { duplicateKey } from '../dataset/statistics';
+import { itemKey } from '../prompt/identity';
 import { deriveSeed, seededRandom, shuffled } from '../random';
 
 export interface Split {
@@ -15,7 +17,7 @@ export interface Split {
 export function splitExamples(examples: readonly Example[], heldOutSize: number, seed: number): Split {
   const groups = new Map<string, Example[]>();
   for (const example of examples) {
-    const key = duplicateKey(example.context ? `${example.input}\n${example.context}` : example.input);
+    const key = itemKey(example);
     const group = groups.get(key);
     if (group) group.push(example);
     else groups.set(key, [example]);

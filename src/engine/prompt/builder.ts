@@ -4,7 +4,8 @@
  */
 import type { Example, SchemaName } from '../dataset/schema';
 import type { ChatMessage, PromptInput, Tokenizer } from '../model/languageModel';
-import { renderExample, renderInstruction, renderQuery, validateTemplate, type PromptTemplate } from './template';
+import { keysOf, leaksInto } from './identity';
+import { answerEnd, answerLead, renderExample, renderInstruction, renderQuery, validateTemplate, type PromptTemplate } from './template';
 
 export interface PromptSettings {
   schema: SchemaName;
@@ -29,18 +30,40 @@ export interface BuiltPrompt {
   promptTokens: number;
   stopSequences: string[];
   usesChatTemplate: boolean;
+  /**
+   * What the answer brings before the reference (" " after a query ending "Label:"); empty with a chat template.
+   * Scoring conditions on `prompt` and scores `answerLead + reference`; a generated output loses it before comparing.
+   */
+  answerLead: string;
+  /**
+   * What ends the answer: the template's end as the demonstrations show it (`answerEnd`), or with a chat template
+   * its end-of-turn token. Scoring `answerLead + reference + answerEnd` measures "says the reference, then stops".
+   */
+  answerEnd: string;
 }
 
 export type PromptResult = { ok: true; built: BuiltPrompt } | { ok: false; reason: string; promptTokens: number };
 
 /**
  * `examples` come most relevant first; in the prompt the most relevant stands nearest the query.
- * The caller guarantees (via ExamplePool) that none of them is the query or a duplicate of it; this function
- * checks the query's own line once more, since leaking it would make every score meaningless.
+ * The caller guarantees (via ExamplePool) that none of them is the query, the same item or one that shows the
+ * query's question with its answer; this function checks it once more, since a leak would make every score
+ * meaningless.
  */
 export function buildPrompt(query: Example, examples: readonly Example[], tokenizer: Tokenizer, settings: PromptSettings): PromptResult {
-  validateTemplate(settings.template);
   if (examples.some((example) => example.line === query.line)) throw new Error(`line ${query.line} was offered as its own example`);
+  const queryKeys = keysOf(query);
+  const leaking = examples.find((example) => leaksInto(keysOf(example), queryKeys));
+  if (leaking) throw new Error(`line ${leaking.line} was offered as an example for line ${query.line}, but it shows the same input or its answer`);
+  return assemblePrompt(query, examples, tokenizer, settings);
+}
+
+/**
+ * `buildPrompt` without the leak check, for measuring prompt sizes only (the shot estimate pairs records with
+ * whatever record is at hand); never for a prompt a model answers.
+ */
+export function assemblePrompt(query: Example, examples: readonly Example[], tokenizer: Tokenizer, settings: PromptSettings): PromptResult {
+  validateTemplate(settings.template);
   const useChat = settings.chatTemplate === 'auto' && tokenizer.hasChatTemplate;
   const budget = settings.contextLength - settings.reservedOutputTokens;
   const render = (count: number): { prompt: PromptInput; tokens: number } => {
@@ -79,6 +102,8 @@ export function buildPrompt(query: Example, examples: readonly Example[], tokeni
       prompt: best.prompt, shots: count, exampleLines: examples.slice(0, count).map((example) => example.line).reverse(),
       droppedForBudget: examples.length - count, promptTokens: best.tokens,
       stopSequences: useChat ? [] : settings.template.stopSequences, usesChatTemplate: useChat,
+      answerLead: useChat ? '' : answerLead(settings.template, query),
+      answerEnd: useChat ? chatAnswerEnd(tokenizer) : answerEnd(settings.template, query),
     },
   };
 }
@@ -111,4 +136,31 @@ function chatPrompt(query: Example, examples: readonly Example[], tokenizer: Tok
   }
   messages.push(...queryTurns.filter((message) => message.role !== 'system'));
   return { text: tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }), addSpecialTokens: false };
+}
+
+const chatEnds = new WeakMap<Tokenizer, string>();
+
+/**
+ * The chat template's end of an assistant turn: the first token the template writes after the assistant's content
+ * (`<|im_end|>` for ChatML), found by rendering a probe conversation once per tokenizer. Empty when the template
+ * rewrites past turns (some insert reasoning blocks), so the probe cannot be found.
+ */
+export function chatAnswerEnd(tokenizer: Tokenizer): string {
+  const known = chatEnds.get(tokenizer);
+  if (known !== undefined) return known;
+  const probe = 'Probe answer 7Q';
+  const question: ChatMessage[] = [{ role: 'user', content: 'Probe question' }];
+  let end = '';
+  try {
+    const prompt = tokenizer.applyChatTemplate(question, { addGenerationPrompt: true });
+    const full = tokenizer.applyChatTemplate([...question, { role: 'assistant', content: probe }], { addGenerationPrompt: false });
+    if (full.startsWith(prompt + probe)) {
+      const ids = tokenizer.encode(full.slice(prompt.length + probe.length), { addSpecialTokens: false });
+      if (ids.length) end = tokenizer.decode([ids[0]!], { skipSpecialTokens: false });
+    }
+  } catch {
+    // A template that refuses the probe conversation: no end found, and the report says so.
+  }
+  chatEnds.set(tokenizer, end);
+  return end;
 }

@@ -6,9 +6,9 @@
  */
 import MiniSearch from 'minisearch';
 import type { Example } from '../dataset/schema';
-import { duplicateKey } from '../dataset/statistics';
 import { deriveSeed, seededRandom, shuffled } from '../random';
 import { wordTokens } from '../compare/text';
+import { keysOf, leaksInto, type ItemKeys } from './identity';
 
 export const SELECTION_STRATEGIES = ['first', 'random', 'stratified', 'similar'] as const;
 export type SelectionStrategy = (typeof SELECTION_STRATEGIES)[number];
@@ -20,55 +20,27 @@ export interface ExampleSelector {
 }
 
 /**
- * The pool as one query may use it: never the query itself, nor any example whose input is a duplicate of
- * the query's (same text after NFKC, case folding and white-space collapsing), nor a conversation that holds
- * the query's turns and then its answer. Every key is computed once, and each query's pool once, since every
- * query at every shot count filters the whole pool.
+ * The pool as one query may use it: never the query itself, nor any example that is the same item or shows the
+ * query's question with its answer (see `leaksInto` in identity.ts: content as the model sees it, normalized so
+ * near-duplicates collide, system messages left out). Every key is computed once, and each query's pool once,
+ * since every query at every shot count filters the whole pool.
  */
 export class ExamplePool {
-  private readonly keys: string[];
-  private readonly turnKeys: (string[] | undefined)[];
+  private readonly keys: ItemKeys[];
   private readonly byQuery = new Map<number, Example[]>();
 
   constructor(readonly examples: readonly Example[]) {
-    this.keys = examples.map(keyOf);
-    this.turnKeys = examples.map((example) => (example.messages ? conversationKeys(example.messages) : undefined));
+    this.keys = examples.map(keysOf);
   }
 
   eligible(query: Example): Example[] {
     const cached = this.byQuery.get(query.line);
     if (cached) return cached;
-    const key = keyOf(query);
-    const wanted = query.messages ? conversationKeys(query.messages) : undefined;
-    const answer = turnKey('assistant', query.reference);
-    const eligible = this.examples.filter((example, index) =>
-      example.line !== query.line && this.keys[index] !== key && !(wanted && holdsAnswer(this.turnKeys[index], wanted, answer)));
+    const wanted = keysOf(query);
+    const eligible = this.examples.filter((example, index) => example.line !== query.line && !leaksInto(this.keys[index]!, wanted));
     this.byQuery.set(query.line, eligible);
     return eligible;
   }
-}
-
-const turnKey = (role: string, content: string): string => `${role}\u0000${duplicateKey(content)}`;
-
-/** A conversation's turns as keys, system messages left out (prompts drop the examples' system messages). */
-function conversationKeys(messages: readonly { role: string; content: string }[]): string[] {
-  return messages.filter((message) => message.role !== 'system').map((message) => turnKey(message.role, message.content));
-}
-
-/**
- * True when `turns` holds the query's turns followed by the query's answer as the next assistant turn, anywhere:
- * shown as shots in a chat template, or as text, that conversation would hand the model its answer.
- */
-function holdsAnswer(turns: readonly string[] | undefined, wanted: readonly string[], answer: string): boolean {
-  if (!turns || wanted.length === 0 || turns.length <= wanted.length) return false;
-  for (let start = 0; start + wanted.length < turns.length; start++) {
-    if (turns[start + wanted.length] === answer && wanted.every((turn, offset) => turns[start + offset] === turn)) return true;
-  }
-  return false;
-}
-
-function keyOf(example: Example): string {
-  return duplicateKey(example.context ? `${example.input}\n${example.context}` : example.input);
 }
 
 export function firstSelector(pool: readonly Example[]): ExampleSelector {

@@ -94,10 +94,48 @@ export function renderExample(template: PromptTemplate, example: Example): strin
   return fill(template.example, { input: example.input, context: example.context, reference: example.reference });
 }
 
-/** The query: the example template up to `{reference}`, filled with the query's input. */
+/**
+ * The query: the example template up to `{reference}`, filled with the query's input, without its trailing spaces
+ * ("Label:", not "Label: "). A prompt ending in a lone space token conditions generation on a token that scoring,
+ * which tokenizes prompt and reference together, merges into the reference's first word: the two would see
+ * different prompts. The spaces go to the answer's side instead (`answerLead`).
+ */
 export function renderQuery(template: PromptTemplate, example: Example): string {
-  const head = template.example.slice(0, template.example.indexOf('{reference}'));
-  return fill(head, { input: example.input, context: example.context });
+  return splitQuery(template, example).query;
+}
+
+/** What the answer brings before the reference: the spaces cut from the end of the query (" " after "Label:"). */
+export function answerLead(template: PromptTemplate, example: Example): string {
+  return splitQuery(template, example).lead;
+}
+
+function splitQuery(template: PromptTemplate, example: Example): { query: string; lead: string } {
+  const head = fill(template.example.slice(0, template.example.indexOf('{reference}')), { input: example.input, context: example.context });
+  const lead = /[ \t]*$/.exec(head)![0];
+  return { query: head.slice(0, head.length - lead.length), lead };
+}
+
+/**
+ * The end of an answer as the demonstrations show it: the text that follows a reference in a few-shot prompt (the
+ * rest of the example, the separator, the start of the next example), up to and including the first stop sequence
+ * in it, where generation would stop ("\n" for classification, "\n\nInput:" for input/output pairs). The measured
+ * ε scores the reference followed by this end, so "the model says the reference and stops" is what is measured,
+ * not "the model's answer starts with the reference". Empty when no stop sequence follows a reference.
+ */
+export function answerEnd(template: PromptTemplate, query: Example): string {
+  // After the last demonstration's reference come the rest of its example, the separator and the query.
+  const tail = fill(template.example.slice(template.example.indexOf('{reference}') + '{reference}'.length), {});
+  const after = tail + template.separator + renderQuery(template, query);
+  let end = '';
+  let endsAt = Number.POSITIVE_INFINITY;
+  for (const stop of template.stopSequences) {
+    const at = stop ? after.indexOf(stop) : -1;
+    if (at !== -1 && at + stop.length < endsAt) {
+      endsAt = at + stop.length;
+      end = after.slice(0, endsAt);
+    }
+  }
+  return end;
 }
 
 export function renderInstruction(template: PromptTemplate, labels: readonly string[]): string {

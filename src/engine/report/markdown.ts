@@ -62,6 +62,7 @@ export function renderReportMarkdown(report: ExperimentReport): string {
       metricIds.map((id) => `${percent(point.metrics[id]?.mean)}`).join(' | ') +
       ` | ${point.referenceLogProbPerToken?.toFixed(3) ?? '—'} | ${point.referencePerplexity?.toFixed(2) ?? '—'} | ${point.paired ? `${(point.paired.adjustedPValue ?? point.paired.pValue).toPrecision(3)} (raw ${point.paired.pValue.toPrecision(3)})` : '—'} |`);
   }
+  lines.push(...measuredEpsilonMarkdown(report));
   lines.push('', '## Bounds (C = 1 in the paper\'s form; the standard inequality beside it)', '');
   lines.push('| task | context | paper | value (C = 1) | standard inequality | value |', '|---|---|---|---|---|---|');
   for (const bound of report.estimate.bounds) {
@@ -74,4 +75,24 @@ export function renderReportMarkdown(report: ExperimentReport): string {
     lines.push(`| ${row.k} | ${row.line} | ${escapeMarkdown(row.output.slice(0, 200))} | ${escapeMarkdown(row.reference.slice(0, 200))} | ${row.scores[report.primaryMetric] ?? '—'} |`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The paper's ε per k (measuredEpsilon.ts), with the run's warnings; nothing for reports that predate it. */
+function measuredEpsilonMarkdown(report: ExperimentReport): string[] {
+  const points = report.curve.filter((point) => point.measuredEpsilon);
+  const lines: string[] = [];
+  if (points.length) {
+    const labels = points.some((point) => point.conditionalLabelTV);
+    lines.push('', `## Measured ε: mean of 1 − p(reference and its end | prompt), Hoeffding interval at ${percent(1 - report.settings.delta)}`, '');
+    lines.push(`| k | scored | measured ε (interval) | unscored |${labels ? ' cond. label TV (interval) |' : ''}`, `|---|---|---|---|${labels ? '---|' : ''}`);
+    for (const point of points) {
+      const e = point.measuredEpsilon!;
+      const tv = point.conditionalLabelTV;
+      const why = Object.entries(e.unscoredReasons).map(([reason, times]) => `${times}: ${reason}`).join('; ');
+      lines.push(`| ${point.k} | ${e.n} | ${percent(e.mean)} [${percent(e.low)}, ${percent(e.high)}] | ${e.unscored}${why ? ` (${why})` : ''} |` +
+        (labels ? ` ${tv ? `${tv.mean.toFixed(3)} [${tv.low.toFixed(3)}, ${tv.high.toFixed(3)}]` : '—'} |` : ''));
+    }
+  }
+  if (report.warnings?.length) lines.push('', '## Warnings', '', ...report.warnings.map((warning) => `- ${warning}`));
+  return lines;
 }

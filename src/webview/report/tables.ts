@@ -26,10 +26,12 @@ export function curveTable(report: ExperimentReport): HTMLTableElement {
     { text: 'disagreement [interval]', numeric: true, title: `1 − ${metricTitle(report.primaryMetric)} agreement, Wilson interval at confidence 1 − δ` },
     { text: 'Hoeffding ±', numeric: true, title: 'Hoeffding half-width sqrt(ln(2/δ) / 2n)' },
     { text: 'verdict bounds', numeric: true, title: 'The exact one-sided Clopper–Pearson bounds the verdict uses: lower at 1 − δ, upper at the confidence Holm gave this k over the grid' },
+    { text: 'measured ε [interval]', numeric: true, title: 'Mean over held-out items of 1 − p(reference and its end | prompt), teacher-forced: the paper\'s ε. Hoeffding interval at confidence 1 − δ; unscored references counted beside' },
+    ...(labels ? [{ text: 'cond. label TV', numeric: true, title: "Mean per-item TV between the model's distribution over the labels and the reference label (1 − its normalized probability)" }] : []),
     ...metrics.map((id): Column => ({ text: metricTitle(id), numeric: true, title: `${metricTitle(id)} mean [95% bootstrap interval]` })),
     { text: 'ref. log-prob/token', numeric: true, title: 'Mean log-probability per token of the references under the prompted model' },
     { text: 'perplexity', numeric: true, title: 'Perplexity of the references under the prompted model' },
-    ...(labels ? [{ text: 'label TV', numeric: true, title: 'Total variation distance between predicted and reference label shares' }] : []),
+    ...(labels ? [{ text: 'marginal label TV', numeric: true, title: 'Total variation distance between the predicted and the reference label shares over all items (0 can hide swapped labels; see cond. label TV)' }] : []),
     { text: 'p vs baseline', numeric: true, title: 'Paired test against the baseline shot count, Holm-adjusted over the grid (raw p beside it)' },
   ];
   const rows = report.curve.map((point) => row([
@@ -39,6 +41,8 @@ export function curveTable(report: ExperimentReport): HTMLTableElement {
     cell(`${percent(point.disagreement.rate)} ${percentInterval(point.disagreement.low, point.disagreement.high)}`, { numeric: true }),
     cell(`± ${percent(point.disagreement.hoeffdingHalfWidth)}`, { numeric: true }),
     verdictBoundsCell(report.verdict.measured.evidence?.shotTests.find((test) => test.k === point.k)),
+    epsilonCell(point),
+    ...(labels ? [cell(point.conditionalLabelTV ? `${fixed(point.conditionalLabelTV.mean, 3)} ${percentInterval(point.conditionalLabelTV.low, point.conditionalLabelTV.high)}` : '—', { numeric: true })] : []),
     ...metrics.map((id) => metricCell(point, id)),
     cell(fixed(point.referenceLogProbPerToken, 3), { numeric: true }),
     cell(fixed(point.referencePerplexity, 2), { numeric: true }),
@@ -61,6 +65,14 @@ function metricCell(point: CurvePoint, id: MetricId): HTMLTableCellElement {
   const summary = point.metrics[id];
   if (!summary) return cell('—', { numeric: true });
   return cell([percent(summary.mean), ' ', h('span', { className: 'interval' }, [percentInterval(summary.low, summary.high)])], { numeric: true });
+}
+
+function epsilonCell(point: CurvePoint): HTMLTableCellElement {
+  const epsilon = point.measuredEpsilon;
+  if (!epsilon || epsilon.n === 0) return cell(epsilon?.unscored ? `— (${epsilon.unscored} unscored)` : '—', { numeric: true });
+  const reasons = Object.entries(epsilon.unscoredReasons).map(([reason, times]) => `${times}: ${reason}`).join('; ');
+  const text = `${percent(epsilon.mean)} ${percentInterval(epsilon.low, epsilon.high)}${epsilon.unscored ? ` (${epsilon.unscored} unscored)` : ''}`;
+  return cell(text, { numeric: true, title: `over ${epsilon.n} scored references${reasons ? `; not scored: ${reasons}` : ''}` });
 }
 
 function labelCell(point: CurvePoint): HTMLTableCellElement {
@@ -103,6 +115,12 @@ export function labelDistributionTable(report: ExperimentReport): HTMLTableEleme
 
 export function leftOutLists(report: ExperimentReport): HTMLElement[] {
   const lists: HTMLElement[] = [];
+  if (report.warnings?.length) {
+    lists.push(h('div', { id: 'run-warnings', className: 'note-list' }, [
+      h('h3', {}, ['Warnings']),
+      h('ul', {}, report.warnings.map((warning) => h('li', {}, [warning]))),
+    ]));
+  }
   if (report.leftOutShots.length) {
     lists.push(h('div', { id: 'left-out-shots', className: 'note-list' }, [
       h('h3', {}, ['Shot counts left out']),
