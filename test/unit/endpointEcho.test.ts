@@ -170,7 +170,7 @@ describe('endpoint model on a vLLM stand-in', { skip: sharedMissing }, () => {
     const report = await runExperiment({ file: dataset, settings: { ...DEFAULT_SETTINGS, shots: [0, 1], heldOut: 4, maxNewTokens: 8 }, model, cacheFolder: null });
     assert.equal(report.complete, true);
     assert.equal(report.items.length, 8);
-    assert.deepEqual(report.items.map((row) => [row.output, row.referenceLogProb, row.referenceTokens]), new Array(8).fill([' Lima', null, null]));
+    assert.deepEqual(report.items.map((row) => [row.output, row.referenceLogProb, row.referenceTokens]), new Array(8).fill(['Lima', null, null]));
     assert.deepEqual(report.curve.map((point) => point.referenceLogProbPerToken), [null, null]);
     assert.equal(report.estimate.fit.estimated, true);
     assert.deepEqual(report.unavailableMeasurements?.map((entry) => entry.measurement), ['reference-log-probability', 'token-counts', 'vocabulary-size']);

@@ -137,7 +137,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const { inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels } = plan;
   // The answer cap the run generates with: the explicit setting, else from the references (estimate.ts, answerCap).
   const settings = { ...options.settings, maxNewTokens: estimate.answer.maxNewTokens };
-  const warnings = answerCapWarnings(heldOut, estimate.answer, model.tokenizer, (query) => answerLead(promptSettings.template, query));
+  // Through settleTokens: a server's tokenizer fetches the counts first (cancelling then is cancelling before any model call).
+  const warnings = await settleTokens(model.tokenizer, () => answerCapWarnings(heldOut, estimate.answer, model.tokenizer, (query) => answerLead(promptSettings.template, query)), signal)
+    .catch((error: unknown) => { throw signal?.aborted ? new RunCancelledError(null) : error; });
   const cache = options.cacheFolder ? new OutputCache(options.cacheFolder, model.fingerprint) : null;
   const primary: MetricId = classification ? 'label_accuracy' : 'exact_match';
   const metrics: MetricId[] = classification ? ['label_accuracy', ...TEXT_METRICS] : TEXT_METRICS;
@@ -300,7 +302,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     // At one k every prompt has the template's stop sequences (none with a chat template).
     const generations = built.length ? await generateAll(built.map((entry) => entry.prompt.prompt), built[0]!.prompt.stopSequences) : [];
     answerEndSeen ??= built[0]?.prompt.answerEnd;
-    const scoring = built.map(({ query, prompt }) => answersToScore(query, prompt));
+    const scoring = await settleTokens(model.tokenizer, () => built.map(({ query, prompt }) => answersToScore(query, prompt)), signal);
     const scores = await scoreAll(scoring.flatMap((item) => item.pairs));
     const rows: (ItemRow | SkippedItem)[] = [...skipped];
     let offset = 0;
