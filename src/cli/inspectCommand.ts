@@ -55,7 +55,10 @@ export function datasetArgument(positionals: string[], command: string): string 
   if (!file) throw new UsageError(`${command} needs a dataset: prompt-or-finetune ${command} <file.jsonl>`);
   if (extra.length) throw new UsageError(`${command} takes one dataset, got ${positionals.length}: ${positionals.join(' ')}`);
   if (!existsSync(file)) throw new UserFacingError(`${file}: no such file`);
-  if (statSync(file).isDirectory()) throw new UserFacingError(`${file} is a folder; name a .jsonl file in it`);
+  const info = statSync(file);
+  if (info.isDirectory()) throw new UserFacingError(`${file} is a folder; name a .jsonl file in it`);
+  // Reading a FIFO would wait forever for a writer; a device never ends.
+  if (!info.isFile()) throw new UserFacingError(`${file} is not a regular file (a pipe, socket or device): save the data to a file first`);
   return file;
 }
 
@@ -68,6 +71,21 @@ export function numberOption(values: Values, name: string, fallback: number, che
   }
   return value;
 }
+
+/** A whole-number flag between `min` and `max` (the same bounds as the setting in package.json). */
+export function integerOption(values: Values, name: string, fallback: number, min: number, max: number, what = 'a whole number'): number {
+  const range = `${what} from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`;
+  return numberOption(values, name, fallback, (v) => Number.isInteger(v) && v >= min && v <= max, range);
+}
+
+/** Upper bounds of the numeric flags and settings: far beyond any real use, low enough to fail fast. */
+export const LIMITS = {
+  contextLength: 16_777_216,
+  inputDimension: 1_048_576,
+  heldOut: 1_000_000,
+  seed: 4_294_967_295,
+  threads: 1024,
+} as const;
 
 export function checkSettings(values: Values): CheckSettings {
   const schema = values.schema;
@@ -94,8 +112,8 @@ export function checkSettings(values: Values): CheckSettings {
     ...DEFAULT_SETTINGS,
     epsilon: numberOption(values, 'epsilon', DEFAULT_SETTINGS.epsilon, between, 'between 0 and 1'),
     delta: numberOption(values, 'delta', DEFAULT_SETTINGS.delta, between, 'between 0 and 1'),
-    contextLength: numberOption(values, 'context-length', DEFAULT_SETTINGS.contextLength, (v) => Number.isInteger(v) && v > 0, 'a whole number of tokens'),
-    inputDimension: numberOption(values, 'input-dimension', DEFAULT_SETTINGS.inputDimension, (v) => Number.isInteger(v) && v > 0, 'a whole number'),
+    contextLength: integerOption(values, 'context-length', DEFAULT_SETTINGS.contextLength, 1, LIMITS.contextLength, 'a whole number of tokens'),
+    inputDimension: integerOption(values, 'input-dimension', DEFAULT_SETTINGS.inputDimension, 1, LIMITS.inputDimension),
     fields,
     ...(template ? { template } : {}),
     ...(schema ? { schema: schema as SchemaName } : {}),
@@ -130,6 +148,7 @@ export function describeCheck(check: DatasetCheck): string {
   const notes = [
     result.scan.hasByteOrderMark && 'UTF-8 byte-order mark',
     result.scan.crlfLines && `${number(result.scan.crlfLines)} CRLF line ends`,
+    result.scan.crOnlyLineEnds && 'CR-only line ends (classic Mac OS)',
     result.scan.blankLines && `${number(result.scan.blankLines)} blank lines`,
     !result.scan.endsWithNewline && result.bytes > 0 && 'no final newline',
   ].filter(Boolean);
@@ -147,7 +166,7 @@ export function describeCheck(check: DatasetCheck): string {
     for (const problem of problems.slice(0, 10)) lines.push(`    line ${problem.line}, column ${problem.column}: ${problem.message}`);
     if (total > 10) lines.push(`    … ${number(total - 10)} more (all of them with --json)`);
   };
-  listed('errors', result.errors, result.invalid);
+  listed('errors', result.errors, result.errorCount);
   listed('records that cannot be used', result.schemaProblems, result.unusable);
   listed('warnings', result.warnings, result.warningCount);
   if (estimate) {
@@ -159,7 +178,12 @@ export function describeCheck(check: DatasetCheck): string {
     }
     lines.push(`  verdict (theory): ${verdict.sentence}`);
   }
-  return lines.join('\n');
+  return lines.map(printable).join('\n');
+}
+
+/** A line for a terminal: control characters from the data (escape sequences, line breaks in a key) shown as U+FFFD. */
+function printable(line: string): string {
+  return line.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, '\uFFFD');
 }
 
 export function scientific(value: number): string {

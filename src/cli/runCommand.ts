@@ -1,7 +1,7 @@
 /** `prompt-or-finetune run` and `demo`: measure the base model at several shot counts. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { runExperiment, RunCancelledError, DatasetNotRunnableError } from '../engine/experiment/experiment';
 import type { ExperimentReport, MeasuredVerdictKind } from '../engine/experiment/report';
@@ -11,7 +11,7 @@ import { renderReportHtml } from '../engine/report/html';
 import { renderReportMarkdown, summaryParagraph } from '../engine/report/markdown';
 import { DEFAULT_MODEL, DEFAULT_SETTINGS, parseShots } from '../engine/settings';
 import { UsageError, UserFacingError } from './errors';
-import { checkSettings, datasetArgument, INSPECT_OPTIONS, numberOption } from './inspectCommand';
+import { checkSettings, datasetArgument, INSPECT_OPTIONS, integerOption, LIMITS, numberOption } from './inspectCommand';
 import { ProgressLine } from './progress';
 
 export const RUN_OPTIONS = {
@@ -180,7 +180,7 @@ async function loadModel(id: string, values: Values): Promise<LanguageModel> {
   if (!['fp32', 'fp16', 'q8', 'q4'].includes(dtype)) throw new UsageError(`--dtype must be fp32, fp16, q8 or q4, not "${dtype}"`);
   const device = (values.device ?? 'cpu') as ModelDevice;
   if (!['cpu', 'cuda'].includes(device)) throw new UsageError(`--device must be cpu or cuda, not "${device}"`);
-  const threads = values.threads === undefined ? undefined : numberOption(values, 'threads', 1, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1');
+  const threads = values.threads === undefined ? undefined : integerOption(values, 'threads', 1, 1, LIMITS.threads);
   const progress = new ProgressLine(`Loading ${id}`);
   const { loadLanguageModel } = await import('../engine/model/transformersModel');
   try {
@@ -222,8 +222,8 @@ async function measure(file: string, model: LanguageModel, values: Values): Prom
   }
   const settings = {
     ...base, shots, selection,
-    heldOut: numberOption(values, 'limit', DEFAULT_SETTINGS.heldOut, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
-    seed: numberOption(values, 'seed', DEFAULT_SETTINGS.seed, Number.isInteger, 'a whole number'),
+    heldOut: integerOption(values, 'limit', DEFAULT_SETTINGS.heldOut, 1, LIMITS.heldOut),
+    seed: integerOption(values, 'seed', DEFAULT_SETTINGS.seed, 0, LIMITS.seed),
     // Unset: from the references' token lengths (the report says which cap was used).
     maxNewTokens: values['max-new-tokens'] === undefined ? null : numberOption(values, 'max-new-tokens', 0, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
   };
@@ -246,8 +246,11 @@ async function measure(file: string, model: LanguageModel, values: Values): Prom
   } catch (error) {
     progress.done();
     if (error instanceof RunCancelledError) {
-      if (error.partial) writeOutputs(error.partial, values);
-      process.stderr.write(`Cancelled after ${error.partial?.items.length ?? 0} items; they are cached, so the same command resumes from them.\n`);
+      if (error.partial) {
+        for (const warning of error.partial.warnings ?? []) process.stderr.write(`prompt-or-finetune: warning: ${warning}\n`);
+        writeOutputs(error.partial, values);
+      }
+      process.stderr.write(`Cancelled after ${error.partial?.items.length ?? 0} items; they are cached, so the same command resumes from them. A partial report never replaces a complete one.\n`);
       return 130;
     }
     if (error instanceof DatasetNotRunnableError) throw new UserFacingError(error.message);
@@ -261,7 +264,7 @@ async function measure(file: string, model: LanguageModel, values: Values): Prom
     throw new UserFacingError(`${file}: no held-out item fits ${model.id}'s context of ${model.contextLength} tokens (line ${first.line}: ${first.reason}); nothing was measured. Use a model with a longer context, shorter records or a smaller --max-new-tokens.`);
   }
   writeOutputs(report, values);
-  for (const warning of report.warnings ?? []) process.stderr.write(`Warning: ${warning}\n`);
+  for (const warning of report.warnings ?? []) process.stderr.write(`prompt-or-finetune: warning: ${warning}\n`);
   return report;
 }
 
@@ -273,16 +276,33 @@ async function loadEmbedder(id: string, values: Values): Promise<Embedder> {
   return load({ model: id, allowDownload: !values.offline, cacheDir: join(typeof values['cache-dir'] === 'string' ? values['cache-dir'] : defaultCacheFolder(), 'models') });
 }
 
+/**
+ * Writes the reports the command line names. A partial (cancelled) report goes beside them, as
+ * `report.partial.json`, so it never replaces a complete one; a complete report removes the partial one it
+ * supersedes.
+ */
 function writeOutputs(report: ExperimentReport, values: Values): void {
   const write = (path: unknown, content: () => string, what: string): void => {
     if (typeof path !== 'string') return;
     mkdirSync(dirname(resolve(path)), { recursive: true });
-    writeFileSync(path, content());
-    process.stderr.write(`${what} written to ${path}\n`);
+    if (report.complete) {
+      writeFileSync(path, content());
+      rmSync(partialPath(path), { force: true });
+      process.stderr.write(`${what} written to ${path}\n`);
+    } else {
+      writeFileSync(partialPath(path), content());
+      process.stderr.write(`Partial ${what} written to ${partialPath(path)}\n`);
+    }
   };
   write(values.json, () => JSON.stringify(report, null, 2) + '\n', 'JSON report');
   write(values.markdown, () => renderReportMarkdown(report), 'Markdown report');
   write(values.html, () => renderReportHtml(report, webviewAssets()), 'HTML report');
+}
+
+/** Where the partial report of a cancelled run goes: `report.json` → `report.partial.json`. */
+function partialPath(path: string): string {
+  const extension = extname(path);
+  return `${path.slice(0, path.length - extension.length)}.partial${extension}`;
 }
 
 /** The project folder (where package.json is), whether this runs bundled from dist/ or from src/ under tsx. */

@@ -24,7 +24,7 @@ test('the demo runs offline and shows the difference the examples make, with eac
     assert.match(out, /^ {2}1 {2}95\.0% {5}54\.\d% \[\d+\.\d%, \d+\.\d%\] +25\.0% {5}80\.\d% /m);
     assert.match(out, /^With similar examples: Prompting suffices/m); // depends on the rule
     assert.match(out, /^With random examples: (?!Prompting suffices)/m); // depends on the rule
-    assert.match(out, /^ {4}Evidence: k = 1, n = 60 held-out items, disagreement 5\.0%, the verdict's interval \[/m);
+    assert.match(out, /^ {4}Evidence: k = 1, n = 60 held-out items, disagreement 5\.0%, upper 98\.8% bound 15\.3% against ε = 20\.0%; one-sided exact binomial test, Holm over 4 shot counts, p = 0\.0041\.$/m);
     assert.match(out, /--model HuggingFaceTB\/SmolLM2-135M-Instruct --select similar/);
     for (const select of ['similar', 'random']) {
       const report = JSON.parse(readFileSync(join(REPO_ROOT, '.cache', 'demo', `report-${select}.json`), 'utf8')) as ExperimentReport;
@@ -45,7 +45,7 @@ test('run warns on stderr, with how many, when references are longer than the an
       '--model', join(REPO_ROOT, 'examples', 'models', 'icl-tiny'), '--shots', '0', '--limit', '10', '--max-new-tokens', '1', '--cache-dir', cache.path, '--offline',
     ], { encoding: 'utf8', cwd: REPO_ROOT });
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stderr, /^Warning: [1-9]\d? of 10 held-out references are longer than the answer cap of 1 tokens \(setting\): their outputs are cut/m);
+    assert.match(result.stderr, /^prompt-or-finetune: warning: [1-9]\d? of 10 held-out references are longer than the answer cap of 1 tokens \(setting\): their outputs are cut/m);
   } finally {
     cache.remove();
   }

@@ -110,15 +110,27 @@ test('measured ε, 1 − p(reference and its end | prompt), follows label accura
   assert.deepEqual(learned.warnings, []);
 });
 
-test('the verdict\'s evidence is the curve point the rule used: its n, its interval, within ε', () => {
-  // Depends on the rule (aggregate.ts measuredVerdict): adapt when the verdict names its evidence in fields.
+test('the verdict\'s evidence is what the rule used: the curve point\'s n and disagreements, its Holm-adjusted bound within ε', () => {
   const report = reports.get('learnable/similar')!;
   const verdict = report.verdict.measured;
+  const evidence = verdict.evidence!;
   const point = pointAt(report, verdict.k!);
-  assert.equal(point.n, 60);
-  assert.ok(point.disagreement.high <= report.settings.epsilon);
-  assert.ok(verdict.sentence.includes(`${(point.disagreement.high * 100).toFixed(1)}%`), verdict.sentence);
-  assert.ok(verdict.sentence.includes(`${(point.disagreement.rate * 100).toFixed(1)}%`), verdict.sentence);
+  const shotTest = evidence.shotTests.find((test) => test.k === verdict.k)!;
+  // The rule decided on the same items the curve shows at that k.
+  assert.equal(evidence.n, point.n);
+  assert.equal(shotTest.n, 60);
+  assert.equal(shotTest.disagreements, 1); // greedy decoding is deterministic: 59 of 60 right at k = 1
+  assert.equal(evidence.rate, 1 / 60);
+  assert.ok(Math.abs(point.disagreement.rate - evidence.rate) < 1e-12);
+  // "Suffices" rests on the upper bound at Holm's level for this k, and it is within ε.
+  assert.deepEqual(evidence.bound, { side: 'upper', value: shotTest.upperBound, confidence: shotTest.upperConfidence });
+  assert.ok(shotTest.upperBound <= report.settings.epsilon);
+  assert.equal(evidence.pValue, shotTest.sufficesAdjustedPValue);
+  assert.ok(evidence.pValue <= report.settings.delta);
+  assert.equal(evidence.test, 'one-sided exact binomial test, Holm over 4 shot counts');
+  // The sentence names the same numbers.
+  assert.ok(verdict.sentence.includes(`n = ${evidence.n}`), verdict.sentence);
+  assert.ok(verdict.sentence.includes(`${(shotTest.upperBound * 100).toFixed(1)}%`), verdict.sentence);
 });
 
 test('the Markdown export shows measured ε per k with its interval, the unscored count and the conditional label TV', () => {

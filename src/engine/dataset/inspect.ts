@@ -37,8 +37,10 @@ export interface DatasetInspection {
   bytes: number;
   /** Records that are valid JSON objects. */
   records: number;
-  /** Lines (or multi-line spans) that could not be read as a record. */
+  /** Non-blank lines that are part of no record (the README's `invalid`). */
   invalid: number;
+  /** Errors found; one error may cover several invalid lines (a broken pretty-printed record). */
+  errorCount: number;
   errors: LineProblem[];
   warnings: LineProblem[];
   warningCount: number;
@@ -75,7 +77,7 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
   const errors: LineProblem[] = [];
   const warnings: LineProblem[] = [];
   const schemaProblems: LineProblem[] = [];
-  let invalid = 0;
+  let errorCount = 0;
   let warningCount = 0;
   let unusable = 0;
   let records = 0;
@@ -132,7 +134,7 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
       } else process(record, span.line);
     },
     onError(problem) {
-      invalid++;
+      errorCount++;
       if (errors.length < MAX_LISTED_PROBLEMS) errors.push(problem);
     },
     onWarning(problem) {
@@ -158,7 +160,7 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
   return {
     file, name: basename(file), bytes: scan.bytes,
     records: notJsonLines ? 0 : records,
-    invalid, errors, warnings, warningCount, unusable, schemaProblems,
+    invalid: scan.invalidLines, errorCount, errors, warnings, warningCount, unusable, schemaProblems,
     usable: notJsonLines ? 0 : records - unusable,
     schema, fields, referenceCandidates,
     fieldCounts: Object.fromEntries(fieldCounts),

@@ -2,11 +2,14 @@
  * Streams a JSON Lines file record by record, never holding the whole file in memory.
  *
  * Real files are messy, so the scanner is forgiving where the intent is clear and loud about it:
- * - a UTF-8 byte-order mark, CRLF line ends, blank lines and a missing final newline are accepted;
+ * - a UTF-8 byte-order mark, CRLF line ends, blank lines and a missing final newline are accepted; CR-only line
+ *   ends (classic Mac OS) too, with a warning;
  * - a record pretty-printed over several lines is joined and read, with a warning;
  * - raw control characters (a tab) inside strings are invalid JSON, but the record is read, with a warning;
  * - a key that appears twice in one object is reported (JSON.parse silently keeps the last value);
- * - every line that cannot be read gives an error with its line, column and a short reason, and reading goes on.
+ * - every line that cannot be read gives an error with its line, column and a short reason, and reading goes on:
+ *   a stray NUL byte, a line too long to hold, a value nested too deep for the recursive code downstream
+ *   (JSON.stringify, structured clone) are each one error on their line, never the end of the file.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -51,12 +54,22 @@ export interface ScanSummary {
   arrayLines: number;
   /** Lines that were JSON but neither object nor array (numbers, strings, null). */
   scalarLines: number;
+  /** Lines end with CR alone (classic Mac OS); they were read as line breaks. */
+  crOnlyLineEnds: boolean;
+  /** Non-blank lines that are part of no record: what the README calls `invalid`. */
+  invalidLines: number;
   /** Set when the file as a whole is not JSON Lines: one sentence saying what it is. */
   notJsonLines?: string;
 }
 
 /** Longest line we will hold; anything longer is reported and skipped, not loaded. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/**
+ * Deepest nesting of arrays and objects a record may have. JSON.parse copes with any depth, but the code after
+ * it (JSON.stringify of a field, structured clone to a worker or webview) is recursive and overflows the stack
+ * a few thousand levels down; no real dataset comes near a hundred.
+ */
+export const MAX_NESTING_DEPTH = 100;
 /** How far a pretty-printed record may spread before we stop joining lines and call it unclosed. */
 const MAX_RECORD_LINES = 10_000;
 const MAX_RECORD_CHARS = 16 * 1024 * 1024;
@@ -64,12 +77,17 @@ const MAX_RECORD_CHARS = 16 * 1024 * 1024;
 const LFS_POINTER = 'version https://git-lfs.github.com/spec/v1';
 
 export async function scanJsonLines(path: string, handlers: ScanHandlers, options: ScanOptions = {}): Promise<ScanSummary> {
-  const totalBytes = (await stat(path)).size;
+  const info = await stat(path);
+  // A FIFO would block the read until a writer comes; a device never ends.
+  if (!info.isFile()) throw new Error(`${path} is not a regular file (a pipe, socket or device): save the data to a file first`);
+  const totalBytes = info.size;
   const summary: ScanSummary = {
     bytes: totalBytes, lines: 0, blankLines: 0, hasByteOrderMark: false, crlfLines: 0, endsWithNewline: false,
-    multiLineRecords: 0, arrayLines: 0, scalarLines: 0,
+    multiLineRecords: 0, arrayLines: 0, scalarLines: 0, crOnlyLineEnds: false, invalidLines: 0,
   };
   const assembler = new RecordAssembler(handlers, summary);
+  /** The byte that ends a line: LF, or CR in a file with CR-only line ends. */
+  let lineEnd = 0x0a;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let skippingLongLine = false;
@@ -89,7 +107,7 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
       summary.hasByteOrderMark = true;
       text = text.slice(1);
     }
-    if (text.endsWith('\r')) {
+    if (lineEnd === 0x0a && text.endsWith('\r')) {
       summary.crlfLines++;
       text = text.slice(0, -1);
     }
@@ -107,11 +125,16 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
           summary.notJsonLines = diagnosis;
           return summary;
         }
+        if (hasCrOnlyLineEnds(chunk)) {
+          lineEnd = 0x0d;
+          summary.crOnlyLineEnds = true;
+          handlers.onWarning(CR_ONLY_WARNING);
+        }
       }
       bytesRead += chunk.length;
       lastByte = chunk[chunk.length - 1] ?? lastByte;
       let start = 0;
-      for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+      for (let newline = chunk.indexOf(lineEnd, start); newline !== -1; newline = chunk.indexOf(lineEnd, start)) {
         if (skippingLongLine) {
           skippingLongLine = false;
         } else {
@@ -127,7 +150,7 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
         pendingBytes += chunk.length - start;
         if (pendingBytes > MAX_LINE_BYTES) {
           lineNumber++;
-          handlers.onError({ line: lineNumber, column: 1, message: `line is longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB; skipped` });
+          assembler.tooLong(lineNumber);
           pending = [];
           pendingBytes = 0;
           skippingLongLine = true;
@@ -140,11 +163,18 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
   }
   if (pending.length) finishLine(Buffer.concat(pending));
   else if (skippingLongLine) { /* the long line ran to the end of the file and was already reported */ }
-  summary.endsWithNewline = lastByte === 0x0a;
+  summary.endsWithNewline = lastByte === lineEnd;
   summary.lines = lineNumber;
   assembler.end();
   summary.notJsonLines ??= assembler.diagnoseWholeFile(totalBytes);
   return summary;
+}
+
+const CR_ONLY_WARNING: LineProblem = { line: 1, column: 1, message: 'line ends are CR only (classic Mac OS): read as line breaks' };
+
+/** A start of a file with CR bytes and not one LF: its lines end with CR alone. */
+function hasCrOnlyLineEnds(chunk: Buffer): boolean {
+  return chunk.indexOf(0x0a) === -1 && chunk.indexOf(0x0d) !== -1;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -158,21 +188,48 @@ function isValidUtf8(bytes: Buffer): boolean {
   }
 }
 
-/** Random bytes and other binary files are told apart from text on the first chunk. */
+/**
+ * Random bytes and other binary files are told apart from text by the evidence of the whole first 8 KiB: a
+ * file is binary when more than a tenth of it is NUL bytes, other control bytes or bytes that are not UTF-8.
+ * One stray NUL among good records is an error on its line, not a verdict on the file.
+ */
 function diagnoseBinary(chunk: Buffer): string | undefined {
+  if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)) {
+    return 'The file is UTF-16 text, not UTF-8: convert it, e.g. `iconv -f UTF-16 -t UTF-8 file.jsonl`.';
+  }
   const sample = chunk.subarray(0, 8192);
   let controls = 0;
+  let nuls = 0;
   for (const byte of sample) {
-    if (byte === 0) return 'The file is binary (it holds NUL bytes), not JSON Lines text.';
+    if (byte === 0) nuls++;
     if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) controls++;
   }
   const text = sample.toString('utf8');
   let replacements = 0;
   for (const char of text) if (char === '\uFFFD') replacements++;
   if (controls + replacements > sample.length * 0.1) {
-    return 'The file is binary (not UTF-8 text), not JSON Lines.';
+    return nuls > 0 ? 'The file is binary (it holds NUL bytes), not JSON Lines text.' : 'The file is binary (not UTF-8 text), not JSON Lines.';
   }
   return undefined;
+}
+
+/** True when `value` has arrays or objects nested deeper than `limit` (iterative, so any depth is safe). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: unknown[] = [value];
+  const depths: number[] = [1];
+  while (stack.length) {
+    const current = stack.pop()!;
+    const depth = depths.pop()!;
+    if (depth > limit) return true;
+    const children = Array.isArray(current) ? current : Object.values(current as object);
+    for (const child of children) {
+      if (child !== null && typeof child === 'object') {
+        stack.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
 }
 
 /**
@@ -180,17 +237,34 @@ function diagnoseBinary(chunk: Buffer): string | undefined {
  * in which case lines are joined until the brackets balance (pretty-printed JSON).
  */
 class RecordAssembler {
-  private joined: { text: string[]; startLine: number; chars: number; depth: BracketDepth; fromReplay: boolean } | undefined;
+  private joined: { text: string[]; startLine: number; chars: number; depth: BracketDepth; fromReplay: boolean; nonBlankLines: number } | undefined;
   /** True while the lines of an abandoned record are read again (see abandonJoin). */
   private replaying = false;
   private firstContentLine: string | undefined;
   private records = 0;
   private contentLines = 0;
   private arrayOfRecordsAtTop = false;
+  /** Non-blank lines read, and those that are part of a record: the rest are the invalid lines. */
+  private nonBlankLines = 0;
+  private recordLines = 0;
+  private tooLongLines = 0;
 
   constructor(private readonly handlers: ScanHandlers, private readonly summary: ScanSummary) {}
 
+  /** A line of the file (not a line read again after a broken record: those are counted once, here). */
   line(text: string, lineNumber: number): void {
+    if (/\S/.test(text)) this.nonBlankLines++;
+    this.read(text, lineNumber);
+  }
+
+  /** A line longer than MAX_LINE_BYTES, skipped without being read. */
+  tooLong(lineNumber: number): void {
+    this.nonBlankLines++;
+    this.tooLongLines++;
+    this.handlers.onError({ line: lineNumber, column: 1, message: `line is longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB; skipped` });
+  }
+
+  private read(text: string, lineNumber: number): void {
     if (this.joined) {
       this.continueJoined(text, lineNumber);
       return;
@@ -211,14 +285,14 @@ class RecordAssembler {
     }
     const parsed = parseLine(trimmed);
     if (parsed.ok) {
-      this.accept(parsed.value, { line: lineNumber, endLine: lineNumber }, parsed.warnings, text);
+      if (this.accept(parsed.value, { line: lineNumber, endLine: lineNumber }, parsed.warnings, text)) this.recordLines++;
       return;
     }
     const depth = bracketDepth(trimmed);
     const opens = (trimmed.startsWith('{') || trimmed.startsWith('[')) && depth.open > 0 && !depth.broken;
     if (this.replaying && !opens) return;
     if (opens) {
-      this.joined = { text: [text], startLine: lineNumber, chars: text.length, depth, fromReplay: this.replaying };
+      this.joined = { text: [text], startLine: lineNumber, chars: text.length, depth, fromReplay: this.replaying, nonBlankLines: 1 };
       return;
     }
     this.handlers.onError({ line: lineNumber, column: columnOf(parsed.error, text), message: describeParseError(parsed.error, trimmed) });
@@ -228,6 +302,7 @@ class RecordAssembler {
     while (this.joined) {
       this.abandonJoin(`a record opened here is never closed (${this.joined.text.length} lines to the end of the file)`);
     }
+    this.summary.invalidLines = this.nonBlankLines - this.recordLines;
   }
 
   /**
@@ -243,7 +318,7 @@ class RecordAssembler {
     if (joined.fromReplay) return;
     this.replaying = true;
     try {
-      joined.text.slice(1).forEach((restLine, index) => this.line(restLine, joined.startLine + 1 + index));
+      joined.text.slice(1).forEach((restLine, index) => this.read(restLine, joined.startLine + 1 + index));
     } finally {
       this.replaying = false;
     }
@@ -252,6 +327,10 @@ class RecordAssembler {
   diagnoseWholeFile(totalBytes: number): string | undefined {
     const oneArrayLine = this.contentLines === 1 && this.summary.arrayLines === 1;
     if (this.records > 0 && !this.arrayOfRecordsAtTop && !oneArrayLine) return undefined;
+    if (this.records === 0 && this.tooLongLines > 0 && this.tooLongLines === this.nonBlankLines) {
+      const limit = `longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB, the longest line this tool reads`;
+      return `No line of the file could be read: ${this.tooLongLines === 1 ? `the only line is ${limit}` : `all ${this.tooLongLines} lines are ${limit}`}.`;
+    }
     if (totalBytes === 0 || this.firstContentLine === undefined) return 'The file is empty: it holds no records.';
     if (this.firstContentLine === LFS_POINTER) {
       return 'This is a Git LFS pointer, not the data: run `git lfs pull` to fetch the real file.';
@@ -271,10 +350,11 @@ class RecordAssembler {
     // waiting for a value (after ',', '[' or ':'), where an object may well stand at the margin.
     if (text.startsWith('{') && !/[,[:]\s*$/.test(joined.text[joined.text.length - 1]!) && isWholeObject(text)) {
       this.abandonJoin(`'${joined.text[0]!.trim().slice(0, 1)}' opens a record that is not closed before line ${lineNumber}`, joined.text[0]!.length + 1);
-      this.line(text, lineNumber);
+      this.read(text, lineNumber);
       return;
     }
     joined.text.push(text);
+    if (/\S/.test(text)) joined.nonBlankLines++;
     joined.chars += text.length + 1;
     joined.depth = bracketDepth(text, joined.depth);
     if (joined.depth.open <= 0 || joined.depth.broken) {
@@ -282,8 +362,10 @@ class RecordAssembler {
       const whole = joined.text.join('\n');
       const parsed = parseLine(whole);
       if (parsed.ok) {
-        this.summary.multiLineRecords++;
-        this.accept(parsed.value, { line: joined.startLine, endLine: lineNumber }, parsed.warnings, whole);
+        if (this.accept(parsed.value, { line: joined.startLine, endLine: lineNumber }, parsed.warnings, whole)) {
+          this.summary.multiLineRecords++;
+          this.recordLines += joined.nonBlankLines;
+        }
       } else {
         // Its brackets balance, so these lines are one record, broken: one error, nothing to read again.
         this.handlers.onError({ line: joined.startLine, column: 1, message: `a record spanning lines ${joined.startLine}–${lineNumber} is not valid JSON: ${shortReason(parsed.error)}` });
@@ -295,9 +377,15 @@ class RecordAssembler {
     }
   }
 
-  private accept(value: unknown, span: RecordSpan, warnings: string[], text: string): void {
+  /** Hands a parsed value on as a record, or reports why it is none; true when it was a record. */
+  private accept(value: unknown, span: RecordSpan, warnings: string[], text: string): boolean {
+    // Nesting deeper than the limit takes at least two characters a level: short lines need no walk.
+    if (text.length > 2 * MAX_NESTING_DEPTH && value !== null && typeof value === 'object' && nestedDeeperThan(value, MAX_NESTING_DEPTH)) {
+      this.handlers.onError({ line: span.line, column: 1, message: `record is nested more than ${MAX_NESTING_DEPTH} levels deep; skipped` });
+      return false;
+    }
     if (Array.isArray(value)) {
-      if (this.arrayOfRecordsAtTop) return;
+      if (this.arrayOfRecordsAtTop) return false;
       this.summary.arrayLines++;
       const asRecord: Record<string, unknown> = {};
       value.forEach((element, index) => { asRecord[String(index)] = element; });
@@ -305,7 +393,7 @@ class RecordAssembler {
     } else if (value === null || typeof value !== 'object') {
       this.summary.scalarLines++;
       this.handlers.onError({ line: span.line, column: 1, message: `line is a JSON ${value === null ? 'null' : typeof value}, not an object` });
-      return;
+      return false;
     }
     for (const warning of warnings) this.handlers.onWarning({ line: span.line, column: 1, message: warning });
     const duplicate = span.line === span.endLine ? duplicateTopLevelKey(text) : undefined;
@@ -317,6 +405,7 @@ class RecordAssembler {
     }
     this.records++;
     this.handlers.onRecord(value as Record<string, unknown>, span);
+    return true;
   }
 }
 
@@ -439,6 +528,7 @@ function isWholeObject(text: string): boolean {
 function describeParseError(error: Error, trimmed: string): string {
   if (trimmed === LFS_POINTER || /^(oid sha256:|size \d+$)/.test(trimmed)) return 'Git LFS pointer line, not a record';
   if (/^[}\]],?$/.test(trimmed)) return `stray '${trimmed}' with no record open`;
+  if (trimmed.includes('\u0000')) return 'line holds a NUL byte (binary data?), not a record';
   if (trimmed.startsWith('{')) return `not valid JSON: ${shortReason(error)}`;
   return `not a JSON object: ${shortReason(error)}`;
 }
@@ -448,13 +538,20 @@ export function scanJsonLinesText(text: string, handlers: ScanHandlers): ScanSum
   const summary: ScanSummary = {
     bytes: Buffer.byteLength(text), lines: 0, blankLines: 0, hasByteOrderMark: text.charCodeAt(0) === 0xfeff, crlfLines: 0,
     endsWithNewline: text.endsWith('\n'), multiLineRecords: 0, arrayLines: 0, scalarLines: 0,
+    crOnlyLineEnds: !text.includes('\n') && text.includes('\r'), invalidLines: 0,
   };
   const assembler = new RecordAssembler(handlers, summary);
-  const lines = (summary.hasByteOrderMark ? text.slice(1) : text).split('\n');
+  const lineEnd = summary.crOnlyLineEnds ? '\r' : '\n';
+  if (summary.crOnlyLineEnds) {
+    summary.endsWithNewline = text.endsWith('\r');
+    handlers.onWarning(CR_ONLY_WARNING);
+  }
+  const lines = (summary.hasByteOrderMark ? text.slice(1) : text).split(lineEnd);
   if (summary.endsWithNewline) lines.pop();
   lines.forEach((line, index) => {
-    if (line.endsWith('\r')) summary.crlfLines++;
-    assembler.line(line.endsWith('\r') ? line.slice(0, -1) : line, index + 1);
+    const crlf = !summary.crOnlyLineEnds && line.endsWith('\r');
+    if (crlf) summary.crlfLines++;
+    assembler.line(crlf ? line.slice(0, -1) : line, index + 1);
   });
   summary.lines = lines.length;
   assembler.end();
@@ -474,8 +571,10 @@ export function toOneRecordPerLine(text: string): string {
     onError: () => undefined,
     onWarning: () => undefined,
   });
-  const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  // Lines as the scan saw them: CR-only line ends are line ends here too.
+  const crOnly = !text.includes('\n') && text.includes('\r');
+  const eol = crOnly ? '\r' : text.includes('\r\n') ? '\r\n' : '\n';
+  const lines = text.replace(/^\uFEFF/, '').split(crOnly ? '\r' : /\r?\n/);
   for (const span of spans.reverse()) {
     lines.splice(span.line - 1, span.endLine - span.line + 1, compactJson(lines.slice(span.line - 1, span.endLine).join('\n')));
   }

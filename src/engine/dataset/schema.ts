@@ -49,7 +49,7 @@ export function detectSchema(sample: readonly Record<string, unknown>[]): Schema
   if (sample.length === 0) return { schema: 'unknown', fields: { ...EMPTY_FIELDS }, referenceCandidates: [] };
   const share = (predicate: (record: Record<string, unknown>) => boolean): number =>
     sample.filter(predicate).length / sample.length;
-  const hasKey = (key: string): boolean => share((record) => record[key] !== undefined) >= 0.5;
+  const hasKey = (key: string): boolean => share((record) => Object.hasOwn(record, key) && record[key] !== undefined) >= 0.5;
 
   if (share((record) => Array.isArray(record.messages)) >= 0.5) {
     return { schema: 'chat', fields: { ...EMPTY_FIELDS, input: CHAT_INPUT, reference: CHAT_REFERENCE }, referenceCandidates: [{ path: CHAT_REFERENCE, kind: 'model-output' }] };
@@ -171,11 +171,14 @@ export interface Example {
 
 export type Extraction = { ok: true; example: Example } | { ok: false; reason: string };
 
-/** Reads a value at a field path; `undefined` where any segment is missing. */
+/**
+ * Reads a value at a field path; `undefined` where any segment is missing. Only the record's own properties
+ * count: a path such as `__proto__` or `constructor` names data, never what every object inherits.
+ */
 export function valueAt(record: unknown, path: string): unknown {
   let current: unknown = record;
   for (const segment of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, segment)) return undefined;
     current = (current as Record<string, unknown>)[segment];
   }
   return current;
@@ -205,20 +208,25 @@ export function extractExample(record: Record<string, unknown>, line: number, sc
   return { ok: true, example: { line, input, context, reference, ...(label !== undefined ? { label } : {}) } };
 }
 
-const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
-/** Older OpenAI chat data calls a tool's answer a `function` message. */
-const ROLE_ALIASES: Record<string, ChatMessage['role']> = { function: 'tool', developer: 'system' };
+/**
+ * Roles as they are written in the data, to the role they are. A Map, not an object literal: a role named
+ * `constructor` or `__proto__` must not find what every object inherits. Older OpenAI chat data calls a tool's
+ * answer a `function` message.
+ */
+const ROLES = new Map<string, ChatMessage['role']>([
+  ['system', 'system'], ['user', 'user'], ['assistant', 'assistant'], ['tool', 'tool'], ['function', 'tool'], ['developer', 'system'],
+]);
 
 function extractChat(record: Record<string, unknown>, line: number): Extraction {
-  const raw = record.messages;
+  const raw = Object.hasOwn(record, 'messages') ? record.messages : undefined;
   if (!Array.isArray(raw)) return { ok: false, reason: 'no "messages" array' };
   const messages: ChatMessage[] = [];
   for (const [index, message] of raw.entries()) {
     if (message === null || typeof message !== 'object') return { ok: false, reason: `messages[${index}] is not an object` };
-    const { role, content, tool_calls: toolCalls } = message as Record<string, unknown>;
-    const known = typeof role === 'string' ? (ROLES.has(role) ? (role as ChatMessage['role']) : ROLE_ALIASES[role]) : undefined;
+    const { role, content, tool_calls: toolCalls } = ownFields(message, ['role', 'content', 'tool_calls']);
+    const known = typeof role === 'string' ? ROLES.get(role) : undefined;
     if (!known) return { ok: false, reason: `messages[${index}] has no valid role (system, user, assistant or tool)` };
-    const { function_call: functionCall } = message as Record<string, unknown>;
+    const { function_call: functionCall } = ownFields(message, ['function_call']);
     const calls = Array.isArray(toolCalls) && toolCalls.length ? describeToolCalls(toolCalls)
       : functionCall && typeof functionCall === 'object' ? describeToolCalls([{ function: functionCall }]) : '';
     messages.push({ role: known, content: [contentText(content), calls].filter(Boolean).join('\n') });
@@ -235,6 +243,13 @@ function extractChat(record: Record<string, unknown>, line: number): Extraction 
       reference: messages[last]!.content,
     },
   };
+}
+
+/** The named fields of a parsed object that it really has (not inherited ones such as `constructor`). */
+function ownFields(value: object, names: readonly string[]): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const name of names) if (Object.hasOwn(value, name)) fields[name] = (value as Record<string, unknown>)[name];
+  return fields;
 }
 
 /** Message content as text: a string, or the text parts of a multi-part content array. */

@@ -177,7 +177,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       split: { heldOut: heldOut.length, pool: pool.length },
       shots, leftOutShots, primaryMetric: primary, estimate,
       verdict: { theory: estimate.verdict, measured: measuredVerdict(agreementSamples(items, shots, primary), settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match') },
-      curve: withAdjustedPairedTests(curve), items, skippedItems, answerEnd: answerEndSeen ?? '', warnings: [...warnings, ...unscoredWarnings(curve), ...(answerEndSeen === '' ? [NO_ANSWER_END] : [])],
+      curve: withAdjustedPairedTests(curve), items, skippedItems, answerEnd: answerEndSeen ?? '', warnings: [...warnings, ...unscoredWarnings(curve), ...(answerEndSeen === '' ? [NO_ANSWER_END] : []), ...(cache?.warnings ?? [])],
       timing: {
         seconds: (Date.now() - started) / 1000, modelCalls: timing.modelCalls, cachedCalls: timing.cachedCalls,
         generatedTokens: timing.generatedTokens, scoredTokens: timing.scoredTokens,

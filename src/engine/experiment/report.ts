@@ -243,7 +243,10 @@ export interface ExperimentReport {
   skippedItems: SkippedItem[];
   /** What ends an answer when references are scored ("\n", "<|im_end|>"…; empty when nothing was found). */
   answerEnd?: string;
-  /** Things the reader must know to trust the numbers (references longer than the answer cap…). */
+  /**
+   * Things the reader must know to trust the numbers, one sentence each: references longer than the answer cap,
+   * unscored references, an output cache that could not be written…
+   */
   warnings?: string[];
   timing: RunTiming;
 }

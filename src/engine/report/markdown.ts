@@ -1,4 +1,8 @@
-/** The report as Markdown (an export, and the command line's summary paragraph). Dataset text is escaped. */
+/**
+ * The report as Markdown (an export, and the command line's summary paragraph). Every value is escaped for
+ * the place it goes (heading, paragraph, table cell, code span): dataset text, file and model names never
+ * become markup, HTML or a new line of a table.
+ */
 import type { CurvePoint, ExperimentReport, MetricId } from '../experiment/report';
 
 export const METRIC_TITLES: Record<MetricId, string> = {
@@ -19,10 +23,12 @@ export function summaryParagraph(report: ExperimentReport): string {
   const best = report.curve.reduce<CurvePoint | undefined>((a, b) => (!a || b.disagreement.rate < a.disagreement.rate ? b : a), undefined);
   const timing = report.timing;
   const speed = timing.generatedTokensPerSecond ? `, ${Math.round(timing.generatedTokensPerSecond)} generated and ${Math.round(timing.scoredTokensPerSecond ?? 0)} scored tokens/s` : '';
+  // The paragraph goes to a terminal: no control characters (escape sequences) from a file or model name.
+  const plain = (text: string): string => text.replace(CONTROL_CHARACTERS, '\uFFFD').replace(LINE_BREAKS, ' ');
   return [
     `${report.complete ? '' : '(Cancelled: partial results.) '}${measured.sentence}`,
     `Theory: ${theory.sentence}`,
-    `Measured ${report.dataset.name} with ${report.model.id} on ${report.split.heldOut} held-out items (pool ${report.split.pool}) at k = ${report.shots.join(', ')}` +
+    `Measured ${plain(report.dataset.name)} with ${plain(report.model.id)} on ${report.split.heldOut} held-out items (pool ${report.split.pool}) at k = ${report.shots.join(', ')}` +
       (best ? `; best ${METRIC_TITLES[report.primaryMetric].toLowerCase()} ${percent(1 - best.disagreement.rate)} at k = ${best.k}` : '') +
       (report.leftOutShots.length ? `; left out ${report.leftOutShots.map((s) => `k = ${s.k} (${s.reason})`).join(', ')}` : '') +
       (report.skippedItems.length ? `; ${report.skippedItems.length} item runs skipped (e.g. line ${report.skippedItems[0]!.line}: ${report.skippedItems[0]!.reason})` : '') +
@@ -30,21 +36,44 @@ export function summaryParagraph(report: ExperimentReport): string {
   ].join(' ');
 }
 
-/** Escapes text for a Markdown table cell or paragraph: no markup, no links, no HTML from the dataset. */
+/** Every line break CommonMark knows (LF, CRLF and a lone CR), and Unicode's line and paragraph separators. */
+const LINE_BREAKS = /\r\n|\r|\n|\u2028|\u2029/g;
+/** C0 controls but tab, LF and CR (handled as line breaks), and DEL. */
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
+/**
+ * Escapes text for a heading, a paragraph or a table cell: every character that can start markup (emphasis,
+ * links, autolinks, HTML, entities, a cell's `|`) is backslash-escaped, and line breaks of every kind become
+ * ' ⏎ ', so the text stays on its line and in its cell.
+ */
 export function escapeMarkdown(text: string): string {
   return text
-    .replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (char) => `\\${char}`)
-    .replace(/\r?\n/g, ' ⏎ ');
+    .replace(CONTROL_CHARACTERS, '\uFFFD')
+    .replace(/[\\`*_{}[\]()#+\-.!|<>&~=:$^@]/g, (char) => `\\${char}`)
+    .replace(LINE_BREAKS, ' ⏎ ');
+}
+
+/**
+ * Text as an inline code span: fenced by one backtick more than its longest run of backticks, padded with a
+ * space where it begins or ends with one, on one line. Inside a code span HTML is text.
+ */
+export function codeSpan(text: string): string {
+  const oneLine = text.replace(CONTROL_CHARACTERS, '\uFFFD').replace(LINE_BREAKS, ' ');
+  const longestRun = Math.max(0, ...(oneLine.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longestRun + 1);
+  const pad = /^[` ]|[` ]$/.test(oneLine) && oneLine.trim() !== '' ? ' ' : '';
+  return `${fence}${pad}${oneLine}${pad}${fence}`;
 }
 
 export function renderReportMarkdown(report: ExperimentReport): string {
   const metricIds = Object.keys(report.curve[0]?.metrics ?? {}) as MetricId[];
   const lines: string[] = [];
   lines.push(`# Prompt or Fine-Tune: ${escapeMarkdown(report.dataset.name)}`, '');
-  lines.push(`**Measured:** ${report.verdict.measured.sentence}`, '');
-  lines.push(`**Theory:** ${report.verdict.theory.sentence}`, '');
-  lines.push(`Model \`${report.model.id}\` (context ${report.model.contextLength}), schema ${report.dataset.schema}, ${report.dataset.records} records, ` +
-    `${report.split.heldOut} held out, pool ${report.split.pool}, seed ${report.settings.seed}, selection ${report.settings.selection}, ` +
+  lines.push(`**Measured:** ${escapeMarkdown(report.verdict.measured.sentence)}`, '');
+  lines.push(`**Theory:** ${escapeMarkdown(report.verdict.theory.sentence)}`, '');
+  for (const warning of report.warnings ?? []) lines.push(`**Warning:** ${escapeMarkdown(warning)}`, '');
+  lines.push(`Model ${codeSpan(report.model.id)} (context ${report.model.contextLength}), schema ${escapeMarkdown(report.dataset.schema)}, ${report.dataset.records} records, ` +
+    `${report.split.heldOut} held out, pool ${report.split.pool}, seed ${report.settings.seed}, selection ${escapeMarkdown(report.settings.selection)}, ` +
     `ε = ${report.settings.epsilon}, δ = ${report.settings.delta}.`, '');
   // A served model: how the server provided each measurement, and what it could not give (never a made-up number).
   if (report.model.capabilities) {
@@ -66,10 +95,10 @@ export function renderReportMarkdown(report: ExperimentReport): string {
   lines.push('', '## Bounds (C = 1 in the paper\'s form; the standard inequality beside it)', '');
   lines.push('| task | context | paper | value (C = 1) | standard inequality | value |', '|---|---|---|---|---|---|');
   for (const bound of report.estimate.bounds) {
-    lines.push(`| ${bound.task} | ${bound.context} | ${bound.paperForm} | ${Math.ceil(bound.withUnitConstant).toLocaleString('en-US')} | ${bound.standardInequality} | ${Math.ceil(bound.standardValue).toLocaleString('en-US')} |`);
+    lines.push(`| ${escapeMarkdown(bound.task)} | ${escapeMarkdown(bound.context)} | ${escapeMarkdown(bound.paperForm)} | ${Math.ceil(bound.withUnitConstant).toLocaleString('en-US')} | ${escapeMarkdown(bound.standardInequality)} | ${Math.ceil(bound.standardValue).toLocaleString('en-US')} |`);
   }
   const fit = report.estimate.fit;
-  lines.push('', `k_fit = floor((${fit.contextLength} − ${fit.instructionTokens} − ${fit.queryTokens} − ${fit.reservedOutputTokens}) / ${fit.meanTokensPerExample.toFixed(1)}) = ${fit.kFit} (query and output at ${fit.percentile}).`, '');
+  lines.push('', `k\\_fit = floor((${fit.contextLength} − ${fit.instructionTokens} − ${fit.queryTokens} − ${fit.reservedOutputTokens}) / ${fit.meanTokensPerExample.toFixed(1)}) = ${fit.kFit} (query and output at ${escapeMarkdown(fit.percentile)}).`, '');
   lines.push('## Items', '', '| k | line | output | reference | ' + METRIC_TITLES[report.primaryMetric] + ' |', '|---|---|---|---|---|');
   for (const row of report.items) {
     lines.push(`| ${row.k} | ${row.line} | ${escapeMarkdown(row.output.slice(0, 200))} | ${escapeMarkdown(row.reference.slice(0, 200))} | ${row.scores[report.primaryMetric] ?? '—'} |`);
