@@ -72,7 +72,7 @@ async function connectToEndpoint(endpoint: string, name: string, values: Values)
   for (const flag of ['dtype', 'device', 'threads'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is for in-process models; the server at --endpoint decides how it runs the model`);
   }
-  const concurrency = numberOption(values, 'concurrency', 4, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1');
+  const concurrency = integerOption(values, 'concurrency', 4, 1, LIMITS.concurrency);
   const keyVariable = values['api-key-env'];
   let apiKey: string | undefined;
   if (typeof keyVariable === 'string') {
@@ -92,12 +92,9 @@ async function connectToEndpoint(endpoint: string, name: string, values: Values)
     if ((error as Error).name === 'EndpointError') throw new UserFacingError((error as Error).message);
     throw error;
   }
-  process.stderr.write(`Connected to ${model.capabilities.server}.
-`);
-  for (const [what, how] of Object.entries(model.capabilities)) if (what !== 'server') process.stderr.write(`  ${what}: ${how}
-`);
-  for (const entry of model.unavailableMeasurements) process.stderr.write(`  Not measured (${entry.measurement}): ${entry.reason}.
-`);
+  process.stderr.write(`Connected to ${model.capabilities.server}.\n`);
+  for (const [what, how] of Object.entries(model.capabilities)) if (what !== 'server') process.stderr.write(`  ${what}: ${how}\n`);
+  for (const entry of model.unavailableMeasurements) process.stderr.write(`  Not measured (${entry.measurement}): ${entry.reason}.\n`);
   return model;
 }
 
