@@ -85,6 +85,8 @@ export const LIMITS = {
   heldOut: 1_000_000,
   seed: 4_294_967_295,
   threads: 1024,
+  /** Requests in flight to a serving engine (`--concurrency`, `promptOrFinetune.concurrency`). */
+  concurrency: 1024,
 } as const;
 
 export function checkSettings(values: Values): CheckSettings {

@@ -3,6 +3,7 @@
  *
  *   prompt-or-finetune inspect <file.jsonl> [--json] [--context-length N] [--epsilon E] [--delta D] …
  *   prompt-or-finetune run <file.jsonl> --model <id|folder> [--shots 0,1,2,4] [--limit N] …
+ *   prompt-or-finetune run <file.jsonl> --endpoint http://host:port/v1 --model NAME [--api-key-env VAR] …
  *   prompt-or-finetune demo
  *
  * Exit codes: 0 done; 1 the dataset or model cannot be used (one line says why); 2 the command line is wrong;
@@ -23,6 +24,8 @@ const USAGE = `Usage:
                          [--dtype fp32|fp16|q8|q4] [--device cpu|cuda] [--cache-dir DIR] [--offline]
                          [--embedding-model <id|folder>] [--fail-on fine-tune,undecided,…]
                          [--fields …] [--schema NAME] [--template template.json] [--epsilon E] [--delta D]
+  prompt-or-finetune run <file.jsonl> --endpoint http://host:port/v1 --model NAME [--api-key-env VAR]
+                         [--concurrency N] [--tokenizer <id|folder>] [--chat-template] [the run options above]
   prompt-or-finetune demo [--model <id|folder>]
 
 Run 'prompt-or-finetune <command> --help' for what each option does (the README lists them all).`;

@@ -29,6 +29,11 @@ export const RUN_OPTIONS = {
   'embedding-model': { type: 'string' },
   'fail-on': { type: 'string' },
   json: { type: 'string' },
+  endpoint: { type: 'string' },
+  'api-key-env': { type: 'string' },
+  concurrency: { type: 'string' },
+  tokenizer: { type: 'string' },
+  'chat-template': { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
 type Values = Record<string, string | boolean | undefined>;
@@ -41,14 +46,56 @@ export function defaultCacheFolder(): string {
 
 export async function runCommand(positionals: string[], values: Values): Promise<number> {
   const file = datasetArgument(positionals, 'run');
-  if (typeof values.model !== 'string') throw new UsageError(`run needs --model <Hub id or folder>, e.g. --model ${DEFAULT_MODEL}`);
+  if (typeof values.model !== 'string') {
+    throw new UsageError(typeof values.endpoint === 'string'
+      ? "--endpoint needs --model NAME: the served model's name, as the server's /v1/models lists it"
+      : `run needs --model <Hub id or folder>, e.g. --model ${DEFAULT_MODEL}`);
+  }
   if (values['context-length'] !== undefined) throw new UsageError("--context-length is for inspect without a model; run uses the model's own context length");
-  const model = await loadModel(values.model, values);
+  const model = typeof values.endpoint === 'string' ? await connectToEndpoint(values.endpoint, values.model, values) : await loadModel(values.model, values);
   try {
     return await runAndReport(file, model, values);
+  } catch (error) {
+    // A server that stopped answering: one line, and what was done is in the output cache.
+    if ((error as Error).name === 'EndpointError') throw new UserFacingError(`${(error as Error).message}. What was done is cached: the same command resumes from it.`);
+    throw error;
   } finally {
     await model.dispose();
   }
+}
+
+/**
+ * `--endpoint URL --model NAME`: a model served by vLLM, SGLang, llama-server, Ollama… The API key comes from the
+ * environment variable `--api-key-env` names (never from a flag, which the shell history would keep).
+ */
+async function connectToEndpoint(endpoint: string, name: string, values: Values): Promise<LanguageModel> {
+  for (const flag of ['dtype', 'device', 'threads'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is for in-process models; the server at --endpoint decides how it runs the model`);
+  }
+  const concurrency = integerOption(values, 'concurrency', 4, 1, LIMITS.concurrency);
+  const keyVariable = values['api-key-env'];
+  let apiKey: string | undefined;
+  if (typeof keyVariable === 'string') {
+    apiKey = process.env[keyVariable];
+    if (!apiKey) throw new UsageError(`--api-key-env names ${keyVariable}, which is not set in the environment`);
+  }
+  const { connectEndpoint } = await import('../engine/model/endpoint/endpointModel');
+  let model: Awaited<ReturnType<typeof connectEndpoint>>;
+  try {
+    model = await connectEndpoint({
+      endpoint, model: name, apiKey, concurrency, allowDownload: !values.offline,
+      tokenizer: typeof values.tokenizer === 'string' ? values.tokenizer : undefined,
+      chatTemplate: values['chat-template'] === true,
+      cacheDir: join(typeof values['cache-dir'] === 'string' ? values['cache-dir'] : defaultCacheFolder(), 'models'),
+    });
+  } catch (error) {
+    if ((error as Error).name === 'EndpointError') throw new UserFacingError((error as Error).message);
+    throw error;
+  }
+  process.stderr.write(`Connected to ${model.capabilities.server}.\n`);
+  for (const [what, how] of Object.entries(model.capabilities)) if (what !== 'server') process.stderr.write(`  ${what}: ${how}\n`);
+  for (const entry of model.unavailableMeasurements) process.stderr.write(`  Not measured (${entry.measurement}): ${entry.reason}.\n`);
+  return model;
 }
 
 /**
@@ -151,6 +198,7 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
   const report = await measure(file, model, values);
   if (typeof report === 'number') return report;
   process.stdout.write(summaryParagraph(report) + '\n');
+  for (const entry of report.unavailableMeasurements ?? []) process.stdout.write(`Not measured (${entry.measurement}): ${entry.reason}.\n`);
   if (failOn.includes(report.verdict.measured.kind)) {
     process.stderr.write(`prompt-or-finetune: the measured verdict is ${report.verdict.measured.kind}, which --fail-on names.\n`);
     return 3;

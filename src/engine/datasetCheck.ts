@@ -4,7 +4,7 @@
  */
 import { estimateShots, type ShotEstimate } from './bounds/estimate';
 import { inspectDataset, type DatasetInspection, type InspectOptions } from './dataset/inspect';
-import type { Tokenizer } from './model/languageModel';
+import { settleTokens, type Tokenizer } from './model/languageModel';
 import type { CheckSettings } from './settings';
 
 export interface DatasetCheck {
@@ -28,16 +28,19 @@ export async function checkDataset(
   options: { model?: ModelFacts; collectExamples?: boolean } & Pick<InspectOptions, 'signal' | 'onProgress'> = {},
 ): Promise<DatasetCheck> {
   const { model } = options;
+  // An estimated tokenizer is no tokenizer here: the estimate then labels its counts as estimated from characters.
+  const tokenizer = model?.tokenizer.estimated ? undefined : model?.tokenizer;
   const inspection = await inspectDataset(file, {
-    fields: settings.fields, schema: settings.schema, tokenizer: model?.tokenizer,
+    // A server's tokenizer (settle) cannot count a streamed file's tokens synchronously: its statistics stay in characters.
+    fields: settings.fields, schema: settings.schema, tokenizer: tokenizer?.settle ? undefined : tokenizer,
     collectExamples: options.collectExamples, signal: options.signal, onProgress: options.onProgress,
   });
   const contextLength = model?.contextLength ?? settings.contextLength;
   const estimate = inspection.usable > 0
-    ? estimateShots(inspection, {
+    ? await settleTokens(tokenizer, () => estimateShots(inspection, {
       epsilon: settings.epsilon, delta: settings.delta, contextLength, vocabularySize: model?.vocabularySize,
       inputDimension: settings.inputDimension, maxNewTokens: settings.maxNewTokens, template: settings.template, chatTemplate: settings.chatTemplate,
-    }, model?.tokenizer)
+    }, tokenizer), options.signal)
     : null;
   return { inspection, estimate, contextLengthSource: model ? `${model.id} (config)` : 'setting (no model selected)' };
 }

@@ -40,6 +40,10 @@ export interface ModelSettings {
   allowDownload: boolean;
   /** An embedding model for similarity selection; BM25 when unset. */
   embeddingModel?: string;
+  /** An OpenAI-compatible server's base URL (`http://host:port/v1`); `model` then names the served model. */
+  endpoint?: string;
+  /** Requests in flight to `endpoint` at once (default 4). */
+  concurrency?: number;
 }
 
 export const DEFAULT_SETTINGS: CheckSettings = {

@@ -11,6 +11,7 @@ export const enum CommandId {
   RefreshDatasets = 'promptOrFinetune.refreshDatasets',
   ShowDataset = 'promptOrFinetune.showDataset',
   ShowWalkthrough = 'promptOrFinetune.showWalkthrough',
+  SetApiKey = 'promptOrFinetune.setApiKey',
 }
 
 export const REPORT_VIEW_TYPE = 'promptOrFinetune.report';

@@ -191,9 +191,11 @@ export function registerCommands(services: Services): vscode.Disposable[] {
         const choice = await vscode.window.showQuickPick([
           { label: `$(folder) ${t('Choose a local model folder…')}`, action: 'folder' },
           { label: `$(cloud-download) ${t('Enter a Hugging Face Hub id…')}`, action: 'hub' },
+          { label: `$(server) ${t('OpenAI-compatible server…')}`, description: t('vLLM, SGLang, llama-server, Ollama…'), action: 'endpoint' },
           { label: `$(check) ${t('Keep {0}', current)}`, action: 'keep' },
         ], { placeHolder: t('Model to prompt (now {0})', current) });
         if (!choice || choice.action === 'keep') return undefined;
+        if (choice.action === 'endpoint') return selectEndpoint(services);
         if (choice.action === 'folder') {
           const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: t('Use this model') });
           model = folder?.[0]?.fsPath;
@@ -204,6 +206,8 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       if (!model) return undefined;
       const config = vscode.workspace.getConfiguration(SECTION);
       const target = config.inspect('model')?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+      // A folder or Hub id runs in-process: no serving engine any more.
+      if (config.get<string>('endpoint', '')) await config.update('endpoint', undefined, config.inspect('endpoint')?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
       await config.update('model', model.trim(), target);
       log.info(`Model set to ${model}`);
       return model.trim();
@@ -249,6 +253,16 @@ export function registerCommands(services: Services): vscode.Disposable[] {
 
     register(CommandId.ShowWalkthrough, () => vscode.commands.executeCommand('workbench.action.openWalkthrough', 'prompt-or-finetune.prompt-or-finetune#promptOrFinetune.start', false)),
 
+    register(CommandId.SetApiKey, async (argument) => {
+      const key = typeof argument === 'string' ? argument : await vscode.window.showInputBox({
+        prompt: t("API key of the OpenAI-compatible server (kept in VS Code's secret storage; empty removes it)"), password: true, ignoreFocusOut: true,
+      });
+      if (key === undefined) return false;
+      await models.setApiKey(key.trim());
+      log.info(key.trim() ? 'The serving engine API key was stored.' : 'The serving engine API key was removed.');
+      return true;
+    }),
+
     register(CommandId.RefreshDatasets, async () => {
       store.invalidateAll();
       const files = await store.list();
@@ -258,4 +272,35 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       return files.length;
     }),
   ];
+}
+
+/**
+ * Select Model → OpenAI-compatible server: its base URL, then one of the models its /v1/models lists (or a name
+ * typed in). Both go to user settings: `endpoint` and `model`.
+ */
+async function selectEndpoint(services: Services): Promise<string | undefined> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const endpoint = (await vscode.window.showInputBox({
+    prompt: 'Base URL of the OpenAI-compatible API (vLLM, SGLang, llama-server, Ollama…)',
+    value: config.get<string>('endpoint', '') || 'http://127.0.0.1:8000/v1',
+    validateInput: (value) => (/^https?:\/\/[^\s/]+/.test(value.trim()) ? undefined : 'A URL such as http://127.0.0.1:8000/v1'),
+  }))?.trim();
+  if (!endpoint) return undefined;
+  const { EndpointClient } = await import('../engine/model/endpoint/httpClient');
+  let served: string[] = [];
+  try {
+    const client = new EndpointClient({ baseUrl: endpoint, apiKey: await services.models.apiKey(), retries: 0, timeoutMs: 10_000 });
+    const answer = await client.get<{ data?: { id?: unknown }[] }>('/models');
+    served = (answer.data ?? []).map((entry) => String(entry.id));
+  } catch (error) {
+    services.log.warn(`Could not list the models of ${endpoint}: ${(error as Error).message}`);
+  }
+  const model = served.length
+    ? (await vscode.window.showQuickPick(served, { placeHolder: `Model served at ${endpoint}` }))
+    : await vscode.window.showInputBox({ prompt: `Name of the model served at ${endpoint} (its /v1/models did not answer)` });
+  if (!model?.trim()) return undefined;
+  await config.update('endpoint', endpoint, vscode.ConfigurationTarget.Global);
+  await config.update('model', model.trim(), vscode.ConfigurationTarget.Global);
+  services.log.info(`Model set to ${model.trim()} at ${endpoint}`);
+  return model.trim();
 }

@@ -57,7 +57,7 @@ export function readModelSettings(storageFolder: string): ModelSettings {
   const model = config.get<string>('model', DEFAULT_MODEL).trim() || DEFAULT_MODEL;
   const workspace = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   // Only a trusted workspace may supply the files a relative model path points at.
-  const looksRelative = /^\.\.?[/\\]/.test(model) && vscode.workspace.isTrusted;
+  const looksRelative = /^\.\.?[/\\]/.test(model) && vscode.workspace.isTrusted && !config.get<string>('endpoint', '').trim();
   const embedding = config.get<string>('embeddingModel', '').trim();
   const threads = config.get<number | null>('threads', null);
   return {
@@ -68,5 +68,12 @@ export function readModelSettings(storageFolder: string): ModelSettings {
     cacheDir: config.get<string>('cacheFolder', '').trim() || storageFolder,
     allowDownload: config.get('allowDownload', true),
     ...(embedding ? { embeddingModel: embedding } : {}),
+    ...endpointSettings(config),
   };
+}
+
+/** A serving engine instead of the in-process runner: its URL (a restricted setting) and the requests in flight. */
+function endpointSettings(config: vscode.WorkspaceConfiguration): Pick<ModelSettings, 'endpoint' | 'concurrency'> {
+  const endpoint = config.get<string>('endpoint', '').trim();
+  return endpoint ? { endpoint, concurrency: config.get<number>('concurrency', 4) } : {};
 }

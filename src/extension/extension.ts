@@ -18,7 +18,7 @@ import { ReportStore } from './reportStore';
 import { RunController } from './runController';
 
 /** Settings that change what the model is; the rest of this list changes what an inspection finds. */
-const MODEL_SETTINGS = ['model', 'dtype', 'device', 'threads', 'cacheFolder'] as const;
+const MODEL_SETTINGS = ['model', 'dtype', 'device', 'threads', 'cacheFolder', 'endpoint', 'concurrency'] as const;
 const INSPECTION_SETTINGS = ['fields', 'contextLength', 'inputDimension', 'epsilon', 'delta', 'maxNewTokens', 'heldOut', 'seed', 'chatTemplate', 'template'] as const;
 
 const JSONL: vscode.DocumentSelector = [{ scheme: 'file', pattern: '**/*.jsonl' }];
@@ -29,7 +29,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Prompt or Fine-Tune', { log: true });
   const storage = context.globalStorageUri.fsPath;
   const store = new DatasetStore(log);
-  const models = new ModelService(storage, log);
+  const models = new ModelService(storage, log, context.secrets);
   const reports = new ReportStore(vscode.Uri.joinPath(context.globalStorageUri, 'reports').fsPath);
   const runs = new RunController(context.extensionUri, storage, models, reports, log);
   const panels = new ReportPanels(context.extensionUri, reports, log);

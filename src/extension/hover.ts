@@ -95,7 +95,9 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
       return markdown;
     }
     if (value === null || typeof value !== 'object') return markdown;
-    const tokenizer = this.models.ready?.tokenizer;
+    const loaded = this.models.ready?.tokenizer;
+    // A server's tokenizer counts only inside settleTokens, and an estimate is no count: characters only then.
+    const tokenizer = loaded && !loaded.settle && !loaded.estimated ? loaded : undefined;
     for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
       const shown = asText(field) ?? 'null';
       // Token counts only where they stay cheap: a hover must not tokenize a 1 MB field.

@@ -6,9 +6,13 @@
  */
 import * as vscode from 'vscode';
 import type { ModelFacts } from '../engine/datasetCheck';
+import { ModelLoadError, type LanguageModel } from '../engine/model/languageModel';
 import type { ModelSettings } from '../engine/settings';
 import { readModelSettings } from './configuration';
 import { t } from './l10n';
+
+/** The SecretStorage key of the serving engine's API key. */
+const API_KEY_SECRET = 'promptOrFinetune.endpointApiKey';
 
 export class ModelService implements vscode.Disposable {
   private loaded: { key: string; facts: Promise<ModelFacts> } | undefined;
@@ -16,7 +20,22 @@ export class ModelService implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ModelFacts | undefined>();
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly storageFolder: string, private readonly log: vscode.LogOutputChannel) {}
+  /** A serving engine's connection, when the model is one: closed when the settings move on. */
+  private connection: Promise<LanguageModel | undefined> | undefined;
+
+  constructor(private readonly storageFolder: string, private readonly log: vscode.LogOutputChannel, private readonly secrets?: vscode.SecretStorage) {}
+
+  /** The serving engine's API key, kept in VS Code's SecretStorage (never in a settings file). */
+  apiKey(): Promise<string | undefined> {
+    return Promise.resolve(this.secrets?.get(API_KEY_SECRET));
+  }
+
+  /** Stores the API key (an empty one deletes it); the next connect uses it. */
+  async setApiKey(key: string): Promise<void> {
+    if (key) await this.secrets?.store(API_KEY_SECRET, key);
+    else await this.secrets?.delete(API_KEY_SECRET);
+    this.unload();
+  }
 
   settings(): ModelSettings {
     return readModelSettings(this.storageFolder);
@@ -34,7 +53,7 @@ export class ModelService implements vscode.Disposable {
    */
   async get(options: { quiet?: boolean } = {}): Promise<ModelFacts> {
     const settings = this.settings();
-    const key = JSON.stringify([settings.model, settings.cacheDir]);
+    const key = JSON.stringify([settings.model, settings.cacheDir, settings.endpoint, settings.concurrency]);
     if (this.loaded?.key === key) return this.loaded.facts;
     this.unload();
     const entry = { key, facts: this.load(settings, options.quiet === true) };
@@ -58,6 +77,7 @@ export class ModelService implements vscode.Disposable {
   }
 
   private load(settings: ModelSettings, quiet: boolean): Promise<ModelFacts> {
+    if (settings.endpoint) return this.connect(settings, settings.endpoint);
     const title = t('Prompt or Fine-Tune: reading the tokenizer of {0}', settings.model);
     return Promise.resolve(vscode.window.withProgress(
       { location: quiet ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification, title, cancellable: !quiet },
@@ -73,9 +93,39 @@ export class ModelService implements vscode.Disposable {
     ));
   }
 
+  /**
+   * A serving engine's model: probed at connect (its tokenizer is the server's /tokenize, or a local one, or an
+   * estimate); what it cannot measure goes to the log, and into every report.
+   */
+  private connect(settings: ModelSettings, endpoint: string): Promise<ModelFacts> {
+    const connection = Promise.resolve(vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: t('Prompt or Fine-Tune: connecting to {0}', endpoint), cancellable: true },
+      async (_progress, token) => {
+        const controller = new AbortController();
+        token.onCancellationRequested(() => controller.abort());
+        const { connectEndpoint } = await import('../engine/model/endpoint/endpointModel');
+        const model = await connectEndpoint({
+          endpoint, model: settings.model, apiKey: await this.apiKey(), concurrency: settings.concurrency,
+          cacheDir: settings.cacheDir, allowDownload: settings.allowDownload, signal: controller.signal,
+        }).catch((error: unknown) => {
+          // The message names the request and the reason: shown as it is, like a model that cannot load.
+          throw (error as Error).name === 'EndpointError' ? new ModelLoadError((error as Error).message) : error;
+        });
+        this.log.info(`Connected to ${Object.entries(model.capabilities).map(([what, how]) => `${what}: ${how}`).join('; ')}`);
+        for (const entry of model.unavailableMeasurements) this.log.warn(`Not measured (${entry.measurement}): ${entry.reason}`);
+        return model;
+      },
+    ));
+    this.connection = connection.catch(() => undefined);
+    return connection;
+  }
+
   /** Forgets the loaded tokenizer at once; a later get() loads anew. */
   unload(): void {
     const had = this.loaded !== undefined || this.current !== undefined;
+    const connection = this.connection;
+    this.connection = undefined;
+    void connection?.then((model) => model?.dispose());
     this.loaded = undefined;
     this.current = undefined;
     if (had) this.changed.fire(undefined);

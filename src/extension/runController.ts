@@ -83,11 +83,13 @@ export class RunController implements vscode.Disposable {
       return { kind: 'failed', message };
     }
     const model = this.models.settings();
+    const apiKey = model.endpoint ? await this.models.apiKey() : undefined;
     const request: RunRequest = {
       file: uri.fsPath, settings: readCheckSettings(), model,
       outputCache: path.join(model.cacheDir ?? this.storageFolder, 'outputs'),
+      ...(apiKey ? { apiKey } : {}),
     };
-    this.log.info(`Run on ${uri.fsPath} with ${model.model}: shots ${request.settings.shots.join(',')}, ${request.settings.heldOut} held out, selection ${request.settings.selection}`);
+    this.log.info(`Run on ${uri.fsPath} with ${model.model}${model.endpoint ? ` at ${model.endpoint}` : ''}: shots ${request.settings.shots.join(',')}, ${request.settings.heldOut} held out, selection ${request.settings.selection}`);
     const worker = this.workerForRun();
     const active = { uri, worker, progress: undefined as ExperimentProgress | undefined, message: t('Starting…') };
     this.active = active;

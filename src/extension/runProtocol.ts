@@ -14,6 +14,8 @@ export interface RunRequest {
   model: ModelSettings;
   /** Folder of the output cache. */
   outputCache: string;
+  /** The endpoint's API key, from SecretStorage (never from settings); only with `model.endpoint`. */
+  apiKey?: string;
 }
 
 /** Host → worker. */

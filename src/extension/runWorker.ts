@@ -22,15 +22,25 @@ port.on('message', (message: HostToWorker) => {
 
 /** The settings that make a different model: anything else reuses the one kept. */
 function modelKey(settings: ModelSettings): string {
-  return JSON.stringify([settings.model, settings.dtype, settings.device, settings.threads ?? null, settings.cacheDir ?? null]);
+  return JSON.stringify([settings.model, settings.dtype, settings.device, settings.threads ?? null, settings.cacheDir ?? null, settings.endpoint ?? null, settings.concurrency ?? null]);
 }
 
-async function model(settings: ModelSettings, signal: AbortSignal): Promise<{ model: LanguageModel; loaded: boolean }> {
-  const key = modelKey(settings);
+async function model(settings: ModelSettings, apiKey: string | undefined, signal: AbortSignal): Promise<{ model: LanguageModel; loaded: boolean }> {
+  const key = JSON.stringify([modelKey(settings), apiKey ?? null]);
   if (kept?.key === key) return { model: kept.model, loaded: false };
   const previous = kept;
   kept = undefined;
   await previous?.model.dispose();
+  if (settings.endpoint) {
+    post({ type: 'phase', phase: 'loading', message: `Connecting to ${settings.endpoint}…` });
+    const { connectEndpoint } = await import('../engine/model/endpoint/endpointModel');
+    const connected = await connectEndpoint({
+      endpoint: settings.endpoint, model: settings.model, apiKey, concurrency: settings.concurrency,
+      cacheDir: settings.cacheDir, allowDownload: settings.allowDownload, signal,
+    });
+    kept = { key, model: connected };
+    return { model: connected, loaded: true };
+  }
   post({ type: 'phase', phase: 'loading', message: `Loading ${settings.model}…` });
   const { loadLanguageModel } = await import('../engine/model/transformersModel');
   const loaded = await loadLanguageModel({
@@ -51,7 +61,7 @@ async function run(request: RunRequest): Promise<void> {
   current = controller;
   let modelLoaded = false;
   try {
-    const held = await model(request.model, controller.signal);
+    const held = await model(request.model, request.apiKey, controller.signal);
     modelLoaded = held.loaded;
     controller.signal.throwIfAborted();
     const embedder = request.model.embeddingModel
@@ -76,7 +86,7 @@ async function run(request: RunRequest): Promise<void> {
   } catch (error) {
     if (error instanceof RunCancelledError) post({ type: 'cancelled', partial: error.partial ? { ...error.partial, notes: degenerateNotes(error.partial) } : null, modelLoaded });
     else if (controller.signal.aborted) post({ type: 'cancelled', partial: null, modelLoaded });
-    else if (error instanceof ModelLoadError || error instanceof ModelRunError) post({ type: 'failed', message: error.message, kind: 'model' });
+    else if (error instanceof ModelLoadError || error instanceof ModelRunError || (error as Error).name === 'EndpointError') post({ type: 'failed', message: (error as Error).message, kind: 'model' });
     else if (error instanceof DatasetNotRunnableError) post({ type: 'failed', message: error.message, kind: 'dataset' });
     else post({ type: 'failed', message: (error as Error).stack ?? String(error), kind: 'unexpected' });
   } finally {

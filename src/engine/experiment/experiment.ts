@@ -8,7 +8,7 @@ import { answerCapWarnings, reservedOutputTokens, type ShotEstimate } from '../b
 import { checkDataset, type DatasetCheck } from '../datasetCheck';
 import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
-import type { ContinuationScore, Generation, LanguageModel, PromptInput, Tokenizer } from '../model/languageModel';
+import { settleTokens, type ContinuationScore, type Generation, type LanguageModel, type PromptInput, type Tokenizer } from '../model/languageModel';
 import { buildPrompt, type BuiltPrompt, type PromptResult, type PromptSettings } from '../prompt/builder';
 import { createSelector, type Embedder, type ExampleSelector } from '../prompt/selection';
 import { answerLead, templateFor } from '../prompt/template';
@@ -120,7 +120,8 @@ export async function previewPrompt(plan: ExperimentPlan, line: number, k: numbe
   const example = plan.inspection.examples.find((candidate) => candidate.line === line);
   if (!example) throw new DatasetNotRunnableError(`line ${line} holds no usable record`);
   const examples = k === 0 ? [] : await plan.selector.select(example, k);
-  return { example, result: buildPrompt(example, examples, tokenizer, plan.promptSettings), heldOut: plan.heldOut.includes(example) };
+  const result = await settleTokens(tokenizer, () => buildPrompt(example, examples, tokenizer, plan.promptSettings));
+  return { example, result, heldOut: plan.heldOut.includes(example) };
 }
 
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentReport> {
@@ -136,7 +137,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const { inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels } = plan;
   // The answer cap the run generates with: the explicit setting, else from the references (estimate.ts, answerCap).
   const settings = { ...options.settings, maxNewTokens: estimate.answer.maxNewTokens };
-  const warnings = answerCapWarnings(heldOut, estimate.answer, model.tokenizer, (query) => answerLead(promptSettings.template, query));
+  // Through settleTokens: a server's tokenizer fetches the counts first (cancelling then is cancelling before any model call).
+  const warnings = await settleTokens(model.tokenizer, () => answerCapWarnings(heldOut, estimate.answer, model.tokenizer, (query) => answerLead(promptSettings.template, query)), signal)
+    .catch((error: unknown) => { throw signal?.aborted ? new RunCancelledError(null) : error; });
   const cache = options.cacheFolder ? new OutputCache(options.cacheFolder, model.fingerprint) : null;
   const primary: MetricId = classification ? 'label_accuracy' : 'exact_match';
   const metrics: MetricId[] = classification ? ['label_accuracy', ...TEXT_METRICS] : TEXT_METRICS;
@@ -146,6 +149,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   let answerEndSeen: string | undefined;
   const timing = { modelCalls: 0, cachedCalls: 0, generatedTokens: 0, scoredTokens: 0, generationSeconds: 0, scoringSeconds: 0 };
   const total = shots.length * heldOut.length;
+  const canScore = !model.unavailableMeasurements?.some((entry) => entry.measurement === 'reference-log-probability');
 
   const report = (complete: boolean): ExperimentReport => {
     const curve: CurvePoint[] = [];
@@ -163,7 +167,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     return {
       version: REPORT_VERSION, createdAt: new Date().toISOString(), complete,
       dataset: { file: inspection.file, name: inspection.name, schema: inspection.schema, fields: inspection.fields, records: inspection.records, usable: inspection.usable, invalid: inspection.invalid },
-      model: { id: model.id, fingerprint: model.fingerprint, contextLength: model.contextLength, vocabularySize: model.vocabularySize },
+      model: {
+        id: model.id, fingerprint: model.fingerprint, contextLength: model.contextLength, vocabularySize: model.vocabularySize,
+        ...(model.capabilities ? { capabilities: { ...model.capabilities } } : {}),
+      },
+      ...(model.unavailableMeasurements?.length ? { unavailableMeasurements: model.unavailableMeasurements.map((entry) => ({ ...entry })) } : {}),
       settings: {
         epsilon: settings.epsilon, delta: settings.delta, seed: settings.seed, selection: settings.selection, maxNewTokens: settings.maxNewTokens,
         requestedShots: settings.shots, heldOut: settings.heldOut, chatTemplate: settings.chatTemplate === 'auto' && model.tokenizer.hasChatTemplate,
@@ -224,11 +232,13 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
    * longer than the context left after its prompt: its likelihood is then left out).
    */
   const scoreAll = async (pairs: readonly { prompt: PromptInput; continuation: string }[]): Promise<(ContinuationScore | null)[]> => {
-    const results: (ContinuationScore | null | undefined)[] = pairs.map(({ prompt, continuation }) => {
+    // A model that cannot score given text (a serving engine without log-probabilities) has it listed, and the report says so.
+    if (!canScore) return pairs.map(() => null);
+    const results: (ContinuationScore | null | undefined)[] = await settleTokens(model.tokenizer, () => pairs.map(({ prompt, continuation }) => {
       if (continuation === '') return null;
       if (model.tokenizer.encode(prompt.text + continuation, { addSpecialTokens: prompt.addSpecialTokens }).length > model.contextLength) return null;
       return undefined;
-    });
+    }), signal);
     const keys = pairs.map(({ prompt, continuation }) => cacheKey({ kind: 'score', model: model.fingerprint, prompt, reference: continuation }));
     keys.forEach((key, index) => {
       if (results[index] !== undefined) return;
@@ -282,15 +292,19 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const began = performance.now();
     const built: { query: Example; prompt: BuiltPrompt }[] = [];
     const skipped: SkippedItem[] = [];
-    for (const query of queries) {
-      const result = buildPrompt(query, k === 0 ? [] : await selector.select(query, k), model.tokenizer, promptSettings);
+    const shotsOf: Example[][] = [];
+    for (const query of queries) shotsOf.push(k === 0 ? [] : await selector.select(query, k));
+    // All prompts of the batch at once: a server's tokenizer fetches what they need together (settleTokens).
+    const results = await settleTokens(model.tokenizer, () => queries.map((query, index) => buildPrompt(query, shotsOf[index]!, model.tokenizer, promptSettings)), signal);
+    for (const [index, query] of queries.entries()) {
+      const result = results[index]!;
       if (result.ok) built.push({ query, prompt: result.built });
       else skipped.push({ k, line: query.line, reason: result.reason });
     }
     // At one k every prompt has the template's stop sequences (none with a chat template).
     const generations = built.length ? await generateAll(built.map((entry) => entry.prompt.prompt), built[0]!.prompt.stopSequences) : [];
     answerEndSeen ??= built[0]?.prompt.answerEnd;
-    const scoring = built.map(({ query, prompt }) => answersToScore(query, prompt));
+    const scoring = await settleTokens(model.tokenizer, () => built.map(({ query, prompt }) => answersToScore(query, prompt)), signal);
     const scores = await scoreAll(scoring.flatMap((item) => item.pairs));
     const rows: (ItemRow | SkippedItem)[] = [...skipped];
     let offset = 0;

@@ -217,7 +217,16 @@ export interface ExperimentReport {
   /** False when the run was cancelled: the curve covers what was done. */
   complete: boolean;
   dataset: { file: string; name: string; schema: SchemaName; fields: FieldMapping; records: number; usable: number; invalid: number };
-  model: { id: string; fingerprint: string; contextLength: number; vocabularySize: number };
+  model: {
+    id: string; fingerprint: string; contextLength: number; vocabularySize: number;
+    /** A served model (endpoint): how each capability is provided, in words. Absent for in-process models. */
+    capabilities?: Record<string, string>;
+  };
+  /**
+   * Measurements this model could not give, and why (e.g. a server without log-probabilities for given text: no
+   * reference log-probability or perplexity). Absent when everything was measured. Never a made-up value instead.
+   */
+  unavailableMeasurements?: { measurement: 'reference-log-probability' | 'token-counts' | 'vocabulary-size'; reason: string }[];
   settings: {
     epsilon: number; delta: number; seed: number; selection: SelectionStrategy; maxNewTokens: number;
     requestedShots: number[]; heldOut: number; chatTemplate: boolean;

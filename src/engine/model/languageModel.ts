@@ -20,8 +20,29 @@ export interface Tokenizer extends TokenCounter {
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
   /** True when the model ships a chat template (tokenizer_config.json `chat_template`). */
   readonly hasChatTemplate: boolean;
+  /** True when counts are an estimate from characters, not a tokenizer's (a server without /tokenize). */
+  readonly estimated?: boolean;
   /** Renders messages with the model's chat template. Throws when `hasChatTemplate` is false. */
   applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt: boolean }): string;
+  /**
+   * Tokenizers that ask a server (endpoint/serverTokenizer.ts) know only the encodings they fetched: they run
+   * `compute` (synchronous, a pure function of the tokenizer's answers), fetch every encoding it asked for and did
+   * not have, and run it again until nothing was missing. Outside `settle` such a tokenizer throws on a miss.
+   * Absent on in-process tokenizers, which answer at once; call `settleTokens` rather than this.
+   */
+  settle?<T>(compute: () => T, signal?: AbortSignal): Promise<T>;
+}
+
+/** `compute()` with every encoding it needs known: through `tokenizer.settle` where the tokenizer has one. */
+export async function settleTokens<T>(tokenizer: Tokenizer | undefined, compute: () => T, signal?: AbortSignal): Promise<T> {
+  return tokenizer?.settle ? tokenizer.settle(compute, signal) : compute();
+}
+
+/** A measurement a model cannot give, and why, so a report says so instead of showing a made-up number. */
+export interface UnavailableMeasurement {
+  /** `reference-log-probability` (and perplexity), `token-counts` (exact ones), `vocabulary-size`. */
+  measurement: 'reference-log-probability' | 'token-counts' | 'vocabulary-size';
+  reason: string;
 }
 
 /** How a prompt string is to be encoded. */
@@ -100,6 +121,13 @@ export interface LanguageModel {
     pairs: readonly { prompt: PromptInput; continuation: string }[],
     options?: { signal?: AbortSignal },
   ): Promise<ContinuationScore[]>;
+  /**
+   * What this model cannot measure (a serving engine without prompt log-probabilities, a tokenizer that is an
+   * estimate). The experiment skips what is listed here and the report carries the list. Absent: everything.
+   */
+  readonly unavailableMeasurements?: readonly UnavailableMeasurement[];
+  /** How each capability is provided, in words for the report (e.g. `{ tokenization: "server /tokenize" }`). */
+  readonly capabilities?: Readonly<Record<string, string>>;
   /** Computes the key/value cache of a shared prompt prefix once. Optional: not every runner has it. */
   prefill?(prefix: PromptInput): Promise<PrefixState>;
   dispose(): Promise<void>;

@@ -78,6 +78,13 @@ export function renderReportMarkdown(report: ExperimentReport): string {
   lines.push(`Model ${codeSpan(report.model.id)} (context ${report.model.contextLength}), schema ${escapeMarkdown(report.dataset.schema)}, ${report.dataset.records} records, ` +
     `${report.split.heldOut} held out, pool ${report.split.pool}, seed ${report.settings.seed}, selection ${escapeMarkdown(report.settings.selection)}, ` +
     `ε = ${report.settings.epsilon}, δ = ${report.settings.delta}.`, '');
+  // A served model: how the server provided each measurement, and what it could not give (never a made-up number).
+  if (report.model.capabilities) {
+    lines.push('**Served model:**', '', ...Object.entries(report.model.capabilities).map(([what, how]) => `- ${what}: ${escapeMarkdown(how)}`), '');
+  }
+  if (report.unavailableMeasurements?.length) {
+    lines.push('**Not measured:**', '', ...report.unavailableMeasurements.map((entry) => `- ${entry.measurement}: ${escapeMarkdown(entry.reason)}`), '');
+  }
   lines.push('## Agreement against shots', '');
   lines.push(`| k | n | shots used | disagreement (interval) | ${metricIds.map((id) => METRIC_TITLES[id]).join(' | ')} | ref. log-prob/token | perplexity | Holm p vs k=${report.shots[0]} |`);
   lines.push(`|---|---|---|---|${metricIds.map(() => '---').join('|')}|---|---|---|`);
