@@ -97,6 +97,8 @@ test('an untrusted workspace cannot choose the model, the embedding model or the
   // The side panel names the user's model, not the workspace's.
   await page.locator('.activitybar .action-item a[aria-label^="Prompt or Fine-Tune"]').click();
   const view = await webviewWith('#model-id', 60000);
+  // The panel names the model once its tokenizer is read (in the background after activation).
+  for (const end = Date.now() + 60000; await view.locator('#model-id').innerText() === 'none selected' && Date.now() < end;) await page.waitForTimeout(250);
   assert.equal(await view.locator('#model-id').innerText(), userModel);
 
   // A run uses the user's model and cache folder; selection "similar" would load the workspace's embedding model

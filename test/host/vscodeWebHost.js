@@ -322,7 +322,8 @@ async function pickFromQuickInput(page, key, text, label, timeout) {
       await page.keyboard.press(key);
       const input = page.locator(QUICK_INPUT_BOX);
       await input.waitFor({ state: 'visible', timeout: 5000 });
-      await input.fill(text);
+      // Its own short limit: a palette closed under the input by a focus change is retried, not waited out.
+      await input.fill(text, { timeout: 5000 });
       const row = page.locator(QUICK_INPUT_ROW).filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
       await row.waitFor({ state: 'visible', timeout: Math.min(1500, Math.max(500, deadline - Date.now())) });
       // Enter picks the *focused* row; make sure it is ours, then accept.
