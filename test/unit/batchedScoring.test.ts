@@ -202,6 +202,35 @@ function sharedTests(getModel: () => LanguageModel, label: string): void {
     assert.ok(rows.some((ids) => padding(ids) > 0));
   });
 
+  test('a prefix: pairs it fits compute only their tokens after its cache; every score equals score alone', async () => {
+    const model = getModel();
+    assert.ok(model.prefill && model.scoreBatch);
+    const shared = 'Once upon a time, there was a little girl named Lily. She liked to play';
+    const prefix = await model.prefill({ text: shared, addSpecialTokens: true });
+    try {
+      const pairs: Pair[] = [
+        { prompt: { text: `${shared} with her`, addSpecialTokens: true }, continuation: ' dog in the park.' },
+        PAIRS[0]!, // does not start with the prefix
+        { prompt: { text: `${shared} outside. One day`, addSpecialTokens: true }, continuation: ', she saw a big red ball under a tree' },
+        { prompt: { text: shared, addSpecialTokens: true }, continuation: ' with her friends.' }, // scored from the prefix's last position: runs without it
+        { prompt: { text: `${shared} ball`, addSpecialTokens: true }, continuation: '' },
+      ];
+      const expected = await oneAtATime(model, pairs);
+      const { value, calls } = await recordingForwards(model, () => model.scoreBatch!(pairs, { prefix }));
+      assertScoresMatch(value, expected);
+      const fitting = [pairs[0]!, pairs[2]!].map((pair) => jointIds(model, pair).length - prefix.tokenCount).sort((a, b) => a - b);
+      // one pass for the two pairs after the prefix (only their own tokens), one for the two without it
+      assert.deepEqual(calls.map((call) => call.dims), [[2, Math.max(...fitting)], [2, Math.max(jointIds(model, pairs[1]!).length, jointIds(model, pairs[3]!).length)]]);
+      const width = Math.max(...fitting);
+      fitting.forEach((length, row) => {
+        const positions = calls[0]!.positions.slice(row * width + width - length, (row + 1) * width);
+        assert.deepEqual(positions, Array.from({ length }, (_, i) => prefix.tokenCount + i), `row ${row}: positions after the prefix`);
+      });
+    } finally {
+      prefix.dispose();
+    }
+  });
+
   test('more pairs than one sub-batch, with repeats, come back in order', async () => {
     const model = getModel();
     const pairs = [...PAIRS, ...PAIRS.slice(0, 5).reverse(), PAIRS[2]!, PAIRS[6]!, PAIRS[0]!];
@@ -307,6 +336,9 @@ test('score sub-batches: ≤ 8 rows, ≤ 1024 padded tokens, ≤ 256 MiB of floa
     [[0], [1, 2]],
   );
   assert.deepEqual(scoreSubBatches(rows(2, 300), 262_144), [[0], [1]]);
+  // and ≤ 256 MiB of key/value cache (a shared prefix counts in every row): 46,080 bytes a token on the
+  // SmolLM2-135M shape, 1,564 tokens a row, so 3 rows and not 4
+  assert.deepEqual(scoreSubBatches(rows(5, 40), 512, Array<number>(5).fill(1564), 46_080), [[0, 1, 2], [3, 4]]);
 });
 
 describe('scoreBatch on a built random Llama', () => {
