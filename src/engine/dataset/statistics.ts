@@ -1,6 +1,6 @@
 /**
  * Running statistics over a dataset, in memory bounded for any file size: counts and means are exact,
- * percentiles come from a reservoir sample, and duplicate inputs are tracked by 52-bit hashes, not strings.
+ * percentiles come from a reservoir sample, and duplicate inputs are tracked by 64-bit hashes, not strings.
  */
 import { seededRandom, type Random } from '../random';
 
@@ -68,6 +68,127 @@ export function hash64(text: string): [number, number] {
   return [high >>> 0, low >>> 0];
 }
 
+/** What a code unit (or astral code point) does in `duplicateKey`, once known: */
+const UNKNOWN = 0;
+/** it stays as it is (NFKC and lower case leave it, it composes with nothing); */
+const KEPT = 1;
+/** it is white space (collapsed, trimmed); */
+const SPACE = 2;
+/** it may change, or change its neighbours: the string takes the slow path. */
+const CHANGES = 3;
+const codeUnitKinds = new Uint8Array(0x10000);
+const astralKinds = new Map<number, number>();
+
+/**
+ * Decided per character once: KEPT when NFKC and lower case leave it alone and nothing composes with it
+ * (not a mark, not a Hangul jamo: those combine with what precedes them). A string of KEPT and SPACE
+ * characters is its own NFKC form and lower case, so its key is itself with white space collapsed.
+ */
+function kindOf(character: string): number {
+  if (/^\s$/.test(character)) return SPACE;
+  if (character.normalize('NFKC') !== character || character.toLowerCase() !== character) return CHANGES;
+  if (/\p{M}|[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\ud7b0-\ud7ff]/u.test(character)) return CHANGES;
+  return KEPT;
+}
+
+const keyHash = new Uint32Array(2);
+
+/**
+ * `hash64(duplicateKey(text))`, without building the key where it need not be built: in one pass over the
+ * text, ASCII capitals lowered and white space collapsed and trimmed on the fly; only a text holding a
+ * character that NFKC or lower-casing could change (by the table above) goes through `duplicateKey`.
+ * Returns `keyHash` ([high, low]), overwritten by the next call.
+ */
+export function duplicateKeyHash(text: string): Uint32Array {
+  return fastPathAgrees ? fastKeyHash(text) : slowKeyHash(text);
+}
+
+function fastKeyHash(text: string): Uint32Array {
+  let low = 0x811c9dc5;
+  let high = 0x050c5d1f;
+  let pendingSpace = false;
+  let started = false;
+  for (let i = 0; i < text.length; i++) {
+    let code = text.charCodeAt(i);
+    let kind: number;
+    let astral = -1;
+    if (code < 0x80) {
+      if (code === 32 || (code >= 9 && code <= 13)) kind = SPACE;
+      else {
+        kind = KEPT;
+        if (code >= 65 && code <= 90) code += 32;
+      }
+    } else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const point = text.codePointAt(i)!;
+      if (point > 0xffff) {
+        astral = point;
+        kind = astralKinds.get(point) ?? UNKNOWN;
+        if (kind === UNKNOWN) astralKinds.set(point, (kind = kindOf(String.fromCodePoint(point))));
+      } else kind = CHANGES; // a lone surrogate
+    } else {
+      kind = codeUnitKinds[code]!;
+      if (kind === UNKNOWN) codeUnitKinds[code] = kind = kindOf(String.fromCharCode(code));
+    }
+    if (kind === SPACE) {
+      pendingSpace = started;
+      continue;
+    }
+    if (kind === CHANGES) return slowKeyHash(text);
+    if (pendingSpace) {
+      low = Math.imul(low ^ 32, 0x01000193) >>> 0;
+      high = Math.imul(high ^ 32 ^ (low >>> 24), 0x01000193) >>> 0;
+      pendingSpace = false;
+    }
+    started = true;
+    low = Math.imul(low ^ code, 0x01000193) >>> 0;
+    high = Math.imul(high ^ code ^ (low >>> 24), 0x01000193) >>> 0;
+    if (astral >= 0) {
+      i++;
+      const second = text.charCodeAt(i);
+      low = Math.imul(low ^ second, 0x01000193) >>> 0;
+      high = Math.imul(high ^ second ^ (low >>> 24), 0x01000193) >>> 0;
+    }
+  }
+  keyHash[0] = high >>> 0;
+  keyHash[1] = low >>> 0;
+  return keyHash;
+}
+
+/**
+ * The fast path assumes `duplicateKey` is NFKC, lower case and collapsed white space. Should that definition
+ * change (say, to drop punctuation), these probes disagree and every text takes the slow path: slower, right.
+ */
+let fastPathAgrees = false;
+fastPathAgrees = ['Hello,  World!', ' a\tB-c\n', 'Café 数据'].every((probe) => {
+  const [high, low] = hash64(duplicateKey(probe));
+  const fast = fastKeyHash(probe);
+  return fast[0] === high && fast[1] === low;
+});
+
+function slowKeyHash(text: string): Uint32Array {
+  const [high, low] = hash64(duplicateKey(text));
+  keyHash[0] = high;
+  keyHash[1] = low;
+  return keyHash;
+}
+
+/** FNV-1a (32 bits) of `text` without its leading and trailing white space, as `hash64(text.trim())[1]`. */
+export function trimmedHash32(text: string): number {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isTrimmed(text.charCodeAt(start))) start++;
+  while (end > start && isTrimmed(text.charCodeAt(end - 1))) end--;
+  let low = 0x811c9dc5;
+  for (let i = start; i < end; i++) low = Math.imul(low ^ text.charCodeAt(i), 0x01000193);
+  return low >>> 0;
+}
+
+/** What `String.prototype.trim` removes: ASCII white space fast, the rest by the same regular expression. */
+function isTrimmed(code: number): boolean {
+  if (code < 0x80) return code === 32 || (code >= 9 && code <= 13);
+  return code === 0xfeff || /\s/.test(String.fromCharCode(code));
+}
+
 const EMPTY = 0;
 const SEEN = 1;
 const CONFLICTING = 2;
@@ -88,8 +209,10 @@ export class DuplicateTracker {
   duplicates = 0;
 
   add(input: string, reference: string): void {
-    const [high, low] = hash64(duplicateKey(input));
-    const referenceHash = hash64(reference.trim())[1];
+    const key = duplicateKeyHash(input);
+    const high = key[0]!;
+    const low = key[1]!;
+    const referenceHash = trimmedHash32(reference);
     const slot = this.find(high, low);
     if (this.state[slot] === EMPTY) {
       this.high[slot] = high;
