@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import type { GenerateOptions, Generation, LanguageModel, PrefixState, PromptInput } from '../../src/engine/model/languageModel';
 import { loadLanguageModel, subBatches } from '../../src/engine/model/transformersModel';
 import { STORIES_260K, temporaryFolder } from '../support/paths';
-import { buildTinyLlama } from '../support/tinyLlama';
+import { buildTinyLlama, TINY_SHAPE } from '../support/tinyLlama';
 
 const storiesPresent = fs.existsSync(join(STORIES_260K, 'onnx', 'model.onnx'));
 const needsStories = { skip: !storiesPresent && `the shared test model is missing: ${STORIES_260K}` };
@@ -355,5 +355,39 @@ describe('generateBatch on stories260K', needsStories, () => {
       finishReason: 'stop-sequence',
     });
     assert.equal(second!.text, ' his dog');
+  });
+});
+
+describe('generateBatch with a vocabulary of 131,072 (a Llama 3 size) on a built random Llama', () => {
+  const folder = temporaryFolder('pof-batched-wide-');
+  let model: LanguageModel;
+
+  before(async () => {
+    const modelFolder = join(folder.path, 'model');
+    await buildTinyLlama(modelFolder, { seed: 2, shape: { ...TINY_SHAPE, vocabularySize: 131_072 } });
+    model = await loadLanguageModel({ model: modelFolder, allowDownload: false });
+  });
+
+  after(async () => {
+    await model?.dispose();
+    folder.remove();
+  });
+
+  test('the prompt pass runs in column chunks that keep its logits under 64 MiB; every result equals generate', async () => {
+    const options = { maxNewTokens: 6 };
+    const expected = await oneAtATime(model, PROMPTS, options);
+    const { value, calls } = await recordingCalls(model, () => batch(model, PROMPTS, options));
+    assert.deepEqual(value, expected);
+    const lengths = PROMPTS.map((p) => model.tokenizer.encode(p.text, { addSpecialTokens: p.addSpecialTokens }).length);
+    const width = Math.max(...lengths);
+    // 64 MiB / (6 rows × 131,072 × 4 bytes) = 21 columns a chunk, each after the cache of the ones before
+    const columns = 21;
+    const chunks = Math.ceil(width / columns);
+    assert.ok(chunks > 1);
+    assert.deepEqual(
+      calls.slice(0, chunks).map((call) => [call.dims, call.pastLength]),
+      Array.from({ length: chunks }, (_, i) => [[PROMPTS.length, Math.min(columns, width - columns * i)], columns * i]),
+    );
+    assert.deepEqual(calls[chunks]!.dims, [PROMPTS.length, 1]);
   });
 });

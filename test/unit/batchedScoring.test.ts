@@ -231,6 +231,23 @@ function sharedTests(getModel: () => LanguageModel, label: string): void {
     }
   });
 
+  test('scoring right after generateBatch of the same prompts: only the continuations are computed; scores unchanged', async () => {
+    const model = getModel();
+    assert.ok(model.generateBatch && model.scoreBatch);
+    const pairs = PAIRS.filter((pair) => pair.continuation !== '');
+    const expected = await oneAtATime(model, pairs);
+    await model.generateBatch(pairs.map((pair) => pair.prompt), { maxNewTokens: 3 });
+    const { value, calls } = await recordingForwards(model, () => model.scoreBatch!(pairs, {}));
+    assertScoresMatch(value, expected);
+    // one pass over the continuations (all but each one's last token) after the prompts' cache; a pair whose
+    // boundary merges ("Once upon a time " + "there" on stories260K: its continuation takes the prompt's last
+    // token) uses the row of the prompt that is exactly its tokens before the continuation ("Once upon a time")
+    assert.deepEqual(calls.map((call) => call.dims), [[pairs.length, Math.max(...expected.map((score) => score.tokenCount)) - 1]]);
+    // used once: scoring again computes everything
+    const again = await recordingForwards(model, () => model.scoreBatch!(pairs, {}));
+    assert.equal(again.calls[0]!.dims[1], Math.max(...pairs.map((pair) => jointIds(model, pair).length)));
+  });
+
   test('more pairs than one sub-batch, with repeats, come back in order', async () => {
     const model = getModel();
     const pairs = [...PAIRS, ...PAIRS.slice(0, 5).reverse(), PAIRS[2]!, PAIRS[6]!, PAIRS[0]!];

@@ -1,7 +1,8 @@
 /**
  * Prefix reuse in the experiment (src/engine/experiment/prefixPlan.ts): prompts that share their
- * instruction and examples get one key/value cache of that text, and every output and score stays what it
- * is without it. Outputs are compared exactly (token ids included, through the cache keys' outputs);
+ * instruction and examples get one key/value cache of that text, references are scored after their
+ * prompts' cache, and every output and score stays what transformers.js' own `generate` and a whole-prompt
+ * scoring pass give. Outputs are compared exactly (token ids included, through the cache keys' outputs);
  * reference log-probabilities within 1e-5 per token (float rounding of a padded row's attention over more,
  * masked keys: observed ≤ 4.1e-6 per token in batchedScoring.test.ts).
  *
@@ -50,10 +51,14 @@ function counting(model: LanguageModel): { model: LanguageModel; prefixes: strin
   return { model: wrapped, prefixes };
 }
 
-/** The same model without `prefill`: the experiment then computes every prompt whole, as before. */
-function withoutPrefill(model: LanguageModel): LanguageModel {
+/**
+ * The same model without `prefill` and `generateBatch`: the experiment then generates each prompt whole with
+ * transformers.js' own `generate`, and scores each reference in a pass over its whole prompt.
+ */
+function plainModel(model: LanguageModel): LanguageModel {
   const wrapped = Object.create(model) as LanguageModel;
   Object.defineProperty(wrapped, 'prefill', { value: undefined });
+  Object.defineProperty(wrapped, 'generateBatch', { value: undefined });
   return wrapped;
 }
 
@@ -75,7 +80,7 @@ function assertSameResults(actual: ExperimentReport, expected: ExperimentReport)
 async function compareRuns(model: LanguageModel, settings: CheckSettings): Promise<{ prefixes: string[]; report: ExperimentReport }> {
   const counted = counting(model);
   const report = await runExperiment({ file: dataset, settings, model: counted.model, cacheFolder: null });
-  const plain = await runExperiment({ file: dataset, settings, model: withoutPrefill(model), cacheFolder: null });
+  const plain = await runExperiment({ file: dataset, settings, model: plainModel(model), cacheFolder: null });
   assertSameResults(report, plain);
   return { prefixes: counted.prefixes, report };
 }

@@ -22,10 +22,20 @@
  * completely in the cache loads from there without any network request, even offline.
  *
  * Batches: `generateBatch` left-pads several prompts (pad token, attention mask 0 there) and decodes them
- * in one greedy `generate`; transformers derives position ids from the mask, so each row computes what it
- * would alone and its result equals `generate`'s (tested token for token). The logits agree up to float
- * rounding from the different kernel shapes (stories260K: bit-identical; random Llamas: |Δ| ≤ 2.3e-5),
- * which could only change a greedy choice on a near-tie of the top two logits.
+ * greedily in its own loop of forward passes (`generatePadded`): position ids count each row's own tokens,
+ * so each row computes what it would alone and its result equals `generate`'s (transformers' own greedy
+ * `generate`; tested token for token). The logits agree up to float rounding from the different kernel
+ * shapes (stories260K: bit-identical; random Llamas: |Δ| ≤ 2.3e-5), which could only change a greedy choice
+ * on a near-tie of the top two logits. What the loop adds over transformers' `generate`:
+ * - a shared prefix (`prefill`, `options.prefix`): its key/value cache is copied into every row that starts
+ *   with it, and only the rest of each prompt is computed;
+ * - rows leave the batch when they end, instead of running to the longest;
+ * - logits only where needed: the graphs at hand (stories260K, the tests' models, transformers.js' Llama
+ *   exports without it) have no `num_logits_to_keep` input and return logits at every position, so the
+ *   prompt pass runs in column chunks bounded by MAX_PREFILL_LOGIT_BYTES and only the last position's are
+ *   kept (copied out, the tensor dropped); where the input exists, it is set to 1;
+ * - the prompt pass's cache is kept until the next `scoreBatch`, which scores references of those very
+ *   prompts after it: a reference costs its own tokens, not its prompt's again.
  *
  * `scoreBatch` pads pairs the same way for one forward pass per sub-batch; see its comment for the bounds.
  *
@@ -761,6 +771,8 @@ class TransformersLanguageModel implements LanguageModel {
   private readonly eosTokenIds: readonly number[];
   private readonly queue = new WorkQueue();
   private disposed = false;
+  /** The prompt pass of the last generated sub-batch, kept until its references are scored (see `scoreAfterPrompts`). */
+  private lastPromptPass: PromptPass | undefined;
 
   constructor(parts: ModelParts) {
     this.tf = parts.tf;
@@ -897,11 +909,19 @@ class TransformersLanguageModel implements LanguageModel {
       const withPrefix: number[] = [];
       const without: number[] = [];
       const prefix = options?.prefix;
+      const afterPrompts: { index: number; passRow: number }[] = [];
       rows.forEach((row, index) => {
+        const passRow = row && this.promptPassRow(row);
         if (!row) results[index] = emptyScore();
+        else if (passRow !== undefined) afterPrompts.push({ index, passRow });
         else if (this.prefixFitsScoring(prefix, pairs[index]!.prompt, row)) withPrefix.push(index);
         else without.push(index);
       });
+      if (afterPrompts.length > 0) {
+        const scores = await this.scoreAfterPrompts(afterPrompts.map(({ index, passRow }) => ({ row: rows[index]!, passRow })), signal);
+        afterPrompts.forEach(({ index }, position) => (results[index] = scores[position]));
+      }
+      this.lastPromptPass = undefined;
       const keepsLogits = this.hasInput('num_logits_to_keep');
       const batches = this.hasInput('position_ids');
       for (const [pending, shared] of [[withPrefix, prefix as TransformersPrefix | undefined], [without, undefined]] as const) {
@@ -1112,17 +1132,39 @@ class TransformersLanguageModel implements LanguageModel {
     const generated: number[][] = rows.map(() => []);
     // Rows still decoding, by their index in `rows`; the batch's tensors hold these rows, in this order.
     let live = rows.map((_, row) => row);
-    let outputs = await this.forwardRows(
-      new this.tf.Tensor('int64', inputIds, [count, width]),
-      new this.tf.Tensor('int64', mask, [count, columns]),
-      new this.tf.Tensor('int64', positions, [count, width]),
-      prefix ? tileCache(this.tf, prefix.cacheEntries()!, count) : undefined,
-    );
+    this.lastPromptPass = undefined;
+    // The prompt pass in column chunks whose all-position logits (graphs without num_logits_to_keep) stay
+    // under MAX_PREFILL_LOGIT_BYTES: only the last position's are needed, and 8 rows × 1,000 tokens × SmolLM2's
+    // vocabulary would be 1.6 GB at once. Each chunk runs after the cache of the ones before.
+    const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
+    const chunk = this.hasInput('num_logits_to_keep') ? width : Math.max(1, Math.floor(MAX_PREFILL_LOGIT_BYTES / (count * vocabulary * 4)));
+    let past = prefix ? tileCache(this.tf, prefix.cacheEntries()!, count) : undefined;
+    let outputs: Record<string, TfTensor> = {};
+    for (let begin = 0; begin < width; begin += chunk) {
+      const end = Math.min(width, begin + chunk);
+      const part = (data: BigInt64Array, rowWidth: number, from: number, to: number): BigInt64Array => {
+        const result = new BigInt64Array(count * (to - from));
+        for (let row = 0; row < count; row++) result.set(data.subarray(row * rowWidth + from, row * rowWidth + to), row * (to - from));
+        return result;
+      };
+      const whole = begin === 0 && end === width;
+      outputs = await this.forwardRows(
+        new this.tf.Tensor('int64', whole ? inputIds : part(inputIds, width, begin, end), [count, end - begin]),
+        new this.tf.Tensor('int64', whole ? mask : part(mask, columns, 0, skip + end), [count, skip + end]),
+        new this.tf.Tensor('int64', whole ? positions : part(positions, width, begin, end), [count, end - begin]),
+        past,
+      );
+      if (end < width) past = pastFromOutputs(outputs);
+    }
+    past = undefined;
+    const lastLogits = lastPositionRows(outputs.logits);
+    // Kept for the references' scores: the prompts' cache is not changed by the steps below (each returns a new one).
+    this.lastPromptPass = { prompts: rows, cache: pastFromOutputs(outputs), mask, columns, lastLogits };
     let maskColumns = columns;
+    let next = lastLogits.map(argmax);
     for (;;) {
       signal?.throwIfAborted();
-      const next = lastPositionArgmax(outputs.logits);
-      let past: Record<string, TfTensor> | undefined = pastFromOutputs(outputs);
+      past = pastFromOutputs(outputs);
       outputs = {};
       const stillLive: number[] = [];
       const kept: number[] = [];
@@ -1158,6 +1200,7 @@ class TransformersLanguageModel implements LanguageModel {
         past,
       );
       past = undefined;
+      next = lastPositionRows(outputs.logits).map(argmax);
     }
     signal?.throwIfAborted();
     return rows.map((ids, row) => this.finish(ids, generated[row]!, stopSequences));
@@ -1272,6 +1315,70 @@ class TransformersLanguageModel implements LanguageModel {
     if (!raw) throw new Error('The model returned no logits.');
     const logits = raw.type === 'float32' ? raw : raw.to('float32'); // once, not per row
     return rows.map(({ jointIds, start }, row) => scoreOfTargets(logits, jointIds, start, row));
+  }
+
+  /** The row of the last prompt pass whose prompt is exactly the pair's tokens before its continuation, if any. */
+  private promptPassRow(row: ScoredRow): number | undefined {
+    const pass = this.lastPromptPass;
+    if (!pass) return undefined;
+    const found = pass.prompts.findIndex((ids) => ids.length === row.start && ids.every((id, i) => row.jointIds[i] === id));
+    return found === -1 ? undefined : found;
+  }
+
+  /**
+   * Scores of continuations whose prompts the last generated sub-batch has just computed: the first token's
+   * log-probability from that pass's last-position logits, the others from one pass over the continuation
+   * alone, after the prompts' own key/value cache (its rows selected). Each row's continuation is
+   * left-aligned after its cache columns, padding after it (causal: never seen by the row's tokens), positions
+   * counting on from its prompt. So a reference costs its own tokens, not its prompt's again.
+   */
+  private async scoreAfterPrompts(items: readonly { row: ScoredRow; passRow: number }[], signal?: AbortSignal): Promise<ContinuationScore[]> {
+    const pass = this.lastPromptPass!;
+    const tokenLogProbs = items.map(({ row, passRow }) => [logSoftmaxAt(pass.lastLogits[passRow]!, row.jointIds[row.start]!)]);
+    const own = items.map(({ row }) => row.jointIds.length - row.start - 1); // tokens fed: all but the last
+    const pending = items.map((_, position) => position).filter((position) => own[position]! > 0);
+    pending.sort((a, b) => own[a]! - own[b]!);
+    const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
+    for (const chunk of scoreSubBatches(pending.map((position) => ({ tokens: own[position]!, logitColumns: own[position]! })), vocabulary)) {
+      signal?.throwIfAborted();
+      const positionsInItems = chunk.map((position) => pending[position]!);
+      const count = positionsInItems.length;
+      const width = Math.max(...positionsInItems.map((position) => own[position]!));
+      const columns = pass.columns + width;
+      const inputIds = new BigInt64Array(count * width).fill(BigInt(this.padTokenId()));
+      const positions = new BigInt64Array(count * width);
+      const mask = new BigInt64Array(count * columns);
+      positionsInItems.forEach((position, r) => {
+        const { row, passRow } = items[position]!;
+        mask.set(pass.mask.subarray(passRow * pass.columns, (passRow + 1) * pass.columns), r * columns);
+        for (let i = 0; i < width; i++) {
+          positions[r * width + i] = BigInt(row.start + i);
+          if (i >= own[position]!) continue;
+          inputIds[r * width + i] = BigInt(row.jointIds[row.start + i]!);
+          mask[r * columns + pass.columns + i] = 1n;
+        }
+      });
+      const inputs: Record<string, unknown> = {
+        input_ids: new this.tf.Tensor('int64', inputIds, [count, width]),
+        attention_mask: new this.tf.Tensor('int64', mask, [count, columns]),
+        position_ids: new this.tf.Tensor('int64', positions, [count, width]),
+        past_key_values: selectCacheRows(this.tf, pass.cache, positionsInItems.map((position) => items[position]!.passRow)),
+      };
+      if (this.hasInput('num_logits_to_keep')) inputs.num_logits_to_keep = new this.tf.Tensor('int64', BigInt64Array.from([BigInt(width)]), []);
+      const outputs = await this.inner.forward(inputs);
+      const raw = outputs.logits;
+      if (!raw) throw new Error('The model returned no logits.');
+      const data = (raw.type === 'float32' ? raw : raw.to('float32')).data as Float32Array;
+      const [, kept, vocabularySize] = raw.dims as [number, number, number];
+      positionsInItems.forEach((position, r) => {
+        const { row } = items[position]!;
+        for (let i = 0; i < own[position]!; i++) {
+          const offset = (r * kept + (kept - width) + i) * vocabularySize;
+          tokenLogProbs[position]!.push(logSoftmaxAt(data.subarray(offset, offset + vocabularySize), row.jointIds[row.start + 1 + i]!));
+        }
+      });
+    }
+    return tokenLogProbs.map((values) => ({ logProb: values.reduce((sum, value) => sum + value, 0), tokenCount: values.length, tokenLogProbs: values }));
   }
 
   /**
@@ -1445,25 +1552,43 @@ export function subBatches(ascendingLengths: readonly number[], cacheTokens?: re
   return batches;
 }
 
-/** The first maximum of each batch row's last-position logits ([batch, positions, vocabulary]), as transformers' greedy sampler picks it. */
-function lastPositionArgmax(logits: TfTensor | undefined): number[] {
+/** Each batch row's last-position logits ([batch, positions, vocabulary]), copied out so the tensor can go. */
+function lastPositionRows(logits: TfTensor | undefined): Float32Array[] {
   if (!logits) throw new Error('The model returned no logits.');
   const [batch, positions, vocabulary] = logits.dims as [number, number, number];
   const data = (logits.type === 'float32' ? logits : logits.to('float32')).data as Float32Array;
-  const result: number[] = [];
-  for (let row = 0; row < batch; row++) {
-    const offset = (row * positions + positions - 1) * vocabulary;
-    let best = 0;
-    let max = data[offset]!;
-    for (let j = 1; j < vocabulary; j++) {
-      if (data[offset + j]! > max) {
-        max = data[offset + j]!;
-        best = j;
-      }
+  return Array.from({ length: batch }, (_, row) => data.slice((row * positions + positions - 1) * vocabulary, (row * positions + positions) * vocabulary));
+}
+
+/** The first maximum, as transformers' greedy sampler picks it. */
+function argmax(values: Float32Array): number {
+  let best = 0;
+  let max = values[0]!;
+  for (let j = 1; j < values.length; j++) {
+    if (values[j]! > max) {
+      max = values[j]!;
+      best = j;
     }
-    result.push(best);
   }
-  return result;
+  return best;
+}
+
+/** Natural-log probability of `token` under the softmax of `logits`, computed as `logProbsOfTargets` does. */
+function logSoftmaxAt(logits: ArrayLike<number>, token: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < logits.length; j++) max = Math.max(max, logits[j]!);
+  let sum = 0;
+  for (let j = 0; j < logits.length; j++) sum += Math.exp(logits[j]! - max);
+  return logits[token]! - max - Math.log(sum);
+}
+
+/** A sub-batch's prompt pass: its prompts' tokens, their key/value cache and mask, and each row's last logits. */
+interface PromptPass {
+  prompts: readonly (readonly number[])[];
+  cache: Record<string, TfTensor>;
+  mask: BigInt64Array;
+  columns: number;
+  lastLogits: Float32Array[];
 }
 
 type TypedArray = Float32Array | Float64Array | Uint16Array | Int32Array | BigInt64Array;
