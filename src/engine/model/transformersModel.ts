@@ -1517,10 +1517,12 @@ const MAX_BATCH_ROWS = 8;
 const MAX_BATCH_TOKENS = 2048;
 /**
  * The key/value cache of a sub-batch (rows × their prompt and new tokens, a shared prefix copied into every
- * row) stays under this: onnxruntime holds it twice during a step (the past in, the present out). On the
- * SmolLM2-135M shape a token takes 46 KB, so 1,500-token prompts go 3 rows at a time.
+ * row) stays under this. It is held up to three times during a step (the prompt pass kept for scoring, the
+ * past in, the present out): at most 192 MiB, about what a plain loop's prompt pass holds in logits alone
+ * (1,000 tokens × 49,152 × 4 bytes = 197 MB), so a sweep's peak memory stays near a plain loop's. On the
+ * SmolLM2-135M shape a token takes 46 KB: 150-token prompts go 8 rows at a time, 700-token ones 2.
  */
-const MAX_BATCH_CACHE_BYTES = 256 * MIB;
+const MAX_BATCH_CACHE_BYTES = 64 * MIB;
 /** A prefix is computed in chunks whose logits (all positions, on graphs without num_logits_to_keep) stay under this. */
 const MAX_PREFILL_LOGIT_BYTES = 64 * MIB;
 
