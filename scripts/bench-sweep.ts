@@ -5,8 +5,9 @@
  *       runExperiment with the real runner (1 thread), no output cache; writes the CPU seconds and peak RSS of
  *       the sweep, and every prompt it generated for with the token ids it got.
  *   --child plain  --model DIR --prompts FILE --out FILE
- *       a plain transformers.js loop over those prompts: tokenizer, then `model.generate` greedy per prompt
- *       (1 thread), no reuse of anything; writes its CPU seconds, peak RSS and how many outputs equal ours.
+ *       a plain transformers.js loop over the prompts the sweep sends (planned by `sweepPrompts`): tokenizer,
+ *       then `model.generate` greedy per prompt (1 thread), no reuse of anything; writes its CPU seconds, peak
+ *       RSS and the token ids it generated (scripts/bench.ts compares them with ours: `agreement`).
  *   --child llama  --gguf FILE --prompts FILE --out FILE
  *       the same prompts (as token ids) to llama-server (../shared/tools/llama-server, 1 thread, its prompt
  *       cache on), one request at a time; the server's CPU seconds and peak RSS from /proc.
@@ -31,10 +32,9 @@ export interface SweepResult {
   cpuSeconds: number;
   wallSeconds: number;
   peakRssMb: number;
-  /** Prompts generated for, with the generated token ids (ours), or how many equal ours (baselines). */
+  /** Prompts generated for, with the token ids generated for each. */
   prompts?: { text: string; addSpecialTokens: boolean; stopSequences: string[]; ids: number[] }[];
-  agree?: number;
-  total?: number;
+  /** Report rows of the run (ours). */
   items?: number;
 }
 
@@ -105,7 +105,7 @@ async function plain(values: Record<string, string | undefined>): Promise<SweepR
   });
   const start = process.cpuUsage();
   const began = performance.now();
-  let agree = 0;
+  const generated: SweepResult['prompts'] = [];
   for (const prompt of prompts) {
     const ids = tokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
     const output = await model.generate({
@@ -113,11 +113,9 @@ async function plain(values: Record<string, string | undefined>): Promise<SweepR
       attention_mask: new tf.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
       max_new_tokens: SWEEP_MAX_NEW_TOKENS, do_sample: false,
     });
-    const generated = Array.from(output.data, Number).slice(ids.length);
-    // Ours also stops at a stop sequence, which the plain loop does not know: ours must be its beginning.
-    if (prompt.ids.every((id, i) => generated[i] === id)) agree++;
+    generated.push({ ...prompt, ids: Array.from(output.data, Number).slice(ids.length) });
   }
-  const result = { cpuSeconds: cpuSecondsSince(start), wallSeconds: (performance.now() - began) / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024, agree, total: prompts.length };
+  const result = { cpuSeconds: cpuSecondsSince(start), wallSeconds: (performance.now() - began) / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024, prompts: generated };
   await model.dispose();
   return result;
 }
@@ -153,7 +151,7 @@ async function llama(values: Record<string, string | undefined>): Promise<SweepR
     }
     const startCpu = processCpuSeconds(server.pid!);
     const began = performance.now();
-    let agree = 0;
+    const generated: SweepResult['prompts'] = [];
     for (const prompt of prompts) {
       const ids = tokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
       const response = await fetch(`${base}/completion`, {
@@ -161,15 +159,39 @@ async function llama(values: Record<string, string | undefined>): Promise<SweepR
         body: JSON.stringify({ prompt: ids, n_predict: SWEEP_MAX_NEW_TOKENS, temperature: 0, cache_prompt: true, stop: prompt.stopSequences, return_tokens: true }),
       });
       const body = (await response.json()) as { tokens?: number[] };
-      const tokens = body.tokens ?? [];
-      // llama-server drops the stop sequence's tokens; ours keeps them: compare what both have.
-      const common = Math.min(tokens.length, prompt.ids.length);
-      if (common > 0 && tokens.slice(0, common).every((id, j) => id === prompt.ids[j])) agree++;
+      generated.push({ ...prompt, ids: body.tokens ?? [] });
     }
-    return { cpuSeconds: processCpuSeconds(server.pid!) - startCpu, wallSeconds: (performance.now() - began) / 1000, peakRssMb: processPeakRssMb(server.pid!), agree, total: prompts.length };
+    return { cpuSeconds: processCpuSeconds(server.pid!) - startCpu, wallSeconds: (performance.now() - began) / 1000, peakRssMb: processPeakRssMb(server.pid!), prompts: generated };
   } finally {
     server.kill('SIGTERM');
   }
+}
+
+/** Every prompt the sweep will send (held-out items × shot counts, as a run builds them), without running the model. */
+export async function sweepPrompts(model: LanguageModel, file: string, selection: 'random' | 'first', heldOut: number): Promise<NonNullable<SweepResult['prompts']>> {
+  const { planExperiment, previewPrompt } = await import('../src/engine/experiment/experiment');
+  const plan = await planExperiment(file, settingsFor(selection, heldOut), model);
+  const prompts: NonNullable<SweepResult['prompts']> = [];
+  for (const k of plan.shots) {
+    for (const item of plan.heldOut) {
+      const { result } = await previewPrompt(plan, item.line, k, model.tokenizer);
+      if (result.ok) prompts.push({ text: result.built.prompt.text, addSpecialTokens: result.built.prompt.addSpecialTokens, stopSequences: result.built.stopSequences, ids: [] });
+    }
+  }
+  return prompts;
+}
+
+/** How many prompts a baseline answered as we did: ours must be the beginning of its output (ours also stops at stop sequences, which a plain loop does not know; llama-server drops a stop sequence's tokens, ours keeps them: compared over what both have). */
+export function agreement(ours: SweepResult, baseline: SweepResult): { agree: number; total: number } {
+  const byText = new Map((ours.prompts ?? []).map((prompt) => [prompt.text, prompt.ids]));
+  let agree = 0;
+  for (const prompt of baseline.prompts ?? []) {
+    const mine = byText.get(prompt.text);
+    if (!mine) continue;
+    const common = Math.min(mine.length, prompt.ids.length);
+    if (common > 0 && (common === mine.length || prompt.ids.length < mine.length) && mine.slice(0, common).every((id, i) => id === prompt.ids[i])) agree++;
+  }
+  return { agree, total: baseline.prompts?.length ?? 0 };
 }
 
 async function main(): Promise<void> {

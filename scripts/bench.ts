@@ -16,7 +16,7 @@
  *
  * Every child runs under `nice`; the machine may be shared, so the table says what the load was.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,7 +25,8 @@ import { build } from 'esbuild';
 
 import { buildTinyLlama, SMOLLM2_135M_SHAPE } from '../test/support/tinyLlama';
 import { generateScanFile, type ScanFileKind } from './bench-scan';
-import { sweepDataset, type SweepResult } from './bench-sweep';
+import { loadLanguageModel } from '../src/engine/model/transformersModel';
+import { agreement, sweepDataset, sweepPrompts, type SweepResult } from './bench-sweep';
 
 const { values } = parseArgs({
   options: {
@@ -67,11 +68,42 @@ function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}, load ${loadavg()[0]!.toFixed(1)}] ${message}\n`);
 }
 
-/** A sweep child under nice; returns what it wrote. */
-function sweepChild(args: string[]): SweepResult {
-  const out = join(data, `sweep-${process.pid}-${Date.now()}.json`);
-  execFileSync('nice', ['-n', '10', process.execPath, '--import', 'tsx', join(__dirname, 'bench-sweep.ts'), ...args, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return JSON.parse(readFileSync(out, 'utf8')) as SweepResult;
+/** A sweep child under nice; resolves to what it wrote. */
+function sweepChild(args: string[]): Promise<SweepResult> {
+  const out = join(data, `sweep-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  return new Promise((resolvePromise, reject) => {
+    execFile('nice', ['-n', '10', process.execPath, '--import', 'tsx', join(__dirname, 'bench-sweep.ts'), ...args, '--out', out], { maxBuffer: 1 << 20 }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`${args.slice(0, 2).join(' ')} failed: ${stderr || error.message}`));
+      else resolvePromise(JSON.parse(readFileSync(out, 'utf8')) as SweepResult);
+    });
+  });
+}
+
+/**
+ * Each round runs ours and the baseline side by side (two children at once: the same machine load falls on
+ * both, and the 2 cores are used), over the same prompts, planned beforehand as a run plans them.
+ */
+async function sweepRow(model: string, file: string, selection: 'random' | 'first', heldOut: number, figure: string, baseline: 'plain' | 'llama'): Promise<Row> {
+  const loaded = await loadLanguageModel({ model, allowDownload: false });
+  const prompts = join(data, `sweep-prompts-${baseline}-${selection}.json`);
+  writeFileSync(prompts, JSON.stringify({ prompts: await sweepPrompts(loaded, file, selection, heldOut) }));
+  await loaded.dispose();
+  const row: Row = { figure, ours: [], baselineName: baseline === 'plain' ? 'plain transformers.js loop' : 'llama-server (its prompt cache)', baseline: [], note: '' };
+  for (let round = 0; round < rounds; round++) {
+    log(`${figure}, round ${round + 1}`);
+    const [ours, other] = await Promise.all([
+      sweepChild(['--child', 'ours', '--model', model, '--data', file, '--selection', selection, '--held-out', String(heldOut)]),
+      baseline === 'plain'
+        ? sweepChild(['--child', 'plain', '--model', model, '--prompts', prompts])
+        : sweepChild(['--child', 'llama', '--model', model, '--gguf', join(model, 'stories260K.gguf'), '--prompts', prompts]),
+    ]);
+    row.ours.push(ours);
+    row.baseline.push(other);
+    const { agree, total } = agreement(ours, other);
+    row.note = `${ours.prompts!.length} prompts; outputs ${baseline === 'plain' ? 'equal' : 'agree'}: ${agree}/${total}`;
+    log(`  ours ${ours.cpuSeconds.toFixed(1)} CPU-s, ${ours.peakRssMb.toFixed(0)} MB; baseline ${other.cpuSeconds.toFixed(1)} CPU-s, ${other.peakRssMb.toFixed(0)} MB; ${row.note}`);
+  }
+  return row;
 }
 
 async function sweep(): Promise<void> {
@@ -79,41 +111,16 @@ async function sweep(): Promise<void> {
   const heldOut = quick ? 4 : 20;
   const file = join(data, 'sweep.jsonl');
   writeFileSync(file, sweepDataset(200));
+  if (existsSync(join(stories, 'stories260K.gguf'))) {
+    rows.push(await sweepRow(stories, file, 'random', heldOut, `k-sweep, stories260K, random selection, ${heldOut} items`, 'llama'));
+  }
   const smol = join(data, 'smollm2-135m-shape');
   if (!existsSync(join(smol, 'onnx', 'model.onnx'))) {
     log(`building a random Llama of SmolLM2-135M's shape in ${smol}`);
     await buildTinyLlama(smol, { shape: SMOLLM2_135M_SHAPE, seed: 1 });
   }
-  for (const selection of ['random', 'first'] as const) {
-    const row: Row = { figure: `k-sweep, SmolLM2-135M shape, ${selection} selection, ${heldOut} items × k = 0–16`, ours: [], baselineName: 'plain transformers.js loop', baseline: [], note: '' };
-    let agree = '';
-    for (let round = 0; round < rounds; round++) {
-      log(`sweep ${selection}, round ${round + 1}: ours`);
-      const ours = sweepChild(['--child', 'ours', '--model', smol, '--data', file, '--selection', selection, '--held-out', String(heldOut)]);
-      const prompts = join(data, `sweep-prompts-${selection}.json`);
-      writeFileSync(prompts, JSON.stringify(ours));
-      row.ours.push(ours);
-      log(`sweep ${selection}, round ${round + 1}: plain loop over ${ours.prompts!.length} prompts (ours: ${ours.cpuSeconds.toFixed(1)} CPU-s)`);
-      const plain = sweepChild(['--child', 'plain', '--model', smol, '--prompts', prompts]);
-      row.baseline.push(plain);
-      agree = `outputs equal: ${plain.agree}/${plain.total}`;
-    }
-    row.note = agree;
-    rows.push(row);
-  }
-  if (existsSync(join(stories, 'stories260K.gguf'))) {
-    const row: Row = { figure: `k-sweep, stories260K, random selection, ${heldOut} items`, ours: [], baselineName: 'llama-server (its prompt cache)', baseline: [], note: '' };
-    for (let round = 0; round < rounds; round++) {
-      log(`sweep stories260K, round ${round + 1}`);
-      const ours = sweepChild(['--child', 'ours', '--model', stories, '--data', file, '--selection', 'random', '--held-out', String(heldOut)]);
-      const prompts = join(data, 'sweep-prompts-stories.json');
-      writeFileSync(prompts, JSON.stringify(ours));
-      row.ours.push(ours);
-      const server = sweepChild(['--child', 'llama', '--model', stories, '--gguf', join(stories, 'stories260K.gguf'), '--prompts', prompts]);
-      row.baseline.push(server);
-      row.note = `outputs agree: ${server.agree}/${server.total}`;
-    }
-    rows.push(row);
+  for (const selection of ['first', 'random'] as const) {
+    rows.push(await sweepRow(smol, file, selection, heldOut, `k-sweep, SmolLM2-135M shape, ${selection} selection, ${heldOut} items × k = 0–16`, 'plain'));
   }
 }
 

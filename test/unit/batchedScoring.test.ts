@@ -243,9 +243,18 @@ function sharedTests(getModel: () => LanguageModel, label: string): void {
     // boundary merges ("Once upon a time " + "there" on stories260K: its continuation takes the prompt's last
     // token) uses the row of the prompt that is exactly its tokens before the continuation ("Once upon a time")
     assert.deepEqual(calls.map((call) => call.dims), [[pairs.length, Math.max(...expected.map((score) => score.tokenCount)) - 1]]);
-    // used once: scoring again computes everything
-    const again = await recordingForwards(model, () => model.scoreBatch!(pairs, {}));
-    assert.equal(again.calls[0]!.dims[1], Math.max(...pairs.map((pair) => jointIds(model, pair).length)));
+    // kept until the next batch: other continuations of the same prompts (labels, say) reuse it too
+    const others = pairs.map((pair) => ({ prompt: pair.prompt, continuation: ' and the end.' }));
+    const again = await recordingForwards(model, () => model.scoreBatch!(others, {}));
+    assertScoresMatch(again.value, await oneAtATime(model, others));
+    assert.equal(again.calls.length, 1);
+    assert.equal(again.calls[0]!.dims[0], others.length);
+    // a new batch replaces it: scoring the first pairs now computes their prompts again
+    await model.generateBatch(others.slice(0, 2).map((pair) => pair.prompt), { maxNewTokens: 1 });
+    const third = await recordingForwards(model, () => model.scoreBatch!(pairs.slice(2), {}));
+    assert.equal(third.calls[0]!.dims[1], Math.max(...pairs.slice(2).map((pair) => jointIds(model, pair).length)));
+    // leave a pass no later test's prompt matches, so their passes are what they expect
+    await model.generateBatch([{ text: 'Zebras', addSpecialTokens: false }], { maxNewTokens: 1 });
   });
 
   test('more pairs than one sub-batch, with repeats, come back in order', async () => {

@@ -34,8 +34,8 @@
  *   exports without it) have no `num_logits_to_keep` input and return logits at every position, so the
  *   prompt pass runs in column chunks bounded by MAX_PREFILL_LOGIT_BYTES and only the last position's are
  *   kept (copied out, the tensor dropped); where the input exists, it is set to 1;
- * - the prompt pass's cache is kept until the next `scoreBatch`, which scores references of those very
- *   prompts after it: a reference costs its own tokens, not its prompt's again.
+ * - the prompt pass's cache is kept until the next batch, and `scoreBatch` scores continuations of those
+ *   very prompts after it: a reference costs its own tokens, not its prompt's again.
  *
  * `scoreBatch` pads pairs the same way for one forward pass per sub-batch; see its comment for the bounds.
  *
@@ -771,7 +771,10 @@ class TransformersLanguageModel implements LanguageModel {
   private readonly eosTokenIds: readonly number[];
   private readonly queue = new WorkQueue();
   private disposed = false;
-  /** The prompt pass of the last generated sub-batch, kept until its references are scored (see `scoreAfterPrompts`). */
+  /**
+   * The prompt pass of the last generated sub-batch (≤ MAX_BATCH_CACHE_BYTES of cache), kept for scoring
+   * continuations of those prompts (references, labels…; see `scoreAfterPrompts`) until the next batch.
+   */
   private lastPromptPass: PromptPass | undefined;
 
   constructor(parts: ModelParts) {
@@ -921,7 +924,6 @@ class TransformersLanguageModel implements LanguageModel {
         const scores = await this.scoreAfterPrompts(afterPrompts.map(({ index, passRow }) => ({ row: rows[index]!, passRow })), signal);
         afterPrompts.forEach(({ index }, position) => (results[index] = scores[position]));
       }
-      this.lastPromptPass = undefined;
       const keepsLogits = this.hasInput('num_logits_to_keep');
       const batches = this.hasInput('position_ids');
       for (const [pending, shared] of [[withPrefix, prefix as TransformersPrefix | undefined], [without, undefined]] as const) {
@@ -988,6 +990,7 @@ class TransformersLanguageModel implements LanguageModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    this.lastPromptPass = undefined;
     await this.queue.run(async () => {
       await this.inner.dispose();
     });
@@ -1510,8 +1513,8 @@ export function logProbsOfTargets(logits: TfTensor, ids: readonly number[], star
  * prompt lengths, 32 new tokens): with ~100-token prompts a batch of 8 generates 2.2–3.0 times the tokens
  * per second of 8 sequential calls (stories260K, a SmolLM2-135M-shaped model), and larger ones add little; as prompts grow the prompt pass
  * dominates and batching pays less (400 tokens: 1.2–1.7× at 4 or 8 rows; 1000 tokens: 1.1× at 2 rows)
- * until it loses (1000 tokens × 4 rows: 0.7×). The first step also holds rows × width × vocabulary
- * float logits (graphs without num_logits_to_keep return them all), so the padded size is bounded too.
+ * until it loses (1000 tokens × 4 rows: 0.7×); those figures are from transformers' own `generate`, before
+ * the shared prefix and the chunked prompt pass. With a prefix the width is what follows it.
  */
 const MAX_BATCH_ROWS = 8;
 const MAX_BATCH_TOKENS = 2048;
