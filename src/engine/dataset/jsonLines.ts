@@ -308,9 +308,9 @@ class RecordAssembler {
       return;
     }
     for (const warning of warnings) this.handlers.onWarning({ line: span.line, column: 1, message: warning });
-    const duplicate = span.line === span.endLine && !Array.isArray(value) && eachKeyWrittenOnce(value as object, text)
-      ? undefined
-      : span.line === span.endLine ? duplicateTopLevelKey(text) : undefined;
+    // Native searches rule out a repeated key in most lines; the character scan decides the others.
+    const mayRepeat = span.line === span.endLine && !eachKeyWrittenOnce(value as object, text);
+    const duplicate = mayRepeat ? duplicateTopLevelKey(text) : undefined;
     if (duplicate) {
       this.handlers.onWarning({
         line: span.line, column: duplicate.column,
