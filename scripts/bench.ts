@@ -80,8 +80,8 @@ function sweepChild(args: string[]): Promise<SweepResult> {
 }
 
 /**
- * Each round runs ours and the baseline side by side (two children at once: the same machine load falls on
- * both, and the 2 cores are used), over the same prompts, planned beforehand as a run plans them.
+ * Each round runs ours, then the baseline (one child at a time: two at once would share the memory bandwidth
+ * that decoding is bound by, unevenly), over the same prompts, planned beforehand as a run plans them.
  */
 async function sweepRow(model: string, file: string, selection: 'random' | 'first', heldOut: number, figure: string, baseline: 'plain' | 'llama'): Promise<Row> {
   const loaded = await loadLanguageModel({ model, allowDownload: false });
@@ -91,12 +91,10 @@ async function sweepRow(model: string, file: string, selection: 'random' | 'firs
   const row: Row = { figure, ours: [], baselineName: baseline === 'plain' ? 'plain transformers.js loop' : 'llama-server (its prompt cache)', baseline: [], note: '' };
   for (let round = 0; round < rounds; round++) {
     log(`${figure}, round ${round + 1}`);
-    const [ours, other] = await Promise.all([
-      sweepChild(['--child', 'ours', '--model', model, '--data', file, '--selection', selection, '--held-out', String(heldOut)]),
-      baseline === 'plain'
-        ? sweepChild(['--child', 'plain', '--model', model, '--prompts', prompts])
-        : sweepChild(['--child', 'llama', '--model', model, '--gguf', join(model, 'stories260K.gguf'), '--prompts', prompts]),
-    ]);
+    const ours = await sweepChild(['--child', 'ours', '--model', model, '--data', file, '--selection', selection, '--held-out', String(heldOut)]);
+    const other = baseline === 'plain'
+      ? await sweepChild(['--child', 'plain', '--model', model, '--prompts', prompts])
+      : await sweepChild(['--child', 'llama', '--model', model, '--gguf', join(model, 'stories260K.gguf'), '--prompts', prompts]);
     row.ours.push(ours);
     row.baseline.push(other);
     const { agree, total } = agreement(ours, other);
