@@ -257,6 +257,21 @@ function sharedTests(getModel: () => LanguageModel, label: string): void {
     await model.generateBatch([{ text: 'Zebras', addSpecialTokens: false }], { maxNewTokens: 1 });
   });
 
+  test('a batch generated in two sub-batches: each one\'s prompt pass serves its references', async () => {
+    const model = getModel();
+    const pairs = [
+      ...PAIRS.filter((pair) => pair.continuation !== ''),
+      ...['The cat', 'A big dog', 'Lily and Tom', 'One morning'].map((text) => ({ prompt: { text, addSpecialTokens: true }, continuation: ' went to the park.' })),
+    ];
+    assert.equal(pairs.length, 10); // 8 rows, then 2
+    const expected = await oneAtATime(model, pairs);
+    await model.generateBatch!(pairs.map((pair) => pair.prompt), { maxNewTokens: 2 });
+    const { value, calls } = await recordingForwards(model, () => model.scoreBatch!(pairs, {}));
+    assertScoresMatch(value, expected);
+    assert.deepEqual(calls.map((call) => call.dims[0]).sort(), [2, 8]);
+    await model.generateBatch([{ text: 'Zebras', addSpecialTokens: false }], { maxNewTokens: 1 });
+  });
+
   test('more pairs than one sub-batch, with repeats, come back in order', async () => {
     const model = getModel();
     const pairs = [...PAIRS, ...PAIRS.slice(0, 5).reverse(), PAIRS[2]!, PAIRS[6]!, PAIRS[0]!];

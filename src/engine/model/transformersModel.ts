@@ -772,10 +772,11 @@ class TransformersLanguageModel implements LanguageModel {
   private readonly queue = new WorkQueue();
   private disposed = false;
   /**
-   * The prompt pass of the last generated sub-batch (≤ MAX_BATCH_CACHE_BYTES of cache), kept for scoring
-   * continuations of those prompts (references, labels…; see `scoreAfterPrompts`) until the next batch.
+   * The prompt passes of the last `generateBatch` (one per sub-batch, at most MAX_KEPT_PASS_BYTES of cache in
+   * all), kept for scoring continuations of those prompts (references, labels…; see `scoreAfterPrompts`)
+   * until the next batch.
    */
-  private lastPromptPass: PromptPass | undefined;
+  private lastPromptPasses: PromptPass[] = [];
 
   constructor(parts: ModelParts) {
     this.tf = parts.tf;
@@ -842,6 +843,7 @@ class TransformersLanguageModel implements LanguageModel {
       signal?.throwIfAborted();
       const encoded = prompts.map((prompt) => this.encodePrompt(prompt));
       encoded.forEach((ids, index) => this.checkPromptLength(ids.length, prompts.length > 1 ? index : undefined));
+      this.lastPromptPasses = [];
       const results = new Array<Generation | undefined>(prompts.length);
       const withPrefix: number[] = [];
       const without: number[] = [];
@@ -912,17 +914,17 @@ class TransformersLanguageModel implements LanguageModel {
       const withPrefix: number[] = [];
       const without: number[] = [];
       const prefix = options?.prefix;
-      const afterPrompts: { index: number; passRow: number }[] = [];
+      const afterPrompts = new Map<PromptPass, { index: number; passRow: number }[]>();
       rows.forEach((row, index) => {
-        const passRow = row && this.promptPassRow(row);
+        const found = row && this.promptPassRow(row);
         if (!row) results[index] = emptyScore();
-        else if (passRow !== undefined) afterPrompts.push({ index, passRow });
+        else if (found) afterPrompts.set(found.pass, [...(afterPrompts.get(found.pass) ?? []), { index, passRow: found.passRow }]);
         else if (this.prefixFitsScoring(prefix, pairs[index]!.prompt, row)) withPrefix.push(index);
         else without.push(index);
       });
-      if (afterPrompts.length > 0) {
-        const scores = await this.scoreAfterPrompts(afterPrompts.map(({ index, passRow }) => ({ row: rows[index]!, passRow })), signal);
-        afterPrompts.forEach(({ index }, position) => (results[index] = scores[position]));
+      for (const [pass, items] of afterPrompts) {
+        const scores = await this.scoreAfterPrompts(pass, items.map(({ index, passRow }) => ({ row: rows[index]!, passRow })), signal);
+        items.forEach(({ index }, position) => (results[index] = scores[position]));
       }
       const keepsLogits = this.hasInput('num_logits_to_keep');
       const batches = this.hasInput('position_ids');
@@ -990,7 +992,7 @@ class TransformersLanguageModel implements LanguageModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    this.lastPromptPass = undefined;
+    this.lastPromptPasses = [];
     await this.queue.run(async () => {
       await this.inner.dispose();
     });
@@ -1135,7 +1137,6 @@ class TransformersLanguageModel implements LanguageModel {
     const generated: number[][] = rows.map(() => []);
     // Rows still decoding, by their index in `rows`; the batch's tensors hold these rows, in this order.
     let live = rows.map((_, row) => row);
-    this.lastPromptPass = undefined;
     // The prompt pass in column chunks whose all-position logits (graphs without num_logits_to_keep) stay
     // under MAX_PREFILL_LOGIT_BYTES: only the last position's are needed, and 8 rows × 1,000 tokens × SmolLM2's
     // vocabulary would be 1.6 GB at once. Each chunk runs after the cache of the ones before.
@@ -1162,7 +1163,10 @@ class TransformersLanguageModel implements LanguageModel {
     past = undefined;
     const lastLogits = lastPositionRows(outputs.logits);
     // Kept for the references' scores: the prompts' cache is not changed by the steps below (each returns a new one).
-    this.lastPromptPass = { prompts: rows, cache: pastFromOutputs(outputs), mask, columns, lastLogits };
+    const cache = pastFromOutputs(outputs);
+    const bytes = Object.values(cache).reduce((sum, tensor) => sum + (tensor.data as unknown as ArrayBufferView).byteLength, 0);
+    const kept = this.lastPromptPasses.reduce((sum, pass) => sum + pass.bytes, 0);
+    if (kept + bytes <= MAX_KEPT_PASS_BYTES) this.lastPromptPasses.push({ prompts: rows, cache, mask, columns, lastLogits, bytes });
     let maskColumns = columns;
     let next = lastLogits.map(argmax);
     for (;;) {
@@ -1320,23 +1324,23 @@ class TransformersLanguageModel implements LanguageModel {
     return rows.map(({ jointIds, start }, row) => scoreOfTargets(logits, jointIds, start, row));
   }
 
-  /** The row of the last prompt pass whose prompt is exactly the pair's tokens before its continuation, if any. */
-  private promptPassRow(row: ScoredRow): number | undefined {
-    const pass = this.lastPromptPass;
-    if (!pass) return undefined;
-    const found = pass.prompts.findIndex((ids) => ids.length === row.start && ids.every((id, i) => row.jointIds[i] === id));
-    return found === -1 ? undefined : found;
+  /** The kept prompt pass and row whose prompt is exactly the pair's tokens before its continuation, if any. */
+  private promptPassRow(row: ScoredRow): { pass: PromptPass; passRow: number } | undefined {
+    for (const pass of this.lastPromptPasses) {
+      const found = pass.prompts.findIndex((ids) => ids.length === row.start && ids.every((id, i) => row.jointIds[i] === id));
+      if (found !== -1) return { pass, passRow: found };
+    }
+    return undefined;
   }
 
   /**
-   * Scores of continuations whose prompts the last generated sub-batch has just computed: the first token's
+   * Scores of continuations whose prompts a kept prompt pass has computed: the first token's
    * log-probability from that pass's last-position logits, the others from one pass over the continuation
    * alone, after the prompts' own key/value cache (its rows selected). Each row's continuation is
    * left-aligned after its cache columns, padding after it (causal: never seen by the row's tokens), positions
    * counting on from its prompt. So a reference costs its own tokens, not its prompt's again.
    */
-  private async scoreAfterPrompts(items: readonly { row: ScoredRow; passRow: number }[], signal?: AbortSignal): Promise<ContinuationScore[]> {
-    const pass = this.lastPromptPass!;
+  private async scoreAfterPrompts(pass: PromptPass, items: readonly { row: ScoredRow; passRow: number }[], signal?: AbortSignal): Promise<ContinuationScore[]> {
     const tokenLogProbs = items.map(({ row, passRow }) => [logSoftmaxAt(pass.lastLogits[passRow]!, row.jointIds[row.start]!)]);
     const own = items.map(({ row }) => row.jointIds.length - row.start - 1); // tokens fed: all but the last
     const pending = items.map((_, position) => position).filter((position) => own[position]! > 0);
@@ -1528,6 +1532,8 @@ const MAX_BATCH_TOKENS = 2048;
  * A token takes 46 KB there: 150-token prompts go 8 rows at a time, 850-token ones 3.
  */
 const MAX_BATCH_CACHE_BYTES = 128 * MIB;
+/** The prompt passes kept for scoring after a batch hold at most this much cache in all (2 sub-batches at the bound). */
+const MAX_KEPT_PASS_BYTES = 256 * MIB;
 /** A prefix is computed in chunks whose logits (all positions, on graphs without num_logits_to_keep) stay under this. */
 const MAX_PREFILL_LOGIT_BYTES = 64 * MIB;
 
@@ -1596,6 +1602,8 @@ interface PromptPass {
   mask: BigInt64Array;
   columns: number;
   lastLogits: Float32Array[];
+  /** Bytes of its cache. */
+  bytes: number;
 }
 
 type TypedArray = Float32Array | Float64Array | Uint16Array | Int32Array | BigInt64Array;
