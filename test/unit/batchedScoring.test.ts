@@ -269,7 +269,7 @@ function sharedTests(getModel: () => LanguageModel, label: string): void {
     const { value, calls } = await recordingForwards(model, () => model.scoreBatch!(pairs, {}));
     assertScoresMatch(value, expected);
     assert.deepEqual(calls.map((call) => call.dims[0]).sort(), [2, 8]);
-    await model.generateBatch([{ text: 'Zebras', addSpecialTokens: false }], { maxNewTokens: 1 });
+    await model.generateBatch!([{ text: 'Zebras', addSpecialTokens: false }], { maxNewTokens: 1 });
   });
 
   test('more pairs than one sub-batch, with repeats, come back in order', async () => {
