@@ -1,65 +1,63 @@
 /**
- * Scan benchmark: generates a JSON Lines file of about 1 GB (once, into bench-data/, which git ignores), then
- * inspects it in a child process with Node's default heap and prints the throughput and the peak memory.
+ * The scan benchmark's pieces (scripts/bench.ts runs them): two generated JSON Lines files, and the child
+ * processes that read them.
  *
- *   npm run bench:scan [-- --megabytes 1024]
+ * - long records: instruction / input / output, ASCII, 2–5 KB a record;
+ * - short records: prompt / completion of 20–80 words with accented, CJK and emoji words, ~430 bytes a record,
+ *   a malformed line every 997.
+ *
+ *   node scan-child.js --child inspect FILE   what `inspect --json` does: inspectDataset, bundled as the CLI is
+ *   node scan-child.js --child plain FILE     the baseline: readline + JSON.parse per line, nothing else
  */
-import { execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
 
-const { values } = parseArgs({ options: { megabytes: { type: 'string', default: '1024' }, child: { type: 'string' } } });
+export type ScanFileKind = 'long' | 'short';
 
-async function generate(file: string, bytes: number): Promise<void> {
-  // Varied records: several schemas' worth of text, some non-ASCII, a malformed line now and then.
-  const words = ['model', 'prompt', 'fine-tune', 'shots', 'context', 'naïve', 'café', '数据', 'données', 'ε', '🙂', 'token', 'window', 'bound'];
+export async function generateScanFile(file: string, bytes: number, kind: ScanFileKind): Promise<void> {
+  const varied = ['model', 'prompt', 'fine-tune', 'shots', 'context', 'naïve', 'café', '数据', 'données', 'ε', '🙂', 'token', 'window', 'bound'];
+  const ascii = ['model', 'prompt', 'fine-tune', 'shots', 'context', 'the', 'of', 'answer', 'data', 'question', 'token', 'window', 'bound', 'Explain'];
   const out = createWriteStream(file);
   let written = 0;
-  let index = 0;
-  while (written < bytes) {
-    const text = Array.from({ length: 20 + (index % 60) }, (_, i) => words[(index * 7 + i * 3) % words.length]).join(' ');
-    const line = index % 997 === 0 ? '{"prompt": broken\n' : JSON.stringify({ prompt: `${index}: ${text}`, completion: ` ${text.slice(0, 80)}` }) + '\n';
+  for (let index = 0; written < bytes; index++) {
+    let line: string;
+    if (kind === 'long') {
+      const text = (count: number): string => Array.from({ length: count }, (_, i) => ascii[(index * 7 + i * 3 + (i >> 3)) % ascii.length]).join(' ');
+      line = JSON.stringify({ instruction: `${index}: ${text(30 + (index % 50))}`, input: text(index % 100), output: text(300 + (index % 400)) }) + '\n';
+    } else {
+      const text = Array.from({ length: 20 + (index % 60) }, (_, i) => varied[(index * 7 + i * 3) % varied.length]).join(' ');
+      line = index % 997 === 0 ? '{"prompt": broken\n' : JSON.stringify({ prompt: `${index}: ${text}`, completion: ` ${text.slice(0, 80)}` }) + '\n';
+    }
     written += Buffer.byteLength(line);
-    index++;
     if (!out.write(line)) await new Promise<void>((ok) => out.once('drain', () => ok()));
   }
   await new Promise<void>((ok) => out.end(() => ok()));
 }
 
-async function child(file: string): Promise<void> {
+async function inspectChild(file: string): Promise<void> {
   const { inspectDataset } = await import('../src/engine/dataset/inspect');
-  const started = process.hrtime.bigint();
   const result = await inspectDataset(file);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  process.stdout.write(JSON.stringify({ seconds, records: result.records, invalid: result.invalid, maxRssKb: process.resourceUsage().maxRSS }));
+  process.stdout.write(JSON.stringify({ records: result.records, invalid: result.invalid, duplicates: result.duplicateInputs }));
 }
 
-async function main(): Promise<void> {
-  if (values.child) return child(values.child);
-  const folder = resolve(__dirname, '..', 'bench-data');
-  mkdirSync(folder, { recursive: true });
-  const megabytes = Number(values.megabytes);
-  const file = join(folder, `scan-${megabytes}mb.jsonl`);
-  if (!existsSync(file)) {
-    process.stderr.write(`Generating ${file} (${megabytes} MB)…\n`);
-    await generate(file, megabytes * 1024 * 1024);
+async function plainChild(file: string): Promise<void> {
+  let records = 0;
+  let invalid = 0;
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const line of lines) {
+    try {
+      JSON.parse(line);
+      records++;
+    } catch {
+      invalid++;
+    }
   }
-  const bytes = statSync(file).size;
-  // The scan runs as the extension and the command line run it: bundled, in plain Node, with its default heap.
-  const bundle = join(folder, 'scan-child.js');
-  await build({ entryPoints: [__filename], bundle: true, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], external: ['esbuild'], outfile: bundle, logLevel: 'warning' });
-  const output = execFileSync(process.execPath, [bundle, '--child', file], { encoding: 'utf8', maxBuffer: 1024 * 1024 });
-  const result = JSON.parse(output) as { seconds: number; records: number; invalid: number; maxRssKb: number };
-  const megabytesPerSecond = bytes / 1024 / 1024 / result.seconds;
-  process.stdout.write([
-    `file          ${file}`,
-    `size          ${(bytes / 1024 / 1024).toFixed(0)} MB, ${result.records.toLocaleString('en-US')} records, ${result.invalid.toLocaleString('en-US')} invalid lines`,
-    `scan time     ${result.seconds.toFixed(1)} s`,
-    `throughput    ${megabytesPerSecond.toFixed(1)} MB/s`,
-    `peak memory   ${(result.maxRssKb / 1024).toFixed(0)} MB (max RSS of the scanning process)`,
-  ].join('\n') + '\n');
+  process.stdout.write(JSON.stringify({ records, invalid }));
 }
 
-void main();
+if (require.main === module) {
+  const { values } = parseArgs({ options: { child: { type: 'string' } }, allowPositionals: true, strict: false });
+  const file = process.argv[process.argv.length - 1]!;
+  void (values.child === 'inspect' ? inspectChild(file) : plainChild(file));
+}

@@ -16,10 +16,10 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import type { GenerateOptions, Generation, LanguageModel, PromptInput } from '../../src/engine/model/languageModel';
+import type { GenerateOptions, Generation, LanguageModel, PrefixState, PromptInput } from '../../src/engine/model/languageModel';
 import { loadLanguageModel, subBatches } from '../../src/engine/model/transformersModel';
 import { STORIES_260K, temporaryFolder } from '../support/paths';
-import { buildTinyLlama } from '../support/tinyLlama';
+import { buildTinyLlama, TINY_SHAPE } from '../support/tinyLlama';
 
 const storiesPresent = fs.existsSync(join(STORIES_260K, 'onnx', 'model.onnx'));
 const needsStories = { skip: !storiesPresent && `the shared test model is missing: ${STORIES_260K}` };
@@ -65,43 +65,58 @@ function reasons(generations: readonly Generation[]): Set<string> {
   return new Set(generations.map((g) => g.finishReason));
 }
 
-interface GenerateCall {
+interface ForwardCall {
   dims: number[];
   mask: number[];
+  positions: number[];
+  /** Sequence length of the key/value cache passed in; 0 without one. */
+  pastLength: number;
 }
 
 /**
- * Records the runner's calls to transformers' own `generate` (the private `inner` model), so a test can
- * tell a real batch from the one-at-a-time fallback, whose results would equal `generate`'s trivially.
+ * Records the runner's forward passes (the private `inner` model's `forward`), so a test can tell a real
+ * batch from the one-at-a-time fallback, whose results would equal `generate`'s trivially, and see what a
+ * prefix saves. Only the calls made while `body` runs are recorded.
  */
-async function recordingCalls<T>(model: LanguageModel, body: () => Promise<T>): Promise<{ value: T; calls: GenerateCall[] }> {
-  type Inner = { generate(request: Record<string, unknown>): Promise<unknown> };
+async function recordingCalls<T>(model: LanguageModel, body: () => Promise<T>): Promise<{ value: T; calls: ForwardCall[] }> {
+  type Tensor = { dims: number[]; data: BigInt64Array };
+  type Inner = { forward(inputs: Record<string, unknown>): Promise<unknown> };
   await (model as unknown as { loadWeights(): Promise<void> }).loadWeights(); // the session opens on first use
   const inner = (model as unknown as { inner: Inner }).inner;
-  const original = inner.generate;
-  const calls: GenerateCall[] = [];
-  inner.generate = function (this: Inner, request) {
-    const ids = request.input_ids as { dims: number[] };
-    const mask = request.attention_mask as { data: BigInt64Array };
-    calls.push({ dims: [...ids.dims], mask: Array.from(mask.data, Number) });
-    return original.call(this, request);
+  const original = inner.forward;
+  const calls: ForwardCall[] = [];
+  inner.forward = function (this: Inner, inputs) {
+    const ids = inputs.input_ids as Tensor;
+    const past = inputs.past_key_values as Record<string, Tensor> | undefined;
+    calls.push({
+      dims: [...ids.dims],
+      mask: Array.from((inputs.attention_mask as Tensor).data, Number),
+      positions: Array.from((inputs.position_ids as Tensor | undefined)?.data ?? [], Number),
+      pastLength: past ? (Object.values(past)[0]?.dims[2] ?? 0) : 0,
+    });
+    return original.call(this, inputs);
   };
   try {
     return { value: await body(), calls };
   } finally {
-    inner.generate = original;
+    inner.forward = original;
   }
+}
+
+/** The first pass of each sub-batch: the one over the prompts (every later step feeds one token per row). */
+function promptPasses(calls: readonly ForwardCall[]): ForwardCall[] {
+  return calls.filter((call, index) => index === 0 || call.dims[1]! > 1 || calls[index - 1]!.dims[0]! < call.dims[0]!);
 }
 
 /** The checks both models share. */
 function sharedTests(getModel: () => LanguageModel, stops: readonly string[]): void {
-  test('one padded generate call for the batch: left padding, attention mask 0 on it', async () => {
+  test('one padded pass over the prompts, then one token per row and step: left padding, attention mask 0 on it', async () => {
     const model = getModel();
     const lengths = PROMPTS.map((p) => model.tokenizer.encode(p.text, { addSpecialTokens: p.addSpecialTokens }).length);
     const width = Math.max(...lengths);
     const { calls } = await recordingCalls(model, () => batch(model, PROMPTS, { maxNewTokens: 4 }));
-    assert.equal(calls.length, 1);
-    assert.deepEqual(calls[0]!.dims, [PROMPTS.length, width]);
+    assert.deepEqual(calls.map((call) => call.dims), [[PROMPTS.length, width], ...Array<number[]>(3).fill([PROMPTS.length, 1])]);
+    assert.deepEqual(calls.map((call) => call.pastLength), [0, width, width + 1, width + 2]);
     // rows are sorted by length inside the batch (less padding when it is split); each row's mask is
     // 0 over its padding and 1 over its tokens, padding on the left
     const sorted = [...lengths].sort((a, b) => a - b);
@@ -133,11 +148,11 @@ function sharedTests(getModel: () => LanguageModel, stops: readonly string[]): v
     const model = getModel();
     const prompts = [...PROMPTS, ...PROMPTS.slice(0, 5).reverse(), PROMPTS[3]!];
     assert.ok(prompts.length > 8);
-    const { calls } = await recordingCalls(model, () =>
-      assertBatchEqualsSequential(model, prompts, { maxNewTokens: 12, stopSequences: stops }),
-    );
-    // 12 sequential calls, then the batch in sub-batches of at most 8 rows
-    assert.deepEqual(calls.slice(prompts.length).map((call) => call.dims[0]), [8, 4]);
+    const expected = await oneAtATime(model, prompts, { maxNewTokens: 12, stopSequences: stops });
+    const { value, calls } = await recordingCalls(model, () => batch(model, prompts, { maxNewTokens: 12, stopSequences: stops }));
+    assert.deepEqual(value, expected);
+    // the batch in sub-batches of at most 8 rows
+    assert.deepEqual(calls.filter((call) => call.pastLength === 0).map((call) => call.dims[0]), [8, 4]);
   });
 
   test('maxNewTokens 0, one prompt, an empty list', async () => {
@@ -200,14 +215,59 @@ function sharedTests(getModel: () => LanguageModel, stops: readonly string[]): v
     assert.deepEqual(score, expectedScore);
   });
 
-  test('a prefix is ignored by the batch path and changes nothing', async () => {
+  test('a prefix computed in chunks of 3 tokens serves as well as one computed at once', async () => {
+    const model = getModel();
+    type Chunked = { prefill(prefix: PromptInput, options: { chunkTokens: number }): Promise<PrefixState> };
+    const shared = { text: 'Lily and Max went to the park. They saw a big red ball under a tree', addSpecialTokens: true };
+    const { value: prefix, calls } = await recordingCalls(model, () => (model as unknown as Chunked).prefill(shared, { chunkTokens: 3 }));
+    try {
+      const length = model.tokenizer.encode(shared.text).length;
+      assert.equal(prefix.tokenCount, length);
+      // ceil(length / 3) passes, each after the cache of the ones before
+      assert.deepEqual(calls.map((call) => call.pastLength), Array.from({ length: Math.ceil(length / 3) }, (_, i) => 3 * i));
+      const prompts = [`${shared.text} and`, `${shared.text}. Lily said`].map((text) => ({ text, addSpecialTokens: true }));
+      const options = { maxNewTokens: 12, stopSequences: stops };
+      assert.deepEqual(await batch(model, prompts, { ...options, prefix }), await oneAtATime(model, prompts, options));
+    } finally {
+      prefix.dispose();
+    }
+  });
+
+  test('a prefix: the rows it fits compute only their own tokens after it; every result equals generate', async () => {
     const model = getModel();
     assert.ok(model.prefill);
-    const prefix = await model.prefill({ text: 'Once upon a time', addSpecialTokens: true });
+    const shared = 'Once upon a time, there was a little girl named Lily. She liked to play';
+    const prefix = await model.prefill({ text: shared, addSpecialTokens: true });
     try {
-      const prompts = [PROMPTS[0]!, { text: 'Once upon a time, there', addSpecialTokens: true }, PROMPTS[2]!];
-      const plain = await oneAtATime(model, prompts, { maxNewTokens: 12 });
-      assert.deepEqual(await batch(model, prompts, { maxNewTokens: 12, prefix }), plain);
+      const prompts = [
+        { text: `${shared} with her dog.`, addSpecialTokens: true },
+        PROMPTS[2]!, // does not start with the prefix
+        { text: `${shared} outside in the sun. One day`, addSpecialTokens: true },
+        { text: `${shared}`, addSpecialTokens: true }, // the prefix itself: nothing left to run after it
+        { text: `${shared} ball`, addSpecialTokens: true },
+      ];
+      const options = { maxNewTokens: 12, stopSequences: stops };
+      const plain = await oneAtATime(model, prompts, options);
+      const { value, calls } = await recordingCalls(model, () => batch(model, prompts, { ...options, prefix }));
+      assert.deepEqual(value, plain);
+      const lengths = prompts.map((p) => model.tokenizer.encode(p.text, { addSpecialTokens: true }).length);
+      const own = [lengths[4]!, lengths[0]!, lengths[2]!].map((length) => length - prefix.tokenCount);
+      const firstPasses = promptPasses(calls);
+      // the three rows that extend the prefix: one pass over their own tokens after the shared cache
+      assert.deepEqual(firstPasses[0]!.dims, [3, Math.max(...own)]);
+      assert.equal(firstPasses[0]!.pastLength, prefix.tokenCount);
+      const width = Math.max(...own);
+      const columns = prefix.tokenCount + width;
+      // the prefix attended by every row, then its own tokens right-aligned, padding masked between
+      own.forEach((length, row) => {
+        const mask = firstPasses[0]!.mask.slice(row * columns, (row + 1) * columns);
+        assert.deepEqual(mask, [...Array<number>(prefix.tokenCount).fill(1), ...Array<number>(width - length).fill(0), ...Array<number>(length).fill(1)]);
+        const positions = firstPasses[0]!.positions.slice(row * width + width - length, (row + 1) * width);
+        assert.deepEqual(positions, Array.from({ length }, (_, i) => prefix.tokenCount + i));
+      });
+      // the other two rows run without it, from the start
+      const rest = calls.filter((call) => call.pastLength === 0);
+      assert.deepEqual(rest.map((call) => call.dims), [[2, Math.max(lengths[1]!, lengths[3]!)]]);
     } finally {
       prefix.dispose();
     }
@@ -223,6 +283,12 @@ test('sub-batches: at most 8 rows and 2048 padded tokens each, a longer prompt a
   // rows × the longest: 10 + 10 + 1000 → 3 × 1000 > 2048, so the 1000 starts its own batch; 2 × 1500 too
   assert.deepEqual(subBatches([10, 10, 1000, 1500, 1500, 3000]), [[0, 1], [2], [3], [4], [5]]);
   assert.deepEqual(subBatches([10, 1000, 1000]), [[0, 1], [2]]);
+  // and at most 128 MiB of key/value cache: rows × the most tokens one holds × bytes per token (46,080 on the
+  // SmolLM2-135M shape): 700 tokens take 32.3 MB a row, so 4 rows fit (129 MB) and a fifth would not
+  const perToken = 30 * 2 * 3 * 64 * 4;
+  assert.deepEqual(subBatches([40, 40, 40, 40, 40], [700, 700, 700, 700, 700], perToken), [[0, 1, 2, 3], [4]]);
+  assert.deepEqual(subBatches([40, 40, 40], [100, 100, 6000], perToken), [[0, 1], [2]]);
+  assert.deepEqual(subBatches([40, 40], [100, 100], 0), [[0, 1]]);
 });
 
 describe('generateBatch on a built random Llama', () => {
@@ -290,5 +356,39 @@ describe('generateBatch on stories260K', needsStories, () => {
       finishReason: 'stop-sequence',
     });
     assert.equal(second!.text, ' his dog');
+  });
+});
+
+describe('generateBatch with a vocabulary of 131,072 (a Llama 3 size) on a built random Llama', () => {
+  const folder = temporaryFolder('pof-batched-wide-');
+  let model: LanguageModel;
+
+  before(async () => {
+    const modelFolder = join(folder.path, 'model');
+    await buildTinyLlama(modelFolder, { seed: 2, shape: { ...TINY_SHAPE, vocabularySize: 131_072 } });
+    model = await loadLanguageModel({ model: modelFolder, allowDownload: false });
+  });
+
+  after(async () => {
+    await model?.dispose();
+    folder.remove();
+  });
+
+  test('the prompt pass runs in column chunks that keep its logits under 64 MiB; every result equals generate', async () => {
+    const options = { maxNewTokens: 6 };
+    const expected = await oneAtATime(model, PROMPTS, options);
+    const { value, calls } = await recordingCalls(model, () => batch(model, PROMPTS, options));
+    assert.deepEqual(value, expected);
+    const lengths = PROMPTS.map((p) => model.tokenizer.encode(p.text, { addSpecialTokens: p.addSpecialTokens }).length);
+    const width = Math.max(...lengths);
+    // 64 MiB / (6 rows × 131,072 × 4 bytes) = 21 columns a chunk, each after the cache of the ones before
+    const columns = 21;
+    const chunks = Math.ceil(width / columns);
+    assert.ok(chunks > 1);
+    assert.deepEqual(
+      calls.slice(0, chunks).map((call) => [call.dims, call.pastLength]),
+      Array.from({ length: chunks }, (_, i) => [[PROMPTS.length, Math.min(columns, width - columns * i)], columns * i]),
+    );
+    assert.deepEqual(calls[chunks]!.dims, [PROMPTS.length, 1]);
   });
 });

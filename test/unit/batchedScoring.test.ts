@@ -203,6 +203,76 @@ function sharedTests(getModel: () => LanguageModel, label: string): void {
     assert.ok(rows.some((ids) => padding(ids) > 0));
   });
 
+  test('a prefix: pairs it fits compute only their tokens after its cache; every score equals score alone', async () => {
+    const model = getModel();
+    assert.ok(model.prefill && model.scoreBatch);
+    const shared = 'Once upon a time, there was a little girl named Lily. She liked to play';
+    const prefix = await model.prefill({ text: shared, addSpecialTokens: true });
+    try {
+      const pairs: Pair[] = [
+        { prompt: { text: `${shared} with her`, addSpecialTokens: true }, continuation: ' dog in the park.' },
+        PAIRS[0]!, // does not start with the prefix
+        { prompt: { text: `${shared} outside. One day`, addSpecialTokens: true }, continuation: ', she saw a big red ball under a tree' },
+        { prompt: { text: shared, addSpecialTokens: true }, continuation: ' with her friends.' }, // scored from the prefix's last position: runs without it
+        { prompt: { text: `${shared} ball`, addSpecialTokens: true }, continuation: '' },
+      ];
+      const expected = await oneAtATime(model, pairs);
+      const { value, calls } = await recordingForwards(model, () => model.scoreBatch!(pairs, { prefix }));
+      assertScoresMatch(value, expected);
+      const fitting = [pairs[0]!, pairs[2]!].map((pair) => jointIds(model, pair).length - prefix.tokenCount).sort((a, b) => a - b);
+      // one pass for the two pairs after the prefix (only their own tokens), one for the two without it
+      assert.deepEqual(calls.map((call) => call.dims), [[2, Math.max(...fitting)], [2, Math.max(jointIds(model, pairs[1]!).length, jointIds(model, pairs[3]!).length)]]);
+      const width = Math.max(...fitting);
+      fitting.forEach((length, row) => {
+        const positions = calls[0]!.positions.slice(row * width + width - length, (row + 1) * width);
+        assert.deepEqual(positions, Array.from({ length }, (_, i) => prefix.tokenCount + i), `row ${row}: positions after the prefix`);
+      });
+    } finally {
+      prefix.dispose();
+    }
+  });
+
+  test('scoring right after generateBatch of the same prompts: only the continuations are computed; scores unchanged', async () => {
+    const model = getModel();
+    assert.ok(model.generateBatch && model.scoreBatch);
+    const pairs = PAIRS.filter((pair) => pair.continuation !== '');
+    const expected = await oneAtATime(model, pairs);
+    await model.generateBatch(pairs.map((pair) => pair.prompt), { maxNewTokens: 3 });
+    const { value, calls } = await recordingForwards(model, () => model.scoreBatch!(pairs, {}));
+    assertScoresMatch(value, expected);
+    // one pass over the continuations (all but each one's last token) after the prompts' cache; a pair whose
+    // boundary merges ("Once upon a time " + "there" on stories260K: its continuation takes the prompt's last
+    // token) uses the row of the prompt that is exactly its tokens before the continuation ("Once upon a time")
+    assert.deepEqual(calls.map((call) => call.dims), [[pairs.length, Math.max(...expected.map((score) => score.tokenCount)) - 1]]);
+    // kept until the next batch: other continuations of the same prompts (labels, say) reuse it too
+    const others = pairs.map((pair) => ({ prompt: pair.prompt, continuation: ' and the end.' }));
+    const again = await recordingForwards(model, () => model.scoreBatch!(others, {}));
+    assertScoresMatch(again.value, await oneAtATime(model, others));
+    assert.equal(again.calls.length, 1);
+    assert.equal(again.calls[0]!.dims[0], others.length);
+    // a new batch replaces it: scoring the first pairs now computes their prompts again
+    await model.generateBatch(others.slice(0, 2).map((pair) => pair.prompt), { maxNewTokens: 1 });
+    const third = await recordingForwards(model, () => model.scoreBatch!(pairs.slice(2), {}));
+    assert.equal(third.calls[0]!.dims[1], Math.max(...pairs.slice(2).map((pair) => jointIds(model, pair).length)));
+    // leave a pass no later test's prompt matches, so their passes are what they expect
+    await model.generateBatch([{ text: 'Zebras', addSpecialTokens: false }], { maxNewTokens: 1 });
+  });
+
+  test('a batch generated in two sub-batches: each one\'s prompt pass serves its references', async () => {
+    const model = getModel();
+    const pairs = [
+      ...PAIRS.filter((pair) => pair.continuation !== ''),
+      ...['The cat', 'A big dog', 'Lily and Tom', 'One morning'].map((text) => ({ prompt: { text, addSpecialTokens: true }, continuation: ' went to the park.' })),
+    ];
+    assert.equal(pairs.length, 10); // 8 rows, then 2
+    const expected = await oneAtATime(model, pairs);
+    await model.generateBatch!(pairs.map((pair) => pair.prompt), { maxNewTokens: 2 });
+    const { value, calls } = await recordingForwards(model, () => model.scoreBatch!(pairs, {}));
+    assertScoresMatch(value, expected);
+    assert.deepEqual(calls.map((call) => call.dims[0]).sort(), [2, 8]);
+    await model.generateBatch!([{ text: 'Zebras', addSpecialTokens: false }], { maxNewTokens: 1 });
+  });
+
   test('more pairs than one sub-batch, with repeats, come back in order', async () => {
     const model = getModel();
     const pairs = [...PAIRS, ...PAIRS.slice(0, 5).reverse(), PAIRS[2]!, PAIRS[6]!, PAIRS[0]!];
@@ -308,6 +378,9 @@ test('score sub-batches: ≤ 8 rows, ≤ 1024 padded tokens, ≤ 256 MiB of floa
     [[0], [1, 2]],
   );
   assert.deepEqual(scoreSubBatches(rows(2, 300), 262_144), [[0], [1]]);
+  // and ≤ 128 MiB of key/value cache (a shared prefix counts in every row): 46,080 bytes a token on the
+  // SmolLM2-135M shape, 700 tokens a row, so 4 rows and not 5
+  assert.deepEqual(scoreSubBatches(rows(5, 40), 512, Array<number>(5).fill(700), 46_080), [[0, 1, 2, 3], [4]]);
 });
 
 describe('scoreBatch on a built random Llama', () => {

@@ -396,7 +396,9 @@ class RecordAssembler {
       return false;
     }
     for (const warning of warnings) this.handlers.onWarning({ line: span.line, column: 1, message: warning });
-    const duplicate = span.line === span.endLine ? duplicateTopLevelKey(text) : undefined;
+    // Native searches rule out a repeated key in most lines; the character scan decides the others.
+    const mayRepeat = span.line === span.endLine && !eachKeyWrittenOnce(value as object, text);
+    const duplicate = mayRepeat ? duplicateTopLevelKey(text) : undefined;
     if (duplicate) {
       this.handlers.onWarning({
         line: span.line, column: duplicate.column,
@@ -468,6 +470,22 @@ function bracketDepth(text: string, from: BracketDepth = { open: 0, inString: fa
   // A string never spans lines in JSON; a line that ends inside one is broken, not pretty-printed.
   if (inString) broken = true;
   return { open, inString: false, escaped: false, broken };
+}
+
+/**
+ * True when every key of the parsed object appears exactly once in its line as a quoted string, which rules
+ * out a repeated key without a character-by-character scan (native searches instead: the scan's hot path).
+ * Only where no escape in the line could spell a key another way (`\u0061` for `a`, `\/` for `/`), so that
+ * each key can only be written as JSON.stringify writes it. False means "not sure": scan.
+ */
+function eachKeyWrittenOnce(value: object, text: string): boolean {
+  if (text.includes('\\u') || text.includes('\\/')) return false;
+  for (const key in value) {
+    const quoted = JSON.stringify(key);
+    const first = text.indexOf(quoted);
+    if (first === -1 || text.indexOf(quoted, first + quoted.length) !== -1) return false;
+  }
+  return true;
 }
 
 /** The first key that appears twice at the top level of a one-line object, with its column. */

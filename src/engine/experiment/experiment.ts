@@ -8,13 +8,14 @@ import { answerCapWarnings, reservedOutputTokens, type ShotEstimate } from '../b
 import { checkDataset, type DatasetCheck } from '../datasetCheck';
 import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
-import { settleTokens, type ContinuationScore, type Generation, type LanguageModel, type PromptInput, type Tokenizer } from '../model/languageModel';
+import { settleTokens, type ContinuationScore, type GenerateOptions, type Generation, type LanguageModel, type PromptInput, type Tokenizer } from '../model/languageModel';
 import { buildPrompt, type BuiltPrompt, type PromptResult, type PromptSettings } from '../prompt/builder';
 import { createSelector, type Embedder, type ExampleSelector } from '../prompt/selection';
 import { answerLead, templateFor } from '../prompt/template';
 import type { CheckSettings } from '../settings';
 import { agreementSamples, curvePoint, measuredVerdict, withAdjustedPairedTests } from './aggregate';
 import { cacheKey, OutputCache } from './outputCache';
+import { SharedPrefixes } from './prefixPlan';
 import { REPORT_VERSION, type CurvePoint, type ExperimentReport, type ItemRow, type MetricId, type SkippedItem } from './report';
 import { splitExamples } from './split';
 import { answerText, distributionCaveat, epsilonAtK, labelDistributionFromScores, referenceTokensWithin, unscorableReason, unscoredWarnings } from './measuredEpsilon';
@@ -150,6 +151,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const timing = { modelCalls: 0, cachedCalls: 0, generatedTokens: 0, scoredTokens: 0, generationSeconds: 0, scoringSeconds: 0 };
   const total = shots.length * heldOut.length;
   const canScore = !model.unavailableMeasurements?.some((entry) => entry.measurement === 'reference-log-probability');
+  // The instruction and examples prompts share are computed once (see prefixPlan.ts).
+  const prefixes = new SharedPrefixes(model);
 
   const report = (complete: boolean): ExperimentReport => {
     const curve: CurvePoint[] = [];
@@ -204,10 +207,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     if (missing.length) {
       signal?.throwIfAborted();
       const began = performance.now();
-      const options = { maxNewTokens: settings.maxNewTokens, stopSequences, signal };
+      const prefix = await prefixes.prefixFor(missing.map((index) => prompts[index]!));
+      const options = { maxNewTokens: settings.maxNewTokens, stopSequences, signal, prefix };
       const generations = model.generateBatch && missing.length > 1
         ? await model.generateBatch(missing.map((index) => prompts[index]!), options)
-        : [await model.generate(prompts[missing[0]!]!, options), ...(await sequential(missing.slice(1)))];
+        : [await model.generate(prompts[missing[0]!]!, options), ...(await sequential(missing.slice(1), options))];
       timing.generationSeconds += (performance.now() - began) / 1000;
       missing.forEach((index, position) => {
         const generation = generations[position]!;
@@ -219,9 +223,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     }
     return results as { generation: Generation; cached: boolean }[];
 
-    async function sequential(indexes: number[]): Promise<Generation[]> {
+    async function sequential(indexes: number[], options: GenerateOptions): Promise<Generation[]> {
       const generations: Generation[] = [];
-      for (const index of indexes) generations.push(await model.generate(prompts[index]!, { maxNewTokens: settings.maxNewTokens, stopSequences, signal }));
+      for (const index of indexes) generations.push(await model.generate(prompts[index]!, options));
       return generations;
     }
   };
@@ -253,7 +257,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       signal?.throwIfAborted();
       const began = performance.now();
       const scored: ContinuationScore[] = [];
-      if (model.scoreBatch && missing.length > 1) scored.push(...(await model.scoreBatch(missing.map((index) => pairs[index]!), { signal })));
+      if (model.scoreBatch && missing.length > 1) {
+        const prefix = await prefixes.prefixFor(missing.map((index) => pairs[index]!.prompt));
+        scored.push(...(await model.scoreBatch(missing.map((index) => pairs[index]!), { signal, prefix })));
+      }
       else for (const index of missing) scored.push(await model.score(pairs[index]!.prompt, pairs[index]!.continuation, { signal }));
       timing.scoringSeconds += (performance.now() - began) / 1000;
       missing.forEach((index, position) => {
@@ -283,6 +290,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   } catch (error) {
     if (signal?.aborted) throw new RunCancelledError(report(false));
     throw error;
+  } finally {
+    prefixes.dispose();
   }
   options.onProgress?.({ done, total, k: shots[shots.length - 1] ?? 0, cached: timing.cachedCalls, message: 'done' });
   return report(true);

@@ -103,7 +103,7 @@ export interface LanguageModel {
   /**
    * Greedy decoding of several prompts at once (left-padded); each result is what `generate` would give.
    * Optional. Results are in the order of `prompts`; `[]` for an empty list. Every prompt gets the same
-   * options; `options.prefix` may be ignored by the batch path (it only saves time, never changes a result).
+   * options; `options.prefix` is used by the prompts it fits (it only saves time, never changes a result).
    */
   generateBatch?(prompts: readonly PromptInput[], options: GenerateOptions): Promise<Generation[]>;
   /**
@@ -116,10 +116,11 @@ export interface LanguageModel {
    * Optional. Results are in the order of `pairs`; `[]` for an empty list. A pair `score` would reject (too long
    * for the context, or nothing to condition on) rejects the whole call, before anything is computed, with
    * `score`'s message naming the pair ("Pair 3 of the batch: ..."): skip such pairs before calling.
+   * `options.prefix`, as for `generateBatch`: used by the pairs it fits, saves time, changes no result.
    */
   scoreBatch?(
     pairs: readonly { prompt: PromptInput; continuation: string }[],
-    options?: { signal?: AbortSignal },
+    options?: { signal?: AbortSignal; prefix?: PrefixState },
   ): Promise<ContinuationScore[]>;
   /**
    * What this model cannot measure (a serving engine without prompt log-probabilities, a tokenizer that is an

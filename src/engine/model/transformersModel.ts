@@ -27,10 +27,20 @@
  * from the output cache never loads the weights. (A Hub download fetches and opens them at load.)
  *
  * Batches: `generateBatch` left-pads several prompts (pad token, attention mask 0 there) and decodes them
- * in one greedy `generate`; transformers derives position ids from the mask, so each row computes what it
- * would alone and its result equals `generate`'s (tested token for token). The logits agree up to float
- * rounding from the different kernel shapes (stories260K: bit-identical; random Llamas: |Δ| ≤ 2.3e-5),
- * which could only change a greedy choice on a near-tie of the top two logits.
+ * greedily in its own loop of forward passes (`generatePadded`): position ids count each row's own tokens,
+ * so each row computes what it would alone and its result equals `generate`'s (transformers' own greedy
+ * `generate`; tested token for token). The logits agree up to float rounding from the different kernel
+ * shapes (stories260K: bit-identical; random Llamas: |Δ| ≤ 2.3e-5), which could only change a greedy choice
+ * on a near-tie of the top two logits. What the loop adds over transformers' `generate`:
+ * - a shared prefix (`prefill`, `options.prefix`): its key/value cache is copied into every row that starts
+ *   with it, and only the rest of each prompt is computed;
+ * - rows leave the batch when they end, instead of running to the longest;
+ * - logits only where needed: the graphs at hand (stories260K, the tests' models, transformers.js' Llama
+ *   exports without it) have no `num_logits_to_keep` input and return logits at every position, so the
+ *   prompt pass runs in column chunks bounded by MAX_PREFILL_LOGIT_BYTES and only the last position's are
+ *   kept (copied out, the tensor dropped); where the input exists, it is set to 1;
+ * - the prompt pass's cache is kept until the next batch, and `scoreBatch` scores continuations of those
+ *   very prompts after it: a reference costs its own tokens, not its prompt's again.
  *
  * `scoreBatch` pads pairs the same way for one forward pass per sub-batch; see its comment for the bounds.
  *
@@ -722,6 +732,12 @@ class TransformersLanguageModel implements LanguageModel {
   private readonly eosTokenIds: readonly number[];
   private readonly queue = new WorkQueue(() => this.ensureSession());
   private disposed = false;
+  /**
+   * The prompt passes of the last `generateBatch` (one per sub-batch, at most MAX_KEPT_PASS_BYTES of cache in
+   * all), kept for scoring continuations of those prompts (references, labels…; see `scoreAfterPrompts`)
+   * until the next batch.
+   */
+  private lastPromptPasses: PromptPass[] = [];
 
   constructor(parts: ModelParts) {
     this.tf = parts.tf;
@@ -767,15 +783,17 @@ class TransformersLanguageModel implements LanguageModel {
   }
 
   /**
-   * Several prompts in one left-padded batch through transformers' greedy `generate`. Each row stops on
-   * its own (EOS, a stop sequence in its decoded text, or its own token limit); a finished row keeps being
-   * computed until the last one finishes, but its extra tokens are dropped. Rows are cut, decoded and
-   * classified exactly as `generate` does. `options.prefix` is ignored.
+   * Several prompts decoded greedily together (`decodeRows`): each row stops on its own (EOS, a stop
+   * sequence in its decoded text, or its own token limit) and leaves the batch then; rows are cut, decoded
+   * and classified exactly as `generate` does.
    *
-   * Falls back to one-at-a-time generation (same results, no speed-up) when the batch cannot be padded
+   * `options.prefix` (from `prefill`) is used by the prompts it fits (their tokens begin with its tokens): its
+   * key/value cache is shared and only their remaining tokens are computed. Others run without it.
+   *
+   * Falls back to one-at-a-time generation (same results, no speed-up) when the rows cannot be padded
    * faithfully: a graph without a `position_ids` input, or a padded width plus new tokens beyond the context.
-   * Prompts are sorted by length and split into sub-batches of at most MAX_BATCH_ROWS rows and
-   * MAX_BATCH_TOKENS padded tokens, where batching pays (measured); a prompt longer than that runs alone.
+   * Prompts are sorted by length and split into sub-batches of at most MAX_BATCH_ROWS rows, MAX_BATCH_TOKENS
+   * padded tokens and MAX_BATCH_CACHE_BYTES of key/value cache, where batching pays (measured).
    */
   async generateBatch(prompts: readonly PromptInput[], options: GenerateOptions): Promise<Generation[]> {
     const { signal } = options;
@@ -787,24 +805,30 @@ class TransformersLanguageModel implements LanguageModel {
       signal?.throwIfAborted();
       const encoded = prompts.map((prompt) => this.encodePrompt(prompt));
       encoded.forEach((ids, index) => this.checkPromptLength(ids.length, prompts.length > 1 ? index : undefined));
+      this.lastPromptPasses = [];
       const results = new Array<Generation | undefined>(prompts.length);
-      const pending: number[] = [];
+      const withPrefix: number[] = [];
+      const without: number[] = [];
       encoded.forEach((ids, index) => {
         if (this.newTokenLimit(ids.length, options.maxNewTokens) === 0) {
           results[index] = { text: '', tokenIds: [], promptTokenCount: ids.length, finishReason: 'max-new-tokens' };
+        } else if (this.usablePrefixCache(options.prefix, prompts[index]!, ids)) {
+          withPrefix.push(index);
         } else {
-          pending.push(index);
+          without.push(index);
         }
       });
-      // Similar lengths together: less padding per sub-batch. The sort is stable, so ties keep their order.
-      pending.sort((a, b) => encoded[a]!.length - encoded[b]!.length);
-      for (const chunk of subBatches(pending.map((index) => encoded[index]!.length))) {
-        const indices = chunk.map((position) => pending[position]!);
-        const generations = await this.generatePadded(
-          indices.map((index) => encoded[index]!),
-          options,
-        );
-        indices.forEach((index, row) => (results[index] = generations[row]));
+      const prefix = options.prefix as TransformersPrefix | undefined;
+      for (const [pending, shared] of [[withPrefix, prefix], [without, undefined]] as const) {
+        // Similar lengths together: less padding per sub-batch. The sort is stable, so ties keep their order.
+        const skip = shared?.tokenCount ?? 0;
+        pending.sort((a, b) => encoded[a]!.length - encoded[b]!.length);
+        const cacheTokens = (index: number): number => encoded[index]!.length + this.newTokenLimit(encoded[index]!.length, options.maxNewTokens);
+        for (const chunk of subBatches(pending.map((index) => encoded[index]!.length - skip), pending.map(cacheTokens), this.kvBytesPerToken())) {
+          const indices = chunk.map((position) => pending[position]!);
+          const generations = await this.generatePadded(indices.map((index) => encoded[index]!), options, shared);
+          indices.forEach((index, row) => (results[index] = generations[row]));
+        }
       }
       return results as Generation[];
     });
@@ -837,7 +861,7 @@ class TransformersLanguageModel implements LanguageModel {
    */
   async scoreBatch(
     pairs: readonly { prompt: PromptInput; continuation: string }[],
-    options?: { signal?: AbortSignal },
+    options?: { signal?: AbortSignal; prefix?: PrefixState },
   ): Promise<ContinuationScore[]> {
     const signal = options?.signal;
     signal?.throwIfAborted();
@@ -849,52 +873,88 @@ class TransformersLanguageModel implements LanguageModel {
         this.scoredRow(pair.prompt, pair.continuation, pairs.length > 1 ? index : undefined),
       );
       const results = new Array<ContinuationScore | undefined>(pairs.length);
-      const pending: number[] = [];
+      const withPrefix: number[] = [];
+      const without: number[] = [];
+      const prefix = options?.prefix;
+      const afterPrompts = new Map<PromptPass, { index: number; passRow: number }[]>();
       rows.forEach((row, index) => {
-        if (row) pending.push(index);
-        else results[index] = emptyScore();
+        const found = row && this.promptPassRow(row);
+        if (!row) results[index] = emptyScore();
+        else if (found) afterPrompts.set(found.pass, [...(afterPrompts.get(found.pass) ?? []), { index, passRow: found.passRow }]);
+        else if (this.prefixFitsScoring(prefix, pairs[index]!.prompt, row)) withPrefix.push(index);
+        else without.push(index);
       });
-      // Similar lengths together: less padding. The sort is stable, so ties keep their order.
-      pending.sort((a, b) => rows[a]!.jointIds.length - rows[b]!.jointIds.length);
+      for (const [pass, items] of afterPrompts) {
+        const scores = await this.scoreAfterPrompts(pass, items.map(({ index, passRow }) => ({ row: rows[index]!, passRow })), signal);
+        items.forEach(({ index }, position) => (results[index] = scores[position]));
+      }
       const keepsLogits = this.hasInput('num_logits_to_keep');
-      const chunks = this.hasInput('position_ids')
-        ? scoreSubBatches(
-            pending.map((index) => {
-              const { jointIds, start } = rows[index]!;
-              return { tokens: jointIds.length, logitColumns: keepsLogits ? jointIds.length - start + 1 : jointIds.length };
-            }),
-            this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE,
-          )
-        : pending.map((_, position) => [position]);
-      for (const chunk of chunks) {
-        signal?.throwIfAborted();
-        const indices = chunk.map((position) => pending[position]!);
-        const scores =
-          indices.length === 1
-            ? [await this.scoreAlone(rows[indices[0]!]!)]
-            : await this.scorePadded(indices.map((index) => rows[index]!));
-        indices.forEach((index, row) => (results[index] = scores[row]));
+      const batches = this.hasInput('position_ids');
+      for (const [pending, shared] of [[withPrefix, prefix as TransformersPrefix | undefined], [without, undefined]] as const) {
+        const skip = shared?.tokenCount ?? 0;
+        // Similar lengths together: less padding. The sort is stable, so ties keep their order.
+        pending.sort((a, b) => rows[a]!.jointIds.length - rows[b]!.jointIds.length);
+        const chunks = batches
+          ? scoreSubBatches(
+              pending.map((index) => {
+                const { jointIds, start } = rows[index]!;
+                return { tokens: jointIds.length - skip, logitColumns: keepsLogits ? jointIds.length - start + 1 : jointIds.length - skip };
+              }),
+              this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE,
+              pending.map((index) => rows[index]!.jointIds.length),
+              this.kvBytesPerToken(),
+            )
+          : pending.map((_, position) => [position]);
+        for (const chunk of chunks) {
+          signal?.throwIfAborted();
+          const indices = chunk.map((position) => pending[position]!);
+          const scores =
+            indices.length === 1 && !shared
+              ? [await this.scoreAlone(rows[indices[0]!]!)]
+              : await this.scorePadded(indices.map((index) => rows[index]!), shared);
+          indices.forEach((index, row) => (results[index] = scores[row]));
+        }
       }
       signal?.throwIfAborted();
       return results as ContinuationScore[];
     });
   }
 
-  async prefill(prefix: PromptInput): Promise<PrefixState> {
+  /**
+   * The prefix's key/value cache, computed in chunks of `chunkTokens` tokens (default: as many as keep the
+   * graph's all-position logits under MAX_PREFILL_LOGIT_BYTES), each after the cache of the ones before, so
+   * a long prefix never holds its whole length × vocabulary of logits at once.
+   */
+  async prefill(prefix: PromptInput, options?: { chunkTokens?: number }): Promise<PrefixState> {
     return this.queue.run(async () => {
       this.assertUsable();
       const ids = this.encodePrompt(prefix);
       if (ids.length >= this.contextLength) {
         throw new Error(`The prefix has ${ids.length} tokens; the model's context is ${this.contextLength}.`);
       }
-      const outputs = await this.inner.forward(this.forwardInputs(ids, 1));
-      return new TransformersPrefix(this, prefix.text, ids, pastFromOutputs(outputs));
+      const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
+      const chunk = this.hasInput('position_ids')
+        ? Math.max(1, options?.chunkTokens ?? Math.floor(MAX_PREFILL_LOGIT_BYTES / (vocabulary * 4)))
+        : ids.length;
+      let past: Record<string, TfTensor> | undefined;
+      for (let begin = 0; begin < ids.length; begin += chunk) {
+        const end = Math.min(ids.length, begin + chunk);
+        const outputs = await this.forwardRows(
+          this.idsTensor(ids.slice(begin, end)),
+          this.onesTensor(end),
+          new this.tf.Tensor('int64', BigInt64Array.from({ length: end - begin }, (_, i) => BigInt(begin + i)), [1, end - begin]),
+          past,
+        );
+        past = pastFromOutputs(outputs);
+      }
+      return new TransformersPrefix(this, prefix.text, ids, past);
     });
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    this.lastPromptPasses = [];
     await this.queue.run(async () => {
       await this.session?.dispose();
     });
@@ -1017,21 +1077,22 @@ class TransformersLanguageModel implements LanguageModel {
   }
 
   /**
-   * Rows already encoded, checked and each allowed at least one new token; runs inside the queue.
-   * Left-pads them to the longest with the pad token and an attention mask of 0 there; transformers then
-   * derives each row's position ids from the mask (cumsum - 1: the first real token is at position 0) and
-   * extends the mask by one 1 per step, so a padded row sees exactly its own tokens at their own positions.
+   * Rows already encoded, checked and each allowed at least one new token; runs inside the queue. With a
+   * `prefix` every row begins with its tokens: its key/value cache is copied to each row and only the rest
+   * is computed. The rows' remaining tokens are left-padded to the longest after the prefix (pad token,
+   * attention mask 0 there), each row's position ids count its own tokens only (prefix first), so a row
+   * computes what it would alone. Then greedy steps of one token per row: the next token is the first
+   * maximum of the last position's logits (as transformers' greedy sampler picks it), and a row leaves the
+   * batch as soon as it has ended, taking its cache with it.
    */
-  private async generatePadded(rows: readonly number[][], options: GenerateOptions): Promise<Generation[]> {
+  private async generatePadded(rows: readonly number[][], options: GenerateOptions, prefix?: TransformersPrefix): Promise<Generation[]> {
     const { signal } = options;
     const stopSequences = nonEmptyStops(options.stopSequences);
     const limits = rows.map((ids) => this.newTokenLimit(ids.length, options.maxNewTokens));
-    const width = Math.max(...rows.map((ids) => ids.length));
+    const skip = prefix?.tokenCount ?? 0;
+    const width = Math.max(...rows.map((ids) => ids.length - skip));
     const steps = Math.max(...limits);
-    const faithful =
-      rows.length > 1 &&
-      (this.inner.sessions.model?.inputNames.includes('position_ids') ?? false) &&
-      width + steps <= this.contextLength;
+    const faithful = this.hasInput('position_ids') && skip + width + steps <= this.contextLength;
     if (!faithful) {
       const generations: Generation[] = [];
       for (const ids of rows) {
@@ -1041,53 +1102,128 @@ class TransformersLanguageModel implements LanguageModel {
       return generations;
     }
 
-    const pad = this.padTokenId();
-    const inputIds = new BigInt64Array(rows.length * width).fill(BigInt(pad));
-    const mask = new BigInt64Array(rows.length * width);
+    const pad = BigInt(this.padTokenId());
+    const count = rows.length;
+    const columns = skip + width;
+    const inputIds = new BigInt64Array(count * width).fill(pad);
+    const positions = new BigInt64Array(count * width).fill(1n);
+    let mask = new BigInt64Array(count * columns);
     rows.forEach((ids, row) => {
-      const offset = row * width + (width - ids.length);
-      ids.forEach((id, i) => (inputIds[offset + i] = BigInt(id)));
-      mask.fill(1n, offset, (row + 1) * width);
-    });
-
-    // Where each row ended: the number of its generated tokens to keep, once known. Sticky, unlike
-    // transformers' own EOS criterion, which only looks at a row's last token: the batch ends when every
-    // row has ended at some step, not when every row happens to end at the same step.
-    const ends = new Array<number | undefined>(rows.length).fill(undefined);
-    const eos = this.eosTokenIds;
-    const decodeNew = (row: number, ids: readonly number[]): string => this.decodeContinuation(rows[row]!, ids);
-    class StopRowsOrAbort extends this.tf.StoppingCriteria {
-      override _call(inputIds: readonly (readonly (number | bigint)[])[]): boolean[] {
-        if (signal?.aborted) return inputIds.map(() => true);
-        return inputIds.map((sequence, row) => {
-          if (ends[row] !== undefined) return true;
-          const generated = sequence.slice(width).map(Number);
-          const count = generated.length;
-          const ended =
-            count >= limits[row]! ||
-            eos.includes(generated[count - 1]!) ||
-            (stopSequences.length > 0 && findStop(decodeNew(row, generated), stopSequences) !== undefined);
-          if (ended) ends[row] = count;
-          return ended;
-        });
+      const own = ids.length - skip;
+      const offset = row * width + (width - own);
+      for (let i = 0; i < own; i++) {
+        inputIds[offset + i] = BigInt(ids[skip + i]!);
+        positions[offset + i] = BigInt(skip + i);
       }
+      mask.fill(1n, row * columns, row * columns + skip);
+      mask.fill(1n, row * columns + columns - own, (row + 1) * columns);
+    });
+    const generated: number[][] = rows.map(() => []);
+    // Rows still decoding, by their index in `rows`; the batch's tensors hold these rows, in this order.
+    let live = rows.map((_, row) => row);
+    // The prompt pass in column chunks whose all-position logits (graphs without num_logits_to_keep) stay
+    // under MAX_PREFILL_LOGIT_BYTES: only the last position's are needed, and 8 rows × 1,000 tokens × SmolLM2's
+    // vocabulary would be 1.6 GB at once. Each chunk runs after the cache of the ones before.
+    const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
+    const chunk = this.hasInput('num_logits_to_keep') ? width : Math.max(1, Math.floor(MAX_PREFILL_LOGIT_BYTES / (count * vocabulary * 4)));
+    let past = prefix ? tileCache(this.tf, prefix.cacheEntries()!, count) : undefined;
+    let outputs: Record<string, TfTensor> = {};
+    for (let begin = 0; begin < width; begin += chunk) {
+      const end = Math.min(width, begin + chunk);
+      const part = (data: BigInt64Array, rowWidth: number, from: number, to: number): BigInt64Array => {
+        const result = new BigInt64Array(count * (to - from));
+        for (let row = 0; row < count; row++) result.set(data.subarray(row * rowWidth + from, row * rowWidth + to), row * (to - from));
+        return result;
+      };
+      const whole = begin === 0 && end === width;
+      outputs = await this.forwardRows(
+        new this.tf.Tensor('int64', whole ? inputIds : part(inputIds, width, begin, end), [count, end - begin]),
+        new this.tf.Tensor('int64', whole ? mask : part(mask, columns, 0, skip + end), [count, skip + end]),
+        new this.tf.Tensor('int64', whole ? positions : part(positions, width, begin, end), [count, end - begin]),
+        past,
+      );
+      if (end < width) past = pastFromOutputs(outputs);
     }
-
-    const output = await this.inner.generate({
-      ...this.greedyRequest(),
-      input_ids: new this.tf.Tensor('int64', inputIds, [rows.length, width]),
-      attention_mask: new this.tf.Tensor('int64', mask, [rows.length, width]),
-      max_new_tokens: steps,
-      stopping_criteria: [new StopRowsOrAbort()],
-    });
+    past = undefined;
+    const lastLogits = lastPositionRows(outputs.logits);
+    // Kept for the references' scores: the prompts' cache is not changed by the steps below (each returns a new one).
+    const cache = pastFromOutputs(outputs);
+    const bytes = Object.values(cache).reduce((sum, tensor) => sum + (tensor.data as unknown as ArrayBufferView).byteLength, 0);
+    const kept = this.lastPromptPasses.reduce((sum, pass) => sum + pass.bytes, 0);
+    if (kept + bytes <= MAX_KEPT_PASS_BYTES) this.lastPromptPasses.push({ prompts: rows, cache, mask, columns, lastLogits, bytes });
+    let maskColumns = columns;
+    let next = lastLogits.map(argmax);
+    for (;;) {
+      signal?.throwIfAborted();
+      past = pastFromOutputs(outputs);
+      outputs = {};
+      const stillLive: number[] = [];
+      const kept: number[] = [];
+      live.forEach((row, batchRow) => {
+        const ids = generated[row]!;
+        ids.push(next[batchRow]!);
+        const ended =
+          ids.length >= limits[row]! ||
+          this.eosTokenIds.includes(ids[ids.length - 1]!) ||
+          (stopSequences.length > 0 && findStop(this.decodeContinuation(rows[row]!, ids), stopSequences) !== undefined);
+        if (!ended) {
+          stillLive.push(row);
+          kept.push(batchRow);
+        }
+      });
+      if (stillLive.length === 0) break;
+      if (kept.length < live.length) {
+        past = selectCacheRows(this.tf, past, kept);
+        mask = selectRows(mask, maskColumns, kept);
+      }
+      live = stillLive;
+      const grown = new BigInt64Array(live.length * (maskColumns + 1));
+      for (let r = 0; r < live.length; r++) {
+        grown.set(mask.subarray(r * maskColumns, (r + 1) * maskColumns), r * (maskColumns + 1));
+        grown[r * (maskColumns + 1) + maskColumns] = 1n;
+      }
+      mask = grown;
+      maskColumns++;
+      outputs = await this.forwardRows(
+        new this.tf.Tensor('int64', BigInt64Array.from(live, (row) => BigInt(generated[row]!.at(-1)!)), [live.length, 1]),
+        new this.tf.Tensor('int64', mask, [live.length, maskColumns]),
+        new this.tf.Tensor('int64', BigInt64Array.from(live, (row) => BigInt(rows[row]!.length + generated[row]!.length - 1)), [live.length, 1]),
+        past,
+      );
+      past = undefined;
+      next = lastPositionRows(outputs.logits).map(argmax);
+    }
     signal?.throwIfAborted();
-    const sequences = 'sequences' in output ? output.sequences : output;
-    const columns = sequences.dims[1]!;
-    const all = Array.from(sequences.data as ArrayLike<bigint | number>, Number);
-    return rows.map((ids, row) => {
-      const generated = all.slice(row * columns + width, (row + 1) * columns);
-      return this.finish(ids, generated.slice(0, ends[row] ?? generated.length), stopSequences);
-    });
+    return rows.map((ids, row) => this.finish(ids, generated[row]!, stopSequences));
+  }
+
+  /** One forward pass of the decoder over `inputIds` after `past` (none: an empty cache); logits of the last position only where the graph can. */
+  private async forwardRows(
+    inputIds: TfTensor,
+    attentionMask: TfTensor,
+    positionIds: TfTensor,
+    past: Record<string, TfTensor> | undefined,
+  ): Promise<Record<string, TfTensor>> {
+    const inputs: Record<string, unknown> = { input_ids: inputIds, attention_mask: attentionMask, position_ids: positionIds };
+    if (past) inputs.past_key_values = past;
+    if (this.hasInput('num_logits_to_keep')) inputs.num_logits_to_keep = new this.tf.Tensor('int64', BigInt64Array.from([1n]), []);
+    return this.inner.forward(inputs);
+  }
+
+  /**
+   * Bytes of key/value cache one token takes in one row (every layer's key and value), from config.json;
+   * 0 when config.json does not say (the cache then bounds nothing).
+   */
+  private kvBytesPerToken(): number {
+    const config = this.inner.config;
+    const layers = firstPositiveInteger(config.num_hidden_layers, config.n_layer);
+    const heads = firstPositiveInteger(config.num_attention_heads, config.n_head);
+    const kvHeads = firstPositiveInteger(config.num_key_value_heads) ?? heads;
+    const hidden = firstPositiveInteger(config.hidden_size, config.n_embd);
+    const headDim = firstPositiveInteger(config.head_dim) ?? (hidden && heads ? hidden / heads : undefined);
+    if (!layers || !kvHeads || !headDim) return 0;
+    const dtype = this.inner.sessions.model?.config?.dtype ?? 'fp32';
+    return layers * 2 * kvHeads * headDim * (dtype.includes('f16') ? 2 : 4);
   }
 
   /** The id that fills left padding (never attended to): the tokenizer's pad token, else EOS, else 0. */
@@ -1133,22 +1269,35 @@ class TransformersLanguageModel implements LanguageModel {
    * Checked pairs in one left-padded forward pass; runs inside the queue. Every row ends at the last
    * column, so the last `keep` logit columns (num_logits_to_keep, when the graph has it) hold what every
    * row needs, and `logProbsOfTargets` finds a row's positions from the right as it does for a lone pass.
+   * With a `prefix` (which `prefixFitsScoring` accepted for every row) its cache is copied to each row and
+   * only the tokens after it are computed: [prefix | padding | the row's own tokens], positions counting
+   * each row's own tokens, as in `generatePadded`.
    */
-  private async scorePadded(rows: readonly ScoredRow[]): Promise<ContinuationScore[]> {
-    const width = Math.max(...rows.map((row) => row.jointIds.length));
+  private async scorePadded(rows: readonly ScoredRow[], prefix?: TransformersPrefix): Promise<ContinuationScore[]> {
+    const skip = prefix?.tokenCount ?? 0;
+    const width = Math.max(...rows.map((row) => row.jointIds.length - skip));
+    const columns = skip + width;
     const keep = Math.max(...rows.map((row) => row.jointIds.length - row.start + 1));
-    const pad = this.padTokenId();
-    const inputIds = new BigInt64Array(rows.length * width).fill(BigInt(pad));
-    const mask = new BigInt64Array(rows.length * width);
+    const pad = BigInt(this.padTokenId());
+    const inputIds = new BigInt64Array(rows.length * width).fill(pad);
+    const positions = new BigInt64Array(rows.length * width).fill(1n);
+    const mask = new BigInt64Array(rows.length * columns);
     rows.forEach(({ jointIds }, row) => {
-      const offset = row * width + (width - jointIds.length);
-      jointIds.forEach((id, i) => (inputIds[offset + i] = BigInt(id)));
-      mask.fill(1n, offset, (row + 1) * width);
+      const own = jointIds.length - skip;
+      const offset = row * width + (width - own);
+      for (let i = 0; i < own; i++) {
+        inputIds[offset + i] = BigInt(jointIds[skip + i]!);
+        positions[offset + i] = BigInt(skip + i);
+      }
+      mask.fill(1n, row * columns, row * columns + skip);
+      mask.fill(1n, row * columns + columns - own, (row + 1) * columns);
     });
     const inputs: Record<string, unknown> = {
       input_ids: new this.tf.Tensor('int64', inputIds, [rows.length, width]),
-      attention_mask: new this.tf.Tensor('int64', mask, [rows.length, width]),
+      attention_mask: new this.tf.Tensor('int64', mask, [rows.length, columns]),
     };
+    if (this.hasInput('position_ids')) inputs.position_ids = new this.tf.Tensor('int64', positions, [rows.length, width]);
+    if (prefix) inputs.past_key_values = tileCache(this.tf, prefix.cacheEntries()!, rows.length);
     if (this.hasInput('num_logits_to_keep')) {
       inputs.num_logits_to_keep = new this.tf.Tensor('int64', BigInt64Array.from([BigInt(keep)]), []);
     }
@@ -1157,6 +1306,80 @@ class TransformersLanguageModel implements LanguageModel {
     if (!raw) throw new Error('The model returned no logits.');
     const logits = raw.type === 'float32' ? raw : raw.to('float32'); // once, not per row
     return rows.map(({ jointIds, start }, row) => scoreOfTargets(logits, jointIds, start, row));
+  }
+
+  /** The kept prompt pass and row whose prompt is exactly the pair's tokens before its continuation, if any. */
+  private promptPassRow(row: ScoredRow): { pass: PromptPass; passRow: number } | undefined {
+    for (const pass of this.lastPromptPasses) {
+      const found = pass.prompts.findIndex((ids) => ids.length === row.start && ids.every((id, i) => row.jointIds[i] === id));
+      if (found !== -1) return { pass, passRow: found };
+    }
+    return undefined;
+  }
+
+  /**
+   * Scores of continuations whose prompts a kept prompt pass has computed: the first token's
+   * log-probability from that pass's last-position logits, the others from one pass over the continuation
+   * alone, after the prompts' own key/value cache (its rows selected). Each row's continuation is
+   * left-aligned after its cache columns, padding after it (causal: never seen by the row's tokens), positions
+   * counting on from its prompt. So a reference costs its own tokens, not its prompt's again.
+   */
+  private async scoreAfterPrompts(pass: PromptPass, items: readonly { row: ScoredRow; passRow: number }[], signal?: AbortSignal): Promise<ContinuationScore[]> {
+    const tokenLogProbs = items.map(({ row, passRow }) => [logSoftmaxAt(pass.lastLogits[passRow]!, row.jointIds[row.start]!)]);
+    const own = items.map(({ row }) => row.jointIds.length - row.start - 1); // tokens fed: all but the last
+    const pending = items.map((_, position) => position).filter((position) => own[position]! > 0);
+    pending.sort((a, b) => own[a]! - own[b]!);
+    const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
+    for (const chunk of scoreSubBatches(pending.map((position) => ({ tokens: own[position]!, logitColumns: own[position]! })), vocabulary)) {
+      signal?.throwIfAborted();
+      const positionsInItems = chunk.map((position) => pending[position]!);
+      const count = positionsInItems.length;
+      const width = Math.max(...positionsInItems.map((position) => own[position]!));
+      const columns = pass.columns + width;
+      const inputIds = new BigInt64Array(count * width).fill(BigInt(this.padTokenId()));
+      const positions = new BigInt64Array(count * width);
+      const mask = new BigInt64Array(count * columns);
+      positionsInItems.forEach((position, r) => {
+        const { row, passRow } = items[position]!;
+        mask.set(pass.mask.subarray(passRow * pass.columns, (passRow + 1) * pass.columns), r * columns);
+        for (let i = 0; i < width; i++) {
+          positions[r * width + i] = BigInt(row.start + i);
+          if (i >= own[position]!) continue;
+          inputIds[r * width + i] = BigInt(row.jointIds[row.start + i]!);
+          mask[r * columns + pass.columns + i] = 1n;
+        }
+      });
+      const inputs: Record<string, unknown> = {
+        input_ids: new this.tf.Tensor('int64', inputIds, [count, width]),
+        attention_mask: new this.tf.Tensor('int64', mask, [count, columns]),
+        position_ids: new this.tf.Tensor('int64', positions, [count, width]),
+        past_key_values: selectCacheRows(this.tf, pass.cache, positionsInItems.map((position) => items[position]!.passRow)),
+      };
+      if (this.hasInput('num_logits_to_keep')) inputs.num_logits_to_keep = new this.tf.Tensor('int64', BigInt64Array.from([BigInt(width)]), []);
+      const outputs = await this.inner.forward(inputs);
+      const raw = outputs.logits;
+      if (!raw) throw new Error('The model returned no logits.');
+      const data = (raw.type === 'float32' ? raw : raw.to('float32')).data as Float32Array;
+      const [, kept, vocabularySize] = raw.dims as [number, number, number];
+      positionsInItems.forEach((position, r) => {
+        const { row } = items[position]!;
+        for (let i = 0; i < own[position]!; i++) {
+          const offset = (r * kept + (kept - width) + i) * vocabularySize;
+          tokenLogProbs[position]!.push(logSoftmaxAt(data.subarray(offset, offset + vocabularySize), row.jointIds[row.start + 1 + i]!));
+        }
+      });
+    }
+    return tokenLogProbs.map((values) => ({ logProb: values.reduce((sum, value) => sum + value, 0), tokenCount: values.length, tokenLogProbs: values }));
+  }
+
+  /**
+   * True when `prefix` holds exactly the first tokens of a scored pair and every scored token comes after
+   * it (the first one's logits come from the position before it, which must be computed here).
+   */
+  private prefixFitsScoring(prefix: PrefixState | undefined, prompt: PromptInput, row: ScoredRow): boolean {
+    if (!(prefix instanceof TransformersPrefix) || prefix.owner !== this || !prefix.cacheEntries()) return false;
+    if (!prompt.text.startsWith(prefix.text) || row.start <= prefix.tokenCount) return false;
+    return prefix.tokenIds.every((id, i) => row.jointIds[i] === id);
   }
 
   private hasInput(name: string): boolean {
@@ -1278,29 +1501,134 @@ export function logProbsOfTargets(logits: TfTensor, ids: readonly number[], star
  * prompt lengths, 32 new tokens): with ~100-token prompts a batch of 8 generates 2.2–3.0 times the tokens
  * per second of 8 sequential calls (stories260K, a SmolLM2-135M-shaped model), and larger ones add little; as prompts grow the prompt pass
  * dominates and batching pays less (400 tokens: 1.2–1.7× at 4 or 8 rows; 1000 tokens: 1.1× at 2 rows)
- * until it loses (1000 tokens × 4 rows: 0.7×). The first step also holds rows × width × vocabulary
- * float logits (graphs without num_logits_to_keep return them all), so the padded size is bounded too.
+ * until it loses (1000 tokens × 4 rows: 0.7×); those figures are from transformers' own `generate`, before
+ * the shared prefix and the chunked prompt pass. With a prefix the width is what follows it.
  */
 const MAX_BATCH_ROWS = 8;
 const MAX_BATCH_TOKENS = 2048;
+/**
+ * The key/value cache of a sub-batch (rows × their prompt and new tokens, a shared prefix copied into every
+ * row) stays under this. It is held up to three times during a step (the prompt pass kept for scoring, the
+ * past in, the present out), at most 384 MiB. Decoding is bound by reading the weights once per step, so
+ * rows decoded together are what makes a sweep fast (measured on the SmolLM2-135M shape, 850-token prompts:
+ * 4 rows one at a time took 8.6 CPU-s to decode 24 tokens each, 0.09 s a step); the bound trades that
+ * against memory. A plain transformers.js loop peaks at 2.25 GB on that shape, this runner at about 1.7–1.9.
+ * A token takes 46 KB there: 150-token prompts go 8 rows at a time, 850-token ones 3.
+ */
+const MAX_BATCH_CACHE_BYTES = 128 * MIB;
+/**
+ * The prompt passes kept for scoring after a batch hold at most this much cache in all (two sub-batches at the
+ * bound). A reference whose pass is not kept is scored after a whole second prompt pass, whose logits weigh
+ * more: measured on a random-selection sweep (SmolLM2-135M shape), 128 MiB peaked at 2.72 GB and 74 CPU-s,
+ * 256 MiB at 2.50 GB and 62 CPU-s (a plain loop: 2.25 GB, 68 CPU-s).
+ */
+const MAX_KEPT_PASS_BYTES = 256 * MIB;
+/** A prefix is computed in chunks whose logits (all positions, on graphs without num_logits_to_keep) stay under this. */
+const MAX_PREFILL_LOGIT_BYTES = 64 * MIB;
 
 /**
- * Splits rows of ascending lengths into consecutive sub-batches of at most MAX_BATCH_ROWS rows and at
- * most MAX_BATCH_TOKENS padded tokens (rows × the longest), a longer row alone. Returns positions.
+ * Splits rows of ascending lengths into consecutive sub-batches of at most MAX_BATCH_ROWS rows, at most
+ * MAX_BATCH_TOKENS padded tokens (rows × the longest) and, when `cacheTokens` and `bytesPerToken` are given,
+ * at most MAX_BATCH_CACHE_BYTES of key/value cache (rows × the most tokens a row may hold × bytes per token);
+ * a row over a bound alone. Returns positions.
  */
-export function subBatches(ascendingLengths: readonly number[]): number[][] {
+export function subBatches(ascendingLengths: readonly number[], cacheTokens?: readonly number[], bytesPerToken = 0): number[][] {
   const batches: number[][] = [];
   let current: number[] = [];
+  let most = 0;
   ascendingLengths.forEach((length, position) => {
-    const fits = current.length < MAX_BATCH_ROWS && (current.length + 1) * length <= MAX_BATCH_TOKENS;
+    const tokens = Math.max(most, cacheTokens?.[position] ?? 0);
+    const fits =
+      current.length < MAX_BATCH_ROWS &&
+      (current.length + 1) * length <= MAX_BATCH_TOKENS &&
+      (current.length + 1) * tokens * bytesPerToken <= MAX_BATCH_CACHE_BYTES;
     if (current.length > 0 && !fits) {
       batches.push(current);
       current = [];
+      most = 0;
     }
     current.push(position);
+    most = Math.max(most, cacheTokens?.[position] ?? 0);
   });
   if (current.length > 0) batches.push(current);
   return batches;
+}
+
+/** Each batch row's last-position logits ([batch, positions, vocabulary]), copied out so the tensor can go. */
+function lastPositionRows(logits: TfTensor | undefined): Float32Array[] {
+  if (!logits) throw new Error('The model returned no logits.');
+  const [batch, positions, vocabulary] = logits.dims as [number, number, number];
+  const data = (logits.type === 'float32' ? logits : logits.to('float32')).data as Float32Array;
+  return Array.from({ length: batch }, (_, row) => data.slice((row * positions + positions - 1) * vocabulary, (row * positions + positions) * vocabulary));
+}
+
+/** The first maximum, as transformers' greedy sampler picks it. */
+function argmax(values: Float32Array): number {
+  let best = 0;
+  let max = values[0]!;
+  for (let j = 1; j < values.length; j++) {
+    if (values[j]! > max) {
+      max = values[j]!;
+      best = j;
+    }
+  }
+  return best;
+}
+
+/** Natural-log probability of `token` under the softmax of `logits`, computed as `logProbsOfTargets` does. */
+function logSoftmaxAt(logits: ArrayLike<number>, token: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < logits.length; j++) max = Math.max(max, logits[j]!);
+  let sum = 0;
+  for (let j = 0; j < logits.length; j++) sum += Math.exp(logits[j]! - max);
+  return logits[token]! - max - Math.log(sum);
+}
+
+/** A sub-batch's prompt pass: its prompts' tokens, their key/value cache and mask, and each row's last logits. */
+interface PromptPass {
+  prompts: readonly (readonly number[])[];
+  cache: Record<string, TfTensor>;
+  mask: BigInt64Array;
+  columns: number;
+  lastLogits: Float32Array[];
+  /** Bytes of its cache. */
+  bytes: number;
+}
+
+type TypedArray = Float32Array | Float64Array | Uint16Array | Int32Array | BigInt64Array;
+
+function newLike(data: TensorData, length: number): TypedArray {
+  const Constructor = (data as unknown as { constructor: new (length: number) => TypedArray }).constructor;
+  return new Constructor(length);
+}
+
+/** A batch-of-one cache ([1, heads, length, dim] tensors) copied into `rows` rows. */
+function tileCache(tf: TransformersApi, cache: Record<string, TfTensor>, rows: number): Record<string, TfTensor> {
+  const tiled: Record<string, TfTensor> = {};
+  for (const [name, tensor] of Object.entries(cache)) {
+    const data = tensor.data as unknown as TypedArray;
+    const copy = newLike(tensor.data, data.length * rows);
+    for (let row = 0; row < rows; row++) (copy as Float32Array).set(data as Float32Array, row * data.length);
+    tiled[name] = new tf.Tensor(tensor.type, copy, [rows, ...tensor.dims.slice(1)]);
+  }
+  return tiled;
+}
+
+/** The batch rows `kept` of a cache ([batch, ...] tensors), in that order. */
+function selectCacheRows(tf: TransformersApi, cache: Record<string, TfTensor>, kept: readonly number[]): Record<string, TfTensor> {
+  const selected: Record<string, TfTensor> = {};
+  for (const [name, tensor] of Object.entries(cache)) {
+    const size = tensor.dims.slice(1).reduce((product, dim) => product * dim, 1);
+    const data = selectRows(tensor.data as unknown as TypedArray, size, kept);
+    selected[name] = new tf.Tensor(tensor.type, data, [kept.length, ...tensor.dims.slice(1)]);
+  }
+  return selected;
+}
+
+function selectRows<T extends TypedArray>(data: T, rowSize: number, kept: readonly number[]): T {
+  const result = newLike(data, kept.length * rowSize) as T;
+  kept.forEach((row, index) => (result as Float32Array).set((data as Float32Array).subarray(row * rowSize, (row + 1) * rowSize), index * rowSize));
+  return result;
 }
 
 function scoreOfTargets(logits: TfTensor, ids: readonly number[], start: number, batchRow = 0): ContinuationScore {
@@ -1339,29 +1667,36 @@ const UNKNOWN_VOCABULARY_SIZE = 262_144;
 /**
  * Splits scoring rows of ascending `tokens` into consecutive sub-batches of at most MAX_BATCH_ROWS rows,
  * MAX_SCORE_BATCH_TOKENS padded tokens (rows × the longest) and MAX_SCORE_LOGIT_BYTES of float32 logits
- * (rows × the most logit columns a row needs × vocabulary × 4 bytes); a row over a bound alone. Returns positions.
+ * (rows × the most logit columns a row needs × vocabulary × 4 bytes) and, when `cacheTokens` and `bytesPerToken`
+ * are given, MAX_BATCH_CACHE_BYTES of key/value cache; a row over a bound alone. Returns positions.
  */
 export function scoreSubBatches(
   rows: readonly { tokens: number; logitColumns: number }[],
   vocabularySize: number,
+  cacheTokens?: readonly number[],
+  bytesPerToken = 0,
 ): number[][] {
   const batches: number[][] = [];
   let current: number[] = [];
   let columns = 0;
+  let most = 0;
   rows.forEach(({ tokens, logitColumns }, position) => {
     const count = current.length + 1;
     const widest = Math.max(columns, logitColumns);
     const fits =
       count <= MAX_BATCH_ROWS &&
       count * tokens <= MAX_SCORE_BATCH_TOKENS &&
-      count * widest * vocabularySize * 4 <= MAX_SCORE_LOGIT_BYTES;
+      count * widest * vocabularySize * 4 <= MAX_SCORE_LOGIT_BYTES &&
+      count * Math.max(most, cacheTokens?.[position] ?? 0) * bytesPerToken <= MAX_BATCH_CACHE_BYTES;
     if (current.length > 0 && !fits) {
       batches.push(current);
       current = [];
       columns = 0;
+      most = 0;
     }
     current.push(position);
     columns = Math.max(columns, logitColumns);
+    most = Math.max(most, cacheTokens?.[position] ?? 0);
   });
   if (current.length > 0) batches.push(current);
   return batches;

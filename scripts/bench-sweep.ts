@@ -1,0 +1,214 @@
+/**
+ * The k-sweep benchmark's pieces, each run in a child process of its own (scripts/bench.ts starts them):
+ *
+ *   --child ours   --model DIR --data FILE --selection random|first --held-out N --out FILE
+ *       runExperiment with the real runner (1 thread), no output cache; writes the CPU seconds and peak RSS of
+ *       the sweep, and every prompt it generated for with the token ids it got.
+ *   --child plain  --model DIR --prompts FILE --out FILE
+ *       a plain transformers.js loop over the prompts the sweep sends (planned by `sweepPrompts`): tokenizer,
+ *       then `model.generate` greedy per prompt (1 thread), no reuse of anything; writes its CPU seconds, peak
+ *       RSS and the token ids it generated (scripts/bench.ts compares them with ours: `agreement`).
+ *   --child llama  --gguf FILE --prompts FILE --out FILE
+ *       the same prompts (as token ids) to llama-server (../shared/tools/llama-server, 1 thread, its prompt
+ *       cache on), one request at a time; the server's CPU seconds and peak RSS from /proc.
+ *
+ * CPU seconds are user + system of the whole process (every onnxruntime thread), counted around the sweep
+ * only: loading the model is left out on both sides. Peak RSS is the process's maximum (model included).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { runExperiment } from '../src/engine/experiment/experiment';
+import type { GenerateOptions, Generation, LanguageModel, PromptInput } from '../src/engine/model/languageModel';
+import { loadLanguageModel } from '../src/engine/model/transformersModel';
+import { DEFAULT_SETTINGS, type CheckSettings } from '../src/engine/settings';
+
+export const SWEEP_SHOTS = [0, 1, 2, 4, 8, 16];
+export const SWEEP_MAX_NEW_TOKENS = 24;
+
+export interface SweepResult {
+  cpuSeconds: number;
+  wallSeconds: number;
+  peakRssMb: number;
+  /** Prompts generated for, with the token ids generated for each. */
+  prompts?: { text: string; addSpecialTokens: boolean; stopSequences: string[]; ids: number[] }[];
+  /** Report rows of the run (ours). */
+  items?: number;
+}
+
+/** A JSONL file of question/answer records: inputs of ~20 words, answers of ~8, deterministic. */
+export function sweepDataset(records: number): string {
+  const words = ['river', 'stone', 'light', 'garden', 'window', 'paper', 'morning', 'bridge', 'silver', 'cloud', 'table', 'music', 'forest', 'letter', 'engine', 'harbor', 'winter', 'candle', 'market', 'island'];
+  const lines: string[] = [];
+  for (let i = 0; i < records; i++) {
+    const pick = (n: number, salt: number): string => Array.from({ length: n }, (_, j) => words[(i * 7 + j * 13 + salt) % words.length]).join(' ');
+    lines.push(JSON.stringify({ input: `What connects the ${pick(16 + (i % 5), 1)} (${i})?`, output: `The ${pick(6 + (i % 3), 5)}.` }));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function settingsFor(selection: 'random' | 'first', heldOut: number): CheckSettings {
+  return { ...DEFAULT_SETTINGS, shots: SWEEP_SHOTS, heldOut, seed: 1, selection, maxNewTokens: SWEEP_MAX_NEW_TOKENS };
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+async function ours(values: Record<string, string | undefined>): Promise<SweepResult> {
+  const model = await loadLanguageModel({ model: values.model!, allowDownload: false, threads: 1 });
+  const seen = new Map<string, { text: string; addSpecialTokens: boolean; stopSequences: string[]; ids: number[] }>();
+  const note = (prompt: PromptInput, options: GenerateOptions, generation: Generation): void => {
+    seen.set(prompt.text, { text: prompt.text, addSpecialTokens: prompt.addSpecialTokens, stopSequences: [...(options.stopSequences ?? [])], ids: generation.tokenIds });
+  };
+  const recording = Object.create(model) as LanguageModel;
+  recording.generate = async (prompt, options) => {
+    const generation = await model.generate(prompt, options);
+    note(prompt, options, generation);
+    return generation;
+  };
+  recording.generateBatch = async (prompts, options) => {
+    const generations = await model.generateBatch!(prompts, options);
+    prompts.forEach((prompt, i) => note(prompt, options, generations[i]!));
+    return generations;
+  };
+  const start = process.cpuUsage();
+  const began = performance.now();
+  const report = await runExperiment({
+    file: values.data!, settings: settingsFor(values.selection as 'random' | 'first', Number(values['held-out'])), model: recording, cacheFolder: null,
+  });
+  const result: SweepResult = {
+    cpuSeconds: cpuSecondsSince(start), wallSeconds: (performance.now() - began) / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024,
+    prompts: [...seen.values()], items: report.items.length,
+  };
+  await model.dispose();
+  return result;
+}
+
+interface PlainTensor { data: ArrayLike<bigint | number>; dims: number[] }
+interface PlainApi {
+  Tensor: new (type: string, data: BigInt64Array, dims: number[]) => PlainTensor;
+  AutoTokenizer: { from_pretrained(id: string, options: object): Promise<{ encode(text: string, options: object): number[] }> };
+  AutoModelForCausalLM: { from_pretrained(id: string, options: object): Promise<{ generate(options: object): Promise<PlainTensor>; dispose(): Promise<unknown> }> };
+}
+
+/** What anyone would write with transformers.js: tokenize, generate, per prompt. */
+async function plain(values: Record<string, string | undefined>): Promise<SweepResult> {
+  const tf = (await import('@huggingface/transformers')) as unknown as PlainApi;
+  const prompts = (JSON.parse(readFileSync(values.prompts!, 'utf8')) as SweepResult).prompts!;
+  const tokenizer = await tf.AutoTokenizer.from_pretrained(values.model!, { local_files_only: true });
+  const model = await tf.AutoModelForCausalLM.from_pretrained(values.model!, {
+    local_files_only: true, dtype: 'fp32', device: 'cpu', session_options: { intraOpNumThreads: 1 },
+  });
+  const start = process.cpuUsage();
+  const began = performance.now();
+  const generated: SweepResult['prompts'] = [];
+  for (const prompt of prompts) {
+    const ids = tokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
+    const output = await model.generate({
+      input_ids: new tf.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+      attention_mask: new tf.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+      max_new_tokens: SWEEP_MAX_NEW_TOKENS, do_sample: false,
+    });
+    generated.push({ ...prompt, ids: Array.from(output.data, Number).slice(ids.length) });
+  }
+  const result = { cpuSeconds: cpuSecondsSince(start), wallSeconds: (performance.now() - began) / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024, prompts: generated };
+  await model.dispose();
+  return result;
+}
+
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 a second)
+}
+
+function processPeakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** The same prompts, as token ids, to llama-server: its own prompt cache reuses what consecutive prompts share. */
+async function llama(values: Record<string, string | undefined>): Promise<SweepResult> {
+  const prompts = (JSON.parse(readFileSync(values.prompts!, 'utf8')) as SweepResult).prompts!;
+  const { loadTransformers } = await import('../src/engine/model/transformersModel');
+  const tf = await loadTransformers();
+  const tokenizer = await tf.AutoTokenizer.from_pretrained(values.model!, { local_files_only: true });
+  const port = 20000 + (process.pid % 20000);
+  const server = spawn(join(__dirname, '..', '..', 'shared', 'tools', 'llama-server', 'llama-server'), [
+    '-m', values.gguf!, '--host', '127.0.0.1', '--port', String(port), '-c', '2048', '-np', '1', '-t', '1',
+  ], { stdio: 'ignore' });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${base}/health`)).ok) break;
+      } catch { /* not up yet */ }
+      if (i > 200) throw new Error('llama-server did not start');
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    const startCpu = processCpuSeconds(server.pid!);
+    const began = performance.now();
+    const generated: SweepResult['prompts'] = [];
+    for (const prompt of prompts) {
+      const ids = tokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
+      const response = await fetch(`${base}/completion`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: ids, n_predict: SWEEP_MAX_NEW_TOKENS, temperature: 0, cache_prompt: true, stop: prompt.stopSequences, return_tokens: true }),
+      });
+      const body = (await response.json()) as { tokens?: number[] };
+      generated.push({ ...prompt, ids: body.tokens ?? [] });
+    }
+    return { cpuSeconds: processCpuSeconds(server.pid!) - startCpu, wallSeconds: (performance.now() - began) / 1000, peakRssMb: processPeakRssMb(server.pid!), prompts: generated };
+  } finally {
+    server.kill('SIGTERM');
+  }
+}
+
+/** Every prompt the sweep will send (held-out items × shot counts, as a run builds them), without running the model. */
+export async function sweepPrompts(model: LanguageModel, file: string, selection: 'random' | 'first', heldOut: number): Promise<NonNullable<SweepResult['prompts']>> {
+  const { planExperiment, previewPrompt } = await import('../src/engine/experiment/experiment');
+  const plan = await planExperiment(file, settingsFor(selection, heldOut), model);
+  const prompts: NonNullable<SweepResult['prompts']> = [];
+  for (const k of plan.shots) {
+    for (const item of plan.heldOut) {
+      const { result } = await previewPrompt(plan, item.line, k, model.tokenizer);
+      if (result.ok) prompts.push({ text: result.built.prompt.text, addSpecialTokens: result.built.prompt.addSpecialTokens, stopSequences: result.built.stopSequences, ids: [] });
+    }
+  }
+  return prompts;
+}
+
+/** How many prompts a baseline answered as we did: ours must be the beginning of its output (ours also stops at stop sequences, which a plain loop does not know; llama-server drops a stop sequence's tokens, ours keeps them: compared over what both have). */
+export function agreement(ours: SweepResult, baseline: SweepResult): { agree: number; total: number } {
+  const byText = new Map((ours.prompts ?? []).map((prompt) => [prompt.text, prompt.ids]));
+  let agree = 0;
+  for (const prompt of baseline.prompts ?? []) {
+    const mine = byText.get(prompt.text);
+    if (!mine) continue;
+    const common = Math.min(mine.length, prompt.ids.length);
+    if (common > 0 && (common === mine.length || prompt.ids.length < mine.length) && mine.slice(0, common).every((id, i) => id === prompt.ids[i])) agree++;
+  }
+  return { agree, total: baseline.prompts?.length ?? 0 };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      child: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, selection: { type: 'string', default: 'random' },
+      'held-out': { type: 'string', default: '20' }, prompts: { type: 'string' }, gguf: { type: 'string' }, out: { type: 'string' },
+    },
+  });
+  const run = values.child === 'ours' ? ours : values.child === 'plain' ? plain : values.child === 'llama' ? llama : undefined;
+  if (!run) throw new Error('bench-sweep.ts runs as a child of scripts/bench.ts: --child ours|plain|llama');
+  writeFileSync(values.out!, JSON.stringify(await run(values)));
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * The scan's hot path takes shortcuts that must never change a result:
+ * - duplicate tracking hashes inputs without building their keys where it can (`duplicateKeyHash`); it must
+ *   give exactly `hash64(duplicateKey(text))` for every text, so the counts of distinct, duplicate and
+ *   conflicting inputs mean what `duplicateKey` says;
+ * - a record's repeated top-level key is ruled out by native searches where they can decide, else found by
+ *   the character scan as before: every repeated key is still reported, with its column.
+ *
+ * Run: node --import tsx --test test/unit/scanHotPath.test.ts
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { inspectDataset } from '../../src/engine/dataset/inspect';
+import { temporaryFolder } from '../support/paths';
+
+import { duplicateKey, duplicateKeyHash, DuplicateTracker, hash64, trimmedHash32 } from '../../src/engine/dataset/statistics';
+import { seededRandom } from '../../src/engine/random';
+
+/** Characters that stay, and characters that NFKC, lower-casing or composition change (or that change a neighbour). */
+const PIECES = [
+  'a', 'Z', 'q', '7', '.', '"', ' ', '  ', '\t', '\n', '\r\n', '\u000b', '\f',
+  'é', 'É', 'ß', 'ẞ', 'ﬁ', 'Ａ', 'ａ', '①', '½', 'e\u0301', '\u0301', 'Σ', 'σ', 'ς', 'İ', 'ı', 'Ω', 'Ω',
+  '数据', '中文', 'ｶ', 'カ', 'か\u3099', 'ᄀ', 'ᅡ', '한', '\u00a0', '\u3000', '\u2028', '\u202f', '\ufeff', '\u200b',
+  '🙂', '𝐀', '🄰', '\ud83d', '\ude42', 'ε', 'Ε', 'données', 'naïve', 'Ⅸ', 'ǅ',
+];
+
+function expected(text: string): number[] {
+  return hash64(duplicateKey(text));
+}
+
+test('duplicateKeyHash is hash64(duplicateKey(text)): each piece alone, in pairs, and in 5,000 random texts', () => {
+  for (const piece of PIECES) assert.deepEqual([...duplicateKeyHash(piece)], expected(piece), JSON.stringify(piece));
+  for (const a of PIECES) {
+    for (const b of PIECES) assert.deepEqual([...duplicateKeyHash(a + b)], expected(a + b), JSON.stringify(a + b));
+  }
+  const random = seededRandom(11);
+  for (let n = 0; n < 5000; n++) {
+    let text = '';
+    const length = Math.floor(random() * 12);
+    for (let i = 0; i < length; i++) text += PIECES[Math.floor(random() * PIECES.length)];
+    assert.deepEqual([...duplicateKeyHash(text)], expected(text), JSON.stringify(text));
+  }
+  assert.deepEqual([...duplicateKeyHash('')], expected(''));
+  assert.deepEqual([...duplicateKeyHash('  \n ')], expected('  \n '));
+});
+
+test('trimmedHash32 is the low half of hash64(text.trim())', () => {
+  for (const a of PIECES) {
+    for (const b of PIECES) {
+      const text = `${a} x ${b}`;
+      assert.equal(trimmedHash32(text), hash64(text.trim())[1], JSON.stringify(text));
+      assert.equal(trimmedHash32(a + b), hash64((a + b).trim())[1], JSON.stringify(a + b));
+    }
+  }
+});
+
+test('the tracker counts inputs equal under duplicateKey as duplicates, and a different reference as a conflict', () => {
+  const tracker = new DuplicateTracker();
+  tracker.add('What is the capital of France?', 'Paris');
+  tracker.add('  what IS the   capital of france?\n', ' Paris '); // same key, same trimmed reference
+  tracker.add('ｗｈａｔ is the capital of France?', 'Lyon'); // full-width letters: NFKC makes the same key
+  tracker.add('Café', 'a');
+  tracker.add('cafe\u0301', 'a'); // composed by NFKC: the same key as "Café"
+  tracker.add('数据 数据', 'b');
+  tracker.add('数据\u3000数据', 'b'); // ideographic space collapses like any white space
+  tracker.add('What is the capital of Spain?', 'Madrid');
+  assert.equal(tracker.distinctInputs, 4);
+  assert.equal(tracker.duplicates, 4);
+  assert.equal(tracker.conflictingInputs, 1);
+});
+
+test('the fast path is on: a text of kept characters is hashed without calling duplicateKey', () => {
+  // String.prototype.normalize is what duplicateKey calls on non-ASCII text; the fast path only does to
+  // classify a character the first time it meets it.
+  const text = 'Café au lait, 数据 and données';
+  duplicateKeyHash(text);
+  const original = String.prototype.normalize;
+  let calls = 0;
+  String.prototype.normalize = function (this: string, form?: string) {
+    calls++;
+    return original.call(this, form);
+  };
+  try {
+    duplicateKeyHash(text);
+    duplicateKeyHash(` ${text.replace('Caf', 'CAF')}  `);
+  } finally {
+    String.prototype.normalize = original;
+  }
+  assert.equal(calls, 0);
+});
+
+test('repeated top-level keys are reported as the character scan reports them; keys repeated elsewhere are not', async () => {
+  const lines = [
+    '{"text":"a","label":"x","label":"y"}', // 1: plain repeat
+    '{"text":"a","label":"x","\\u006cabel":"y"}', // 2: spelled with an escape: the scan compares keys as written (as before)
+    '{"text":"label","label":"x"}', // 3: the key also stands as a value: no repeat
+    '{"text":"a","meta":{"label":1},"label":"x"}', // 4: nested key of the same name: no repeat
+    '{"text":"a/b","lab\\/el":"x","lab/el":"y"}', // 5: "\/" spells "/"
+    '{"text":"a\\"label\\":","label":"x"}', // 6: a quoted key inside a string value: no repeat
+    '{"te\\"xt":"a","te\\"xt":"b"}', // 7: a key with an escaped quote, repeated
+  ];
+  const folder = temporaryFolder();
+  try {
+    const file = join(folder.path, 'keys.jsonl');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const result = await inspectDataset(file);
+    assert.equal(result.records, 7);
+    assert.deepEqual(result.warnings.map((warning) => [warning.line, warning.column, warning.message.replace(/ appears more.*/, '')]), [
+      [1, 25, 'key "label"'],
+      [7, 15, 'key "te\\"xt"'],
+    ]);
+  } finally {
+    folder.remove();
+  }
+});
