@@ -8,41 +8,14 @@ const assert = require('node:assert/strict');
 const { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
-const { openWorkbench, runCommand, openFile, screenshot } = require('../host/vscodeWebHost');
+const { openWorkbench, runCommand, openFile, screenshot, testModelFolder, webviewWith: webviewWithOnPage } = require('../host/vscodeWebHost');
 
 const REPO = path.resolve(__dirname, '..', '..');
-const SHARED_MODEL = path.resolve(REPO, '..', 'shared', 'models', 'stories260K');
 let session, page, workspace, scratch;
 const dialogs = [];
 
-/** A model folder: stories260K, or a small Llama the test support code builds (no network either way). */
-function modelFolder() {
-  if (existsSync(SHARED_MODEL)) return SHARED_MODEL;
-  const folder = path.join(scratch, 'tiny-llama');
-  execFileSync(process.execPath, ['--import', 'tsx', '-e', `require('./test/support/tinyLlama').buildTinyLlama(${JSON.stringify(folder)})`], { cwd: REPO });
-  return folder;
-}
-
-/** The webview (panel or side view) whose page holds `selector`, searched across all ready webviews. */
-async function webviewWith(selector, timeout = 60000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const outer = page.locator('iframe.webview.ready');
-    const count = await outer.count();
-    for (let i = 0; i < count; i++) {
-      const inner = outer.nth(i).contentFrame().locator('iframe#active-frame');
-      if (!(await inner.count())) continue;
-      const frame = inner.contentFrame();
-      if (await frame.locator(selector).count()) return frame;
-    }
-    if (Date.now() > deadline) {
-      await screenshot(page, 'failed-webview');
-      throw new Error(`no webview shows ${selector} (${count} ready webviews)`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+/** The webview (panel or side view) whose page holds `selector`. */
+const webviewWith = (selector, timeout = 60000) => webviewWithOnPage(page, selector, { timeout, failureShot: 'failed-webview' });
 
 /** Hovers over the first token of line `line` (1-based) of the active editor and returns the hover's text. */
 async function hoverLine(line, expected) {
@@ -111,7 +84,7 @@ before(async () => {
     folder: workspace,
     extensionPath: REPO,
     settings: {
-      'promptOrFinetune.model': modelFolder(),
+      'promptOrFinetune.model': testModelFolder(scratch),
       'promptOrFinetune.shots': [0, 1, 2],
       'promptOrFinetune.heldOut': 4,
       'promptOrFinetune.maxNewTokens': 8,

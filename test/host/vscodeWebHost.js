@@ -408,6 +408,46 @@ async function screenshot(page, name) {
   return file;
 }
 
+/**
+ * The content frame of the webview (panel or side view) whose page holds `selector`, searched across all ready
+ * webviews until `timeout`; a screenshot named `failureShot` is saved when none shows it.
+ * @param {import('playwright-core').Page} page
+ * @param {string} selector
+ * @param {{timeout?: number, failureShot?: string}} [options] default 60000, 'failed-webview'
+ * @returns {Promise<import('playwright-core').FrameLocator>}
+ */
+async function webviewWith(page, selector, { timeout = 60000, failureShot = 'failed-webview' } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const outer = page.locator('iframe.webview.ready');
+    const count = await outer.count();
+    for (let i = 0; i < count; i++) {
+      const inner = outer.nth(i).contentFrame().locator('iframe#active-frame');
+      if (!(await inner.count())) continue;
+      const frame = inner.contentFrame();
+      if (await frame.locator(selector).count()) return frame;
+    }
+    if (Date.now() > deadline) {
+      await screenshot(page, failureShot);
+      throw new Error(`no webview shows ${selector} (${count} ready webviews)`);
+    }
+    await sleep(250);
+  }
+}
+
+/**
+ * A model folder for the UI tests: stories260K where ../shared is beside the repository, else a small Llama the
+ * test support code builds into `scratch` (no network either way).
+ * @param {string} scratch
+ */
+function testModelFolder(scratch) {
+  const shared = path.resolve(ROOT, '..', 'shared', 'models', 'stories260K');
+  if (fs.existsSync(shared)) return shared;
+  const folder = path.join(scratch, 'tiny-llama');
+  require('child_process').execFileSync(process.execPath, ['--import', 'tsx', '-e', `require('./test/support/tinyLlama').buildTinyLlama(${JSON.stringify(folder)})`], { cwd: ROOT });
+  return folder;
+}
+
 module.exports = {
   startServer,
   workbenchUrl,
@@ -416,6 +456,8 @@ module.exports = {
   runCommand,
   openFile,
   webviewFrame,
+  webviewWith,
+  testModelFolder,
   screenshot,
   DEFAULT_SETTINGS,
   SERVER_MAIN,

@@ -8,15 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelFacts } from '../datasetCheck';
-import { ModelLoadError, type ChatMessage, type Tokenizer } from './languageModel';
-
-/** The part of a transformers.js tokenizer this file uses. */
-interface RawTokenizer {
-  encode(text: string, options?: { add_special_tokens?: boolean }): number[];
-  decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
-  apply_chat_template(messages: ChatMessage[], options: { tokenize: false; add_generation_prompt: boolean }): string;
-  readonly chat_template: unknown;
-}
+import { ModelLoadError } from './languageModel';
+import { PretrainedTokenizer, type RawTokenizer } from './pretrainedTokenizer';
 
 interface TransformersModule {
   env: { cacheDir: string | null; allowRemoteModels: boolean };
@@ -35,37 +28,7 @@ export interface TokenizerLoadOptions {
 
 const TOKENIZER_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
 
-/** The same tokenizer behaviour as the full model's adapter: counts exclude the BOS that `encode` adds. */
-export class PretrainedTokenizer implements Tokenizer {
-  readonly hasChatTemplate: boolean;
-
-  constructor(private readonly inner: RawTokenizer) {
-    this.hasChatTemplate = inner.chat_template !== null && inner.chat_template !== undefined && inner.chat_template !== '';
-  }
-
-  encode(text: string, options?: { addSpecialTokens?: boolean }): number[] {
-    return this.inner.encode(text, { add_special_tokens: options?.addSpecialTokens ?? true });
-  }
-
-  decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string {
-    if (ids.length === 0) return '';
-    return this.inner.decode([...ids], { skip_special_tokens: options?.skipSpecialTokens ?? false });
-  }
-
-  countTokens(text: string): number {
-    return this.inner.encode(text, { add_special_tokens: false }).length;
-  }
-
-  applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt: boolean }): string {
-    if (!this.hasChatTemplate) {
-      throw new Error('This model has no chat template (tokenizer_config.json has no chat_template); format the prompt as plain text.');
-    }
-    return this.inner.apply_chat_template(
-      messages.map((message) => ({ role: message.role, content: message.content })),
-      { tokenize: false, add_generation_prompt: options.addGenerationPrompt },
-    );
-  }
-}
+export { PretrainedTokenizer };
 
 /** Context length as the full model reads it: the first positive integer of config.json's usual keys, else 2048. */
 export function contextLengthOf(config: Record<string, unknown>): number {

@@ -63,8 +63,8 @@ import {
   type ModelLoadOptions,
   type PrefixState,
   type PromptInput,
-  type Tokenizer,
 } from './languageModel';
+import { PretrainedTokenizer } from './pretrainedTokenizer';
 import {
   checkLocalModel,
   type CheckedModelFolder,
@@ -635,39 +635,6 @@ interface ModelParts {
   loadMilliseconds: number;
 }
 
-class TransformersTokenizer implements Tokenizer {
-  readonly hasChatTemplate: boolean;
-
-  constructor(private readonly inner: TfTokenizer) {
-    this.hasChatTemplate = inner.chat_template !== null && inner.chat_template !== undefined && inner.chat_template !== '';
-  }
-
-  encode(text: string, options?: { addSpecialTokens?: boolean }): number[] {
-    return this.inner.encode(text, { add_special_tokens: options?.addSpecialTokens ?? true });
-  }
-
-  /** `skipSpecialTokens` defaults to false, as in transformers: `decode(encode(s))` shows the BOS. */
-  decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string {
-    if (ids.length === 0) return '';
-    return this.inner.decode([...ids], { skip_special_tokens: options?.skipSpecialTokens ?? false });
-  }
-
-  /** The text's own tokens, without the BOS that `encode` adds. */
-  countTokens(text: string): number {
-    return this.inner.encode(text, { add_special_tokens: false }).length;
-  }
-
-  applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt: boolean }): string {
-    if (!this.hasChatTemplate) {
-      throw new Error('This model has no chat template (tokenizer_config.json has no chat_template); format the prompt as plain text.');
-    }
-    return this.inner.apply_chat_template(
-      messages.map((message) => ({ role: message.role, content: message.content })),
-      { tokenize: false, add_generation_prompt: options.addGenerationPrompt },
-    );
-  }
-}
-
 class TransformersPrefix implements PrefixState {
   disposed = false;
 
@@ -721,7 +688,7 @@ class TransformersLanguageModel implements LanguageModel {
   readonly fingerprint: string;
   readonly contextLength: number;
   readonly vocabularySize: number;
-  readonly tokenizer: TransformersTokenizer;
+  readonly tokenizer: PretrainedTokenizer;
   /** How long `loadLanguageModel` spent in transformers (tokenizer and session), in milliseconds. */
   readonly loadMilliseconds: number;
 
@@ -747,7 +714,7 @@ class TransformersLanguageModel implements LanguageModel {
     this.id = parts.id;
     this.fingerprint = parts.fingerprint;
     this.loadMilliseconds = parts.loadMilliseconds;
-    this.tokenizer = new TransformersTokenizer(parts.tokenizer);
+    this.tokenizer = new PretrainedTokenizer(parts.tokenizer);
     const config = parts.config;
     const textConfig = isRecord(config.text_config) ? config.text_config : {};
     this.contextLength =

@@ -6,31 +6,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelLoadError, type ChatMessage, type Tokenizer } from '../languageModel';
+import { PretrainedTokenizer, type RawTokenizer } from '../pretrainedTokenizer';
 import { loadTransformers } from '../transformersModel';
 
-interface RawTokenizer {
-  encode(text: string, options?: { add_special_tokens?: boolean }): number[];
-  decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
-}
-
-class LocalTokenizer implements Tokenizer {
-  readonly hasChatTemplate = false;
+/** The model's own tokenizer; prompts to a server are plain text, so it never renders a chat template. */
+class LocalTokenizer extends PretrainedTokenizer {
+  override readonly hasChatTemplate = false;
   /** @param vocabularySize from the folder's config.json `vocab_size`, else tokenizer.json's vocabulary. */
-  constructor(private readonly inner: RawTokenizer, readonly vocabularySize: number | undefined) {}
-
-  encode(text: string, options?: { addSpecialTokens?: boolean }): number[] {
-    return this.inner.encode(text, { add_special_tokens: options?.addSpecialTokens ?? true });
+  constructor(inner: RawTokenizer, readonly vocabularySize: number | undefined) {
+    super(inner);
   }
 
-  decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string {
-    return ids.length ? this.inner.decode([...ids], { skip_special_tokens: options?.skipSpecialTokens ?? false }) : '';
-  }
-
-  countTokens(text: string): number {
-    return this.encode(text, { addSpecialTokens: false }).length;
-  }
-
-  applyChatTemplate(_messages: readonly ChatMessage[], _options: { addGenerationPrompt: boolean }): string {
+  override applyChatTemplate(_messages: readonly ChatMessage[], _options: { addGenerationPrompt: boolean }): string {
     throw new Error('Prompts to a serving engine use the plain-text templates (the raw completions route).');
   }
 }
