@@ -94,7 +94,6 @@ async function connectToEndpoint(endpoint: string, name: string, values: Values)
   }
   process.stderr.write(`Connected to ${model.capabilities.server}.\n`);
   for (const [what, how] of Object.entries(model.capabilities)) if (what !== 'server') process.stderr.write(`  ${what}: ${how}\n`);
-  for (const entry of model.unavailableMeasurements) process.stderr.write(`  Not measured (${entry.measurement}): ${entry.reason}.\n`);
   return model;
 }
 
@@ -163,7 +162,8 @@ export function demoSummary(similar: ExperimentReport, random: ExperimentReport,
     '',
     `With similar examples: ${evidence(similar)}`,
     `With random examples: ${evidence(random)}`,
-    ...[...(similar.warnings ?? []), ...(random.warnings ?? [])].map((warning) => `Warning: ${warning}`),
+    ...(similar.warnings ?? []).map((warning) => `Warning (similar examples): ${warning}`),
+    ...(random.warnings ?? []).map((warning) => `Warning (random examples): ${warning}`),
     '',
     `Reports: ${relativeToHere(join(dirname(dirname(file)), '.cache', 'demo'))}/report-similar.{json,html} and report-random.{json,html}. Dataset: ${relativeToHere(file)}.`,
     `Your own data, with a model from the Hugging Face Hub (downloaded once):`,

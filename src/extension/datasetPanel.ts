@@ -83,8 +83,11 @@ export class DatasetPanel implements vscode.WebviewPanelSerializer<DatasetPanelS
     else if (check.inspection.notJsonLines) message = { type: 'error', message: `${check.inspection.name}: ${check.inspection.notJsonLines}` };
     else {
       const override = vscode.workspace.getConfiguration(SECTION).get<Record<string, string>>('fields', {}).reference;
+      // A server's tokenizer counts only inside settleTokens, and an estimate is no count: lengths in characters then.
+      const loaded = this.store.model?.tokenizer;
+      const tokenizer = loaded && !loaded.settle && !loaded.estimated ? loaded : undefined;
       message = {
-        type: 'overview', overview: datasetOverview(check.inspection, this.store.model?.tokenizer),
+        type: 'overview', overview: datasetOverview(check.inspection, tokenizer),
         referenceOverride: typeof override === 'string' && override ? override : null,
         provisionalBytes: provisional ? provisional.bytesRead : null,
       };

@@ -77,7 +77,7 @@ export class ModelService implements vscode.Disposable {
   }
 
   private load(settings: ModelSettings, quiet: boolean): Promise<ModelFacts> {
-    if (settings.endpoint) return this.connect(settings, settings.endpoint);
+    if (settings.endpoint) return this.connect(settings, settings.endpoint, quiet);
     const title = t('Prompt or Fine-Tune: reading the tokenizer of {0}', settings.model);
     return Promise.resolve(vscode.window.withProgress(
       { location: quiet ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification, title, cancellable: !quiet },
@@ -97,12 +97,12 @@ export class ModelService implements vscode.Disposable {
    * A serving engine's model: probed at connect (its tokenizer is the server's /tokenize, or a local one, or an
    * estimate); what it cannot measure goes to the log, and into every report.
    */
-  private connect(settings: ModelSettings, endpoint: string): Promise<ModelFacts> {
+  private connect(settings: ModelSettings, endpoint: string, quiet: boolean): Promise<ModelFacts> {
     const connection = Promise.resolve(vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: t('Prompt or Fine-Tune: connecting to {0}', endpoint), cancellable: true },
+      { location: quiet ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification, title: t('Prompt or Fine-Tune: connecting to {0}', endpoint), cancellable: !quiet },
       async (_progress, token) => {
         const controller = new AbortController();
-        token.onCancellationRequested(() => controller.abort());
+        token?.onCancellationRequested(() => controller.abort());
         const { connectEndpoint } = await import('../engine/model/endpoint/endpointModel');
         const model = await connectEndpoint({
           endpoint, model: settings.model, apiKey: await this.apiKey(), concurrency: settings.concurrency,

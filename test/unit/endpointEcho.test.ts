@@ -172,6 +172,10 @@ describe('endpoint model on a vLLM stand-in', { skip: sharedMissing }, () => {
     assert.equal(report.items.length, 8);
     assert.deepEqual(report.items.map((row) => [row.output, row.referenceLogProb, row.referenceTokens]), new Array(8).fill(['Lima', null, null]));
     assert.deepEqual(report.curve.map((point) => point.referenceLogProbPerToken), [null, null]);
+    // Nothing to measure ε with: no measured-ε column and no per-item "not scored" reasons; unavailableMeasurements says why.
+    assert.deepEqual(report.curve.map((point) => point.measuredEpsilon ?? null), [null, null]);
+    assert.deepEqual(report.items.map((row) => row.unscoredReason ?? null), new Array(8).fill(null));
+    assert.deepEqual((report.warnings ?? []).filter((warning) => warning.includes('measured ε')), []);
     assert.equal(report.estimate.fit.estimated, true);
     assert.deepEqual(report.unavailableMeasurements?.map((entry) => entry.measurement), ['reference-log-probability', 'token-counts', 'vocabulary-size']);
     assert.match(report.unavailableMeasurements![0]!.reason, /gives no log-probabilities for given text \(the prompt cannot be sent as token ids.*: the references' log-probability and perplexity are not measured; the agreement metrics are$/);

@@ -70,9 +70,11 @@ test('a lone CR, a pipe or HTML in any text never ends a table row or becomes ma
   ]);
 });
 
-test('warnings of the run are in the export, escaped', () => {
+test('warnings of the run are in the export once, escaped', () => {
   const markdown = renderReportMarkdown(report('d.jsonl', 'm', [item('a', 'b')], ['The output cache folder /tmp/<x> could not be written.']));
   assert.ok(markdown.includes('**Warning:** The output cache folder /tmp/\\<x\\> could not be written\\.\n'), markdown);
+  // Once, under the verdict: never again unescaped further down.
+  assert.equal(markdown.split('could not be written').length - 1, 1, markdown);
   // The terminal summary carries no control characters from a file name.
   assert.ok(!summaryParagraph(report('evil\u001b[2J.jsonl', 'm', [item('a', 'b')])).includes('\u001b'));
 });

@@ -162,7 +162,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       if (rows.length === 0) continue;
       curve.push({
         ...curvePoint(k, rows, { metrics, primary, delta: settings.delta, seed: settings.seed, baseline: k === shots[0] ? undefined : rowsAt(shots[0]!) }),
-        ...epsilonAtK(rows, settings.delta),
+        // A model that cannot score given text has no measured ε: the report lists why (unavailableMeasurements).
+        ...(canScore ? epsilonAtK(rows, settings.delta) : {}),
       });
     }
     const measured = measuredVerdict(agreementSamples(items, shots, primary), settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match');
@@ -182,7 +183,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       split: { heldOut: heldOut.length, pool: pool.length },
       shots, leftOutShots, primaryMetric: primary, estimate,
       verdict: { theory: estimate.verdict, measured },
-      curve: withAdjustedPairedTests(curve), items, skippedItems, answerEnd: answerEndSeen ?? '', warnings: [...(caveat ? [caveat] : []), ...warnings, ...unscoredWarnings(curve), ...(answerEndSeen === '' ? [NO_ANSWER_END] : []), ...(cache?.warnings ?? [])],
+      curve: withAdjustedPairedTests(curve), items, skippedItems, answerEnd: answerEndSeen ?? '', warnings: [...(caveat ? [caveat] : []), ...warnings, ...(canScore ? unscoredWarnings(curve) : []), ...(answerEndSeen === '' ? [NO_ANSWER_END] : []), ...(cache?.warnings ?? [])],
       timing: {
         seconds: (Date.now() - started) / 1000, modelCalls: timing.modelCalls, cachedCalls: timing.cachedCalls,
         generatedTokens: timing.generatedTokens, scoredTokens: timing.scoredTokens,
@@ -313,16 +314,16 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     // At one k every prompt has the template's stop sequences (none with a chat template).
     const generations = built.length ? await generateAll(built.map((entry) => entry.prompt.prompt), built[0]!.prompt.stopSequences) : [];
     answerEndSeen ??= built[0]?.prompt.answerEnd;
-    const scoring = await settleTokens(model.tokenizer, () => built.map(({ query, prompt }) => answersToScore(query, prompt)), signal);
+    const scoring = canScore ? await settleTokens(model.tokenizer, () => built.map(({ query, prompt }) => answersToScore(query, prompt)), signal) : [];
     const scores = await scoreAll(scoring.flatMap((item) => item.pairs));
     const rows: (ItemRow | SkippedItem)[] = [...skipped];
     let offset = 0;
     for (const [index, { query, prompt }] of built.entries()) {
       const { generation, cached } = generations[index]!;
-      const item = scoring[index]!;
-      const itemScores = scores.slice(offset, offset + item.pairs.length);
-      offset += item.pairs.length;
-      const measured = measuredScores(item, itemScores, prompt);
+      const item = scoring[index];
+      const itemScores = item ? scores.slice(offset, offset + item.pairs.length) : [];
+      offset += item?.pairs.length ?? 0;
+      const measured = item ? measuredScores(item, itemScores, prompt) : NOT_MEASURED;
       const scored = measured.reference;
       // The answer brings the space the query no longer ends with (" old" after "Label:"): compare without it.
       const lead = prompt.answerLead;
@@ -390,6 +391,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     };
   }
 }
+
+/** An item of a model that cannot score given text: nothing measured, and no per-item reason (the report's `unavailableMeasurements` says why). */
+const NOT_MEASURED = { reference: null, probability: null, unscoredReason: null, labelProbabilities: null, conditionalLabelTV: null } as const;
 
 /** The scoring calls of one item, and how to read their results back. */
 interface ItemScoring {

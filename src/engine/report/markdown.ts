@@ -109,7 +109,7 @@ export function renderReportMarkdown(report: ExperimentReport): string {
   return lines.join('\n') + '\n';
 }
 
-/** The paper's ε per k (measuredEpsilon.ts), with the run's warnings; nothing for reports that predate it. */
+/** The paper's ε per k (measuredEpsilon.ts); nothing for reports that predate it. The run's warnings stand under the verdict. */
 function measuredEpsilonMarkdown(report: ExperimentReport): string[] {
   const points = report.curve.filter((point) => point.measuredEpsilon);
   const lines: string[] = [];
@@ -120,11 +120,10 @@ function measuredEpsilonMarkdown(report: ExperimentReport): string[] {
     for (const point of points) {
       const e = point.measuredEpsilon!;
       const tv = point.conditionalLabelTV;
-      const why = Object.entries(e.unscoredReasons).map(([reason, times]) => `${times}: ${reason}`).join('; ');
+      const why = escapeMarkdown(Object.entries(e.unscoredReasons).map(([reason, times]) => `${times}: ${reason}`).join('; '));
       lines.push(`| ${point.k} | ${e.n} | ${percent(e.mean)} [${percent(e.low)}, ${percent(e.high)}] | ${e.unscored}${why ? ` (${why})` : ''} |` +
         (labels ? ` ${tv ? `${tv.mean.toFixed(3)} [${tv.low.toFixed(3)}, ${tv.high.toFixed(3)}]` : '—'} |` : ''));
     }
   }
-  if (report.warnings?.length) lines.push('', '## Warnings', '', ...report.warnings.map((warning) => `- ${warning}`));
   return lines;
 }
