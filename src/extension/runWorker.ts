@@ -27,7 +27,9 @@ function modelKey(settings: ModelSettings): string {
 
 async function model(settings: ModelSettings, apiKey: string | undefined, signal: AbortSignal): Promise<{ model: LanguageModel; loaded: boolean }> {
   const key = JSON.stringify([modelKey(settings), apiKey ?? null]);
-  if (kept?.key === key) return { model: kept.model, loaded: false };
+  // A serving engine may serve another model behind the same URL by the next run (restarted with other weights):
+  // every run probes it anew (a few requests), so the output cache's key follows what it serves now.
+  if (kept?.key === key && !settings.endpoint) return { model: kept.model, loaded: false };
   const previous = kept;
   kept = undefined;
   await previous?.model.dispose();
