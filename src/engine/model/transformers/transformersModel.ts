@@ -69,6 +69,7 @@ import {
 } from './batchSizing';
 import { loadModel, type ModelParts } from './load';
 import { argmax, emptyScore, lastPositionRows, logSoftmaxAt, scoreOfTargets } from './logits';
+import { leftPad } from './padding';
 import { pastFromOutputs, type PromptPass, selectCacheRows, selectRows, tileCache, TransformersPrefix } from './prefixCache';
 import { type TfModel, type TfTensor, type TfTokenizer, type TransformersApi } from './tfTypes';
 
@@ -482,22 +483,10 @@ class TransformersLanguageModel implements LanguageModel {
       return generations;
     }
 
-    const pad = BigInt(this.padTokenId());
     const count = rows.length;
-    const columns = skip + width;
-    const inputIds = new BigInt64Array(count * width).fill(pad);
-    const positions = new BigInt64Array(count * width).fill(1n);
-    let mask = new BigInt64Array(count * columns);
-    rows.forEach((ids, row) => {
-      const own = ids.length - skip;
-      const offset = row * width + (width - own);
-      for (let i = 0; i < own; i++) {
-        inputIds[offset + i] = BigInt(ids[skip + i]!);
-        positions[offset + i] = BigInt(skip + i);
-      }
-      mask.fill(1n, row * columns, row * columns + skip);
-      mask.fill(1n, row * columns + columns - own, (row + 1) * columns);
-    });
+    const padded = leftPad(rows, skip, this.padTokenId());
+    const { columns, inputIds, positions } = padded;
+    let mask = padded.mask;
     const generated: number[][] = rows.map(() => []);
     // Rows still decoding, by their index in `rows`; the batch's tensors hold these rows, in this order.
     let live = rows.map((_, row) => row);
@@ -655,23 +644,12 @@ class TransformersLanguageModel implements LanguageModel {
    */
   private async scorePadded(rows: readonly ScoredRow[], prefix?: TransformersPrefix): Promise<ContinuationScore[]> {
     const skip = prefix?.tokenCount ?? 0;
-    const width = Math.max(...rows.map((row) => row.jointIds.length - skip));
-    const columns = skip + width;
     const keep = Math.max(...rows.map((row) => row.jointIds.length - row.start + 1));
-    const pad = BigInt(this.padTokenId());
-    const inputIds = new BigInt64Array(rows.length * width).fill(pad);
-    const positions = new BigInt64Array(rows.length * width).fill(1n);
-    const mask = new BigInt64Array(rows.length * columns);
-    rows.forEach(({ jointIds }, row) => {
-      const own = jointIds.length - skip;
-      const offset = row * width + (width - own);
-      for (let i = 0; i < own; i++) {
-        inputIds[offset + i] = BigInt(jointIds[skip + i]!);
-        positions[offset + i] = BigInt(skip + i);
-      }
-      mask.fill(1n, row * columns, row * columns + skip);
-      mask.fill(1n, row * columns + columns - own, (row + 1) * columns);
-    });
+    const { width, columns, inputIds, positions, mask } = leftPad(
+      rows.map((row) => row.jointIds),
+      skip,
+      this.padTokenId(),
+    );
     const inputs: Record<string, unknown> = {
       input_ids: new this.tf.Tensor('int64', inputIds, [rows.length, width]),
       attention_mask: new this.tf.Tensor('int64', mask, [rows.length, columns]),
