@@ -67,9 +67,11 @@ import {
   subBatches,
   UNKNOWN_VOCABULARY_SIZE,
 } from './batchSizing';
+import { type DecoderSession, forwardRows, hasInput, idsTensor, onesTensor } from './forward';
 import { loadModel, type ModelParts } from './load';
-import { argmax, emptyScore, lastPositionRows, logSoftmaxAt, scoreOfTargets } from './logits';
+import { argmax, emptyScore, lastPositionRows } from './logits';
 import { leftPad } from './padding';
+import { type ScoredRow, scoreAfterPrompts, scoreAlone, scorePadded } from './scoring';
 import { pastFromOutputs, type PromptPass, selectCacheRows, selectRows, tileCache, TransformersPrefix } from './prefixCache';
 import { type TfModel, type TfTensor, type TfTokenizer, type TransformersApi } from './tfTypes';
 
@@ -223,7 +225,7 @@ class TransformersLanguageModel implements LanguageModel {
       signal?.throwIfAborted();
       const row = this.scoredRow(prompt, continuation);
       if (!row) return emptyScore();
-      const result = await this.scoreAlone(row);
+      const result = await scoreAlone(this.decoder, row);
       signal?.throwIfAborted();
       return result;
     });
@@ -266,11 +268,11 @@ class TransformersLanguageModel implements LanguageModel {
         else without.push(index);
       });
       for (const [pass, items] of afterPrompts) {
-        const scores = await this.scoreAfterPrompts(pass, items.map(({ index, passRow }) => ({ row: rows[index]!, passRow })), signal);
+        const scores = await scoreAfterPrompts(this.decoder, pass, items.map(({ index, passRow }) => ({ row: rows[index]!, passRow })), signal);
         items.forEach(({ index }, position) => (results[index] = scores[position]));
       }
-      const keepsLogits = this.hasInput('num_logits_to_keep');
-      const batches = this.hasInput('position_ids');
+      const keepsLogits = hasInput(this.decoder, 'num_logits_to_keep');
+      const batches = hasInput(this.decoder, 'position_ids');
       for (const [pending, shared] of [[withPrefix, prefix as TransformersPrefix | undefined], [without, undefined]] as const) {
         const skip = shared?.tokenCount ?? 0;
         // Similar lengths together: less padding. The sort is stable, so ties keep their order.
@@ -291,8 +293,8 @@ class TransformersLanguageModel implements LanguageModel {
           const indices = chunk.map((position) => pending[position]!);
           const scores =
             indices.length === 1 && !shared
-              ? [await this.scoreAlone(rows[indices[0]!]!)]
-              : await this.scorePadded(indices.map((index) => rows[index]!), shared);
+              ? [await scoreAlone(this.decoder, rows[indices[0]!]!)]
+              : await scorePadded(this.decoder, indices.map((index) => rows[index]!), shared);
           indices.forEach((index, row) => (results[index] = scores[row]));
         }
       }
@@ -314,15 +316,15 @@ class TransformersLanguageModel implements LanguageModel {
         throw new Error(`The prefix has ${ids.length} tokens; the model's context is ${this.contextLength}.`);
       }
       const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
-      const chunk = this.hasInput('position_ids')
+      const chunk = hasInput(this.decoder, 'position_ids')
         ? Math.max(1, options?.chunkTokens ?? Math.floor(MAX_PREFILL_LOGIT_BYTES / (vocabulary * 4)))
         : ids.length;
       let past: Record<string, TfTensor> | undefined;
       for (let begin = 0; begin < ids.length; begin += chunk) {
         const end = Math.min(ids.length, begin + chunk);
-        const outputs = await this.forwardRows(
-          this.idsTensor(ids.slice(begin, end)),
-          this.onesTensor(end),
+        const outputs = await forwardRows(this.decoder,
+          idsTensor(this.tf, ids.slice(begin, end)),
+          onesTensor(this.tf, end),
           new this.tf.Tensor('int64', BigInt64Array.from({ length: end - begin }, (_, i) => BigInt(begin + i)), [1, end - begin]),
           past,
         );
@@ -442,8 +444,8 @@ class TransformersLanguageModel implements LanguageModel {
 
     const request: Record<string, unknown> = {
       ...this.greedyRequest(),
-      input_ids: this.idsTensor(promptIds),
-      attention_mask: this.onesTensor(promptIds.length),
+      input_ids: idsTensor(this.tf, promptIds),
+      attention_mask: onesTensor(this.tf, promptIds.length),
       max_new_tokens: maxNewTokens,
       stopping_criteria: [new StopOnTextOrAbort()],
     };
@@ -473,7 +475,7 @@ class TransformersLanguageModel implements LanguageModel {
     const skip = prefix?.tokenCount ?? 0;
     const width = Math.max(...rows.map((ids) => ids.length - skip));
     const steps = Math.max(...limits);
-    const faithful = this.hasInput('position_ids') && skip + width + steps <= this.contextLength;
+    const faithful = hasInput(this.decoder, 'position_ids') && skip + width + steps <= this.contextLength;
     if (!faithful) {
       const generations: Generation[] = [];
       for (const ids of rows) {
@@ -494,7 +496,7 @@ class TransformersLanguageModel implements LanguageModel {
     // under MAX_PREFILL_LOGIT_BYTES: only the last position's are needed, and 8 rows × 1,000 tokens × SmolLM2's
     // vocabulary would be 1.6 GB at once. Each chunk runs after the cache of the ones before.
     const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
-    const chunk = this.hasInput('num_logits_to_keep') ? width : Math.max(1, Math.floor(MAX_PREFILL_LOGIT_BYTES / (count * vocabulary * 4)));
+    const chunk = hasInput(this.decoder, 'num_logits_to_keep') ? width : Math.max(1, Math.floor(MAX_PREFILL_LOGIT_BYTES / (count * vocabulary * 4)));
     let past = prefix ? tileCache(this.tf, prefix.cacheEntries()!, count) : undefined;
     let outputs: Record<string, TfTensor> = {};
     for (let begin = 0; begin < width; begin += chunk) {
@@ -505,7 +507,7 @@ class TransformersLanguageModel implements LanguageModel {
         return result;
       };
       const whole = begin === 0 && end === width;
-      outputs = await this.forwardRows(
+      outputs = await forwardRows(this.decoder,
         new this.tf.Tensor('int64', whole ? inputIds : part(inputIds, width, begin, end), [count, end - begin]),
         new this.tf.Tensor('int64', whole ? mask : part(mask, columns, 0, skip + end), [count, skip + end]),
         new this.tf.Tensor('int64', whole ? positions : part(positions, width, begin, end), [count, end - begin]),
@@ -553,7 +555,7 @@ class TransformersLanguageModel implements LanguageModel {
       }
       mask = grown;
       maskColumns++;
-      outputs = await this.forwardRows(
+      outputs = await forwardRows(this.decoder,
         new this.tf.Tensor('int64', BigInt64Array.from(live, (row) => BigInt(generated[row]!.at(-1)!)), [live.length, 1]),
         new this.tf.Tensor('int64', mask, [live.length, maskColumns]),
         new this.tf.Tensor('int64', BigInt64Array.from(live, (row) => BigInt(rows[row]!.length + generated[row]!.length - 1)), [live.length, 1]),
@@ -566,18 +568,6 @@ class TransformersLanguageModel implements LanguageModel {
     return rows.map((ids, row) => this.finish(ids, generated[row]!, stopSequences));
   }
 
-  /** One forward pass of the decoder over `inputIds` after `past` (none: an empty cache); logits of the last position only where the graph can. */
-  private async forwardRows(
-    inputIds: TfTensor,
-    attentionMask: TfTensor,
-    positionIds: TfTensor,
-    past: Record<string, TfTensor> | undefined,
-  ): Promise<Record<string, TfTensor>> {
-    const inputs: Record<string, unknown> = { input_ids: inputIds, attention_mask: attentionMask, position_ids: positionIds };
-    if (past) inputs.past_key_values = past;
-    if (this.hasInput('num_logits_to_keep')) inputs.num_logits_to_keep = new this.tf.Tensor('int64', BigInt64Array.from([1n]), []);
-    return this.inner.forward(inputs);
-  }
 
   /**
    * Bytes of key/value cache one token takes in one row (every layer's key and value), from config.json;
@@ -593,6 +583,12 @@ class TransformersLanguageModel implements LanguageModel {
     if (!layers || !kvHeads || !headDim) return 0;
     const dtype = this.inner.sessions.model?.config?.dtype ?? 'fp32';
     return layers * 2 * kvHeads * headDim * (dtype.includes('f16') ? 2 : 4);
+  }
+
+  /** The open session as the decoding and scoring functions use it; only inside queued tasks. */
+  private get decoder(): DecoderSession {
+    const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
+    return { tf: this.tf, model: this.inner, padTokenId: this.padTokenId(), vocabulary };
   }
 
   /** The id that fills left padding (never attended to): the tokenizer's pad token, else EOS, else 0. */
@@ -624,47 +620,7 @@ class TransformersLanguageModel implements LanguageModel {
     return { jointIds, start };
   }
 
-  /** One pair, checked, in a forward pass of its own; runs inside the queue. */
-  private async scoreAlone(row: ScoredRow): Promise<ContinuationScore> {
-    const { jointIds, start } = row;
-    const keep = jointIds.length - start + 1; // logits at positions start-1 .. end
-    const outputs = await this.inner.forward(this.forwardInputs(jointIds, keep));
-    const logits = outputs.logits;
-    if (!logits) throw new Error('The model returned no logits.');
-    return scoreOfTargets(logits, jointIds, start);
-  }
 
-  /**
-   * Checked pairs in one left-padded forward pass; runs inside the queue. Every row ends at the last
-   * column, so the last `keep` logit columns (num_logits_to_keep, when the graph has it) hold what every
-   * row needs, and `logProbsOfTargets` finds a row's positions from the right as it does for a lone pass.
-   * With a `prefix` (which `prefixFitsScoring` accepted for every row) its cache is copied to each row and
-   * only the tokens after it are computed: [prefix | padding | the row's own tokens], positions counting
-   * each row's own tokens, as in `generatePadded`.
-   */
-  private async scorePadded(rows: readonly ScoredRow[], prefix?: TransformersPrefix): Promise<ContinuationScore[]> {
-    const skip = prefix?.tokenCount ?? 0;
-    const keep = Math.max(...rows.map((row) => row.jointIds.length - row.start + 1));
-    const { width, columns, inputIds, positions, mask } = leftPad(
-      rows.map((row) => row.jointIds),
-      skip,
-      this.padTokenId(),
-    );
-    const inputs: Record<string, unknown> = {
-      input_ids: new this.tf.Tensor('int64', inputIds, [rows.length, width]),
-      attention_mask: new this.tf.Tensor('int64', mask, [rows.length, columns]),
-    };
-    if (this.hasInput('position_ids')) inputs.position_ids = new this.tf.Tensor('int64', positions, [rows.length, width]);
-    if (prefix) inputs.past_key_values = tileCache(this.tf, prefix.cacheEntries()!, rows.length);
-    if (this.hasInput('num_logits_to_keep')) {
-      inputs.num_logits_to_keep = new this.tf.Tensor('int64', BigInt64Array.from([BigInt(keep)]), []);
-    }
-    const outputs = await this.inner.forward(inputs);
-    const raw = outputs.logits;
-    if (!raw) throw new Error('The model returned no logits.');
-    const logits = raw.type === 'float32' ? raw : raw.to('float32'); // once, not per row
-    return rows.map(({ jointIds, start }, row) => scoreOfTargets(logits, jointIds, start, row));
-  }
 
   /** The kept prompt pass and row whose prompt is exactly the pair's tokens before its continuation, if any. */
   private promptPassRow(row: ScoredRow): { pass: PromptPass; passRow: number } | undefined {
@@ -675,60 +631,6 @@ class TransformersLanguageModel implements LanguageModel {
     return undefined;
   }
 
-  /**
-   * Scores of continuations whose prompts a kept prompt pass has computed: the first token's
-   * log-probability from that pass's last-position logits, the others from one pass over the continuation
-   * alone, after the prompts' own key/value cache (its rows selected). Each row's continuation is
-   * left-aligned after its cache columns, padding after it (causal: never seen by the row's tokens), positions
-   * counting on from its prompt. So a reference costs its own tokens, not its prompt's again.
-   */
-  private async scoreAfterPrompts(pass: PromptPass, items: readonly { row: ScoredRow; passRow: number }[], signal?: AbortSignal): Promise<ContinuationScore[]> {
-    const tokenLogProbs = items.map(({ row, passRow }) => [logSoftmaxAt(pass.lastLogits[passRow]!, row.jointIds[row.start]!)]);
-    const own = items.map(({ row }) => row.jointIds.length - row.start - 1); // tokens fed: all but the last
-    const pending = items.map((_, position) => position).filter((position) => own[position]! > 0);
-    pending.sort((a, b) => own[a]! - own[b]!);
-    const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
-    for (const chunk of scoreSubBatches(pending.map((position) => ({ tokens: own[position]!, logitColumns: own[position]! })), vocabulary)) {
-      signal?.throwIfAborted();
-      const positionsInItems = chunk.map((position) => pending[position]!);
-      const count = positionsInItems.length;
-      const width = Math.max(...positionsInItems.map((position) => own[position]!));
-      const columns = pass.columns + width;
-      const inputIds = new BigInt64Array(count * width).fill(BigInt(this.padTokenId()));
-      const positions = new BigInt64Array(count * width);
-      const mask = new BigInt64Array(count * columns);
-      positionsInItems.forEach((position, r) => {
-        const { row, passRow } = items[position]!;
-        mask.set(pass.mask.subarray(passRow * pass.columns, (passRow + 1) * pass.columns), r * columns);
-        for (let i = 0; i < width; i++) {
-          positions[r * width + i] = BigInt(row.start + i);
-          if (i >= own[position]!) continue;
-          inputIds[r * width + i] = BigInt(row.jointIds[row.start + i]!);
-          mask[r * columns + pass.columns + i] = 1n;
-        }
-      });
-      const inputs: Record<string, unknown> = {
-        input_ids: new this.tf.Tensor('int64', inputIds, [count, width]),
-        attention_mask: new this.tf.Tensor('int64', mask, [count, columns]),
-        position_ids: new this.tf.Tensor('int64', positions, [count, width]),
-        past_key_values: selectCacheRows(this.tf, pass.cache, positionsInItems.map((position) => items[position]!.passRow)),
-      };
-      if (this.hasInput('num_logits_to_keep')) inputs.num_logits_to_keep = new this.tf.Tensor('int64', BigInt64Array.from([BigInt(width)]), []);
-      const outputs = await this.inner.forward(inputs);
-      const raw = outputs.logits;
-      if (!raw) throw new Error('The model returned no logits.');
-      const data = (raw.type === 'float32' ? raw : raw.to('float32')).data as Float32Array;
-      const [, kept, vocabularySize] = raw.dims as [number, number, number];
-      positionsInItems.forEach((position, r) => {
-        const { row } = items[position]!;
-        for (let i = 0; i < own[position]!; i++) {
-          const offset = (r * kept + (kept - width) + i) * vocabularySize;
-          tokenLogProbs[position]!.push(logSoftmaxAt(data.subarray(offset, offset + vocabularySize), row.jointIds[row.start + 1 + i]!));
-        }
-      });
-    }
-    return tokenLogProbs.map((values) => ({ logProb: values.reduce((sum, value) => sum + value, 0), tokenCount: values.length, tokenLogProbs: values }));
-  }
 
   /**
    * True when `prefix` holds exactly the first tokens of a scored pair and every scored token comes after
@@ -740,9 +642,6 @@ class TransformersLanguageModel implements LanguageModel {
     return prefix.tokenIds.every((id, i) => row.jointIds[i] === id);
   }
 
-  private hasInput(name: string): boolean {
-    return this.inner.sessions.model?.inputNames.includes(name) ?? false;
-  }
 
   private encodePrompt(prompt: PromptInput): number[] {
     const ids = this.rawTokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
@@ -791,29 +690,8 @@ class TransformersLanguageModel implements LanguageModel {
     return prefix.cacheEntries();
   }
 
-  private forwardInputs(ids: readonly number[], logitsToKeep: number): Record<string, unknown> {
-    const inputs: Record<string, unknown> = {
-      input_ids: this.idsTensor(ids),
-      attention_mask: this.onesTensor(ids.length),
-    };
-    if (this.inner.sessions.model?.inputNames.includes('num_logits_to_keep')) {
-      inputs.num_logits_to_keep = new this.tf.Tensor('int64', BigInt64Array.from([BigInt(logitsToKeep)]), []);
-    }
-    return inputs;
-  }
 
-  private idsTensor(ids: readonly number[]): TfTensor {
-    return new this.tf.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, ids.length]);
-  }
 
-  private onesTensor(length: number): TfTensor {
-    return new this.tf.Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]);
-  }
-}
-
-interface ScoredRow {
-  jointIds: number[];
-  start: number;
 }
 
 function checkMaxNewTokens(maxNewTokens: number): void {
