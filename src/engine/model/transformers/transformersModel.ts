@@ -68,11 +68,11 @@ import {
   UNKNOWN_VOCABULARY_SIZE,
 } from './batchSizing';
 import { type DecoderSession, forwardRows, hasInput, idsTensor, onesTensor } from './forward';
+import { decodePadded } from './generation';
 import { loadModel, type ModelParts } from './load';
-import { argmax, emptyScore, lastPositionRows } from './logits';
-import { leftPad } from './padding';
+import { emptyScore } from './logits';
+import { pastFromOutputs, type PromptPass, TransformersPrefix } from './prefixCache';
 import { type ScoredRow, scoreAfterPrompts, scoreAlone, scorePadded } from './scoring';
-import { pastFromOutputs, type PromptPass, selectCacheRows, selectRows, tileCache, TransformersPrefix } from './prefixCache';
 import { type TfModel, type TfTensor, type TfTokenizer, type TransformersApi } from './tfTypes';
 
 /** Loads a model (a local folder or a Hub id; see load.ts) as a LanguageModel that runs in this process. */
@@ -485,85 +485,20 @@ class TransformersLanguageModel implements LanguageModel {
       return generations;
     }
 
-    const count = rows.length;
-    const padded = leftPad(rows, skip, this.padTokenId());
-    const { columns, inputIds, positions } = padded;
-    let mask = padded.mask;
-    const generated: number[][] = rows.map(() => []);
-    // Rows still decoding, by their index in `rows`; the batch's tensors hold these rows, in this order.
-    let live = rows.map((_, row) => row);
-    // The prompt pass in column chunks whose all-position logits (graphs without num_logits_to_keep) stay
-    // under MAX_PREFILL_LOGIT_BYTES: only the last position's are needed, and 8 rows × 1,000 tokens × SmolLM2's
-    // vocabulary would be 1.6 GB at once. Each chunk runs after the cache of the ones before.
-    const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
-    const chunk = hasInput(this.decoder, 'num_logits_to_keep') ? width : Math.max(1, Math.floor(MAX_PREFILL_LOGIT_BYTES / (count * vocabulary * 4)));
-    let past = prefix ? tileCache(this.tf, prefix.cacheEntries()!, count) : undefined;
-    let outputs: Record<string, TfTensor> = {};
-    for (let begin = 0; begin < width; begin += chunk) {
-      const end = Math.min(width, begin + chunk);
-      const part = (data: BigInt64Array, rowWidth: number, from: number, to: number): BigInt64Array => {
-        const result = new BigInt64Array(count * (to - from));
-        for (let row = 0; row < count; row++) result.set(data.subarray(row * rowWidth + from, row * rowWidth + to), row * (to - from));
-        return result;
-      };
-      const whole = begin === 0 && end === width;
-      outputs = await forwardRows(this.decoder,
-        new this.tf.Tensor('int64', whole ? inputIds : part(inputIds, width, begin, end), [count, end - begin]),
-        new this.tf.Tensor('int64', whole ? mask : part(mask, columns, 0, skip + end), [count, skip + end]),
-        new this.tf.Tensor('int64', whole ? positions : part(positions, width, begin, end), [count, end - begin]),
-        past,
-      );
-      if (end < width) past = pastFromOutputs(outputs);
-    }
-    past = undefined;
-    const lastLogits = lastPositionRows(outputs.logits);
-    // Kept for the references' scores: the prompts' cache is not changed by the steps below (each returns a new one).
-    const cache = pastFromOutputs(outputs);
-    const bytes = Object.values(cache).reduce((sum, tensor) => sum + (tensor.data as unknown as ArrayBufferView).byteLength, 0);
-    const kept = this.lastPromptPasses.reduce((sum, pass) => sum + pass.bytes, 0);
-    if (kept + bytes <= MAX_KEPT_PASS_BYTES) this.lastPromptPasses.push({ prompts: rows, cache, mask, columns, lastLogits, bytes });
-    let maskColumns = columns;
-    let next = lastLogits.map(argmax);
-    for (;;) {
-      signal?.throwIfAborted();
-      past = pastFromOutputs(outputs);
-      outputs = {};
-      const stillLive: number[] = [];
-      const kept: number[] = [];
-      live.forEach((row, batchRow) => {
-        const ids = generated[row]!;
-        ids.push(next[batchRow]!);
-        const ended =
-          ids.length >= limits[row]! ||
-          this.eosTokenIds.includes(ids[ids.length - 1]!) ||
-          (stopSequences.length > 0 && findStop(this.decodeContinuation(rows[row]!, ids), stopSequences) !== undefined);
-        if (!ended) {
-          stillLive.push(row);
-          kept.push(batchRow);
-        }
-      });
-      if (stillLive.length === 0) break;
-      if (kept.length < live.length) {
-        past = selectCacheRows(this.tf, past, kept);
-        mask = selectRows(mask, maskColumns, kept);
-      }
-      live = stillLive;
-      const grown = new BigInt64Array(live.length * (maskColumns + 1));
-      for (let r = 0; r < live.length; r++) {
-        grown.set(mask.subarray(r * maskColumns, (r + 1) * maskColumns), r * (maskColumns + 1));
-        grown[r * (maskColumns + 1) + maskColumns] = 1n;
-      }
-      mask = grown;
-      maskColumns++;
-      outputs = await forwardRows(this.decoder,
-        new this.tf.Tensor('int64', BigInt64Array.from(live, (row) => BigInt(generated[row]!.at(-1)!)), [live.length, 1]),
-        new this.tf.Tensor('int64', mask, [live.length, maskColumns]),
-        new this.tf.Tensor('int64', BigInt64Array.from(live, (row) => BigInt(rows[row]!.length + generated[row]!.length - 1)), [live.length, 1]),
-        past,
-      );
-      past = undefined;
-      next = lastPositionRows(outputs.logits).map(argmax);
-    }
+    const generated = await decodePadded(this.decoder, {
+      rows,
+      width,
+      prefix,
+      signal,
+      ended: (row, ids) =>
+        ids.length >= limits[row]! ||
+        this.eosTokenIds.includes(ids[ids.length - 1]!) ||
+        (stopSequences.length > 0 && findStop(this.decodeContinuation(rows[row]!, ids), stopSequences) !== undefined),
+      keepPromptPass: (pass) => {
+        const kept = this.lastPromptPasses.reduce((sum, held) => sum + held.bytes, 0);
+        if (kept + pass.bytes <= MAX_KEPT_PASS_BYTES) this.lastPromptPasses.push(pass);
+      },
+    });
     signal?.throwIfAborted();
     return rows.map((ids, row) => this.finish(ids, generated[row]!, stopSequences));
   }
