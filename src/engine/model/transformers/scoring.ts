@@ -32,7 +32,7 @@ export async function scoreAlone(s: DecoderSession, row: ScoredRow): Promise<Con
  * row needs, and `logProbsOfTargets` finds a row's positions from the right as it does for a lone pass.
  * With a `prefix` (which `prefixFitsScoring` accepted for every row) its cache is copied to each row and
  * only the tokens after it are computed: [prefix | padding | the row's own tokens], positions counting
- * each row's own tokens, as in `generatePadded`.
+ * each row's own tokens, as in `decodePadded` (generation.ts).
  */
 export async function scorePadded(s: DecoderSession, rows: readonly ScoredRow[], prefix?: TransformersPrefix): Promise<ContinuationScore[]> {
   const skip = prefix?.tokenCount ?? 0;

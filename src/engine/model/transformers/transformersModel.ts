@@ -1,8 +1,9 @@
 /**
  * The real LanguageModel: @huggingface/transformers (4.x) on onnxruntime-node. This file holds the model
- * class, which ties the folder's parts together: loading (load.ts), its errors (errors.ts), the batch
- * bounds (batchSizing.ts), the reused key/value caches (prefixCache.ts), reading logits (logits.ts) and the
- * narrow typings of transformers.js (tfTypes.ts).
+ * class, which queues the work on one session and ties the folder's parts together: loading (load.ts), its
+ * errors (errors.ts), batched greedy decoding (generation.ts), scoring (scoring.ts), the forward pass
+ * (forward.ts), the left-padded layout (padding.ts), the batch bounds (batchSizing.ts), the reused key/value
+ * caches (prefixCache.ts), reading logits (logits.ts) and the narrow typings of transformers.js (tfTypes.ts).
  *
  * The ML stack is heavy, so `@huggingface/transformers` is imported lazily, on the first
  * `loadLanguageModel` call; the extension activates without it. The bundle (esbuild, CommonJS) keeps
@@ -30,7 +31,7 @@
  * from the output cache never loads the weights. (A Hub download fetches and opens them at load.)
  *
  * Batches: `generateBatch` left-pads several prompts (pad token, attention mask 0 there) and decodes them
- * greedily in its own loop of forward passes (`generatePadded`): position ids count each row's own tokens,
+ * greedily in its own loop of forward passes (`generatePadded`, generation.ts): position ids count each row's own tokens,
  * so each row computes what it would alone and its result equals `generate`'s (transformers' own greedy
  * `generate`; tested token for token). The logits agree up to float rounding from the different kernel
  * shapes (stories260K: bit-identical; random Llamas: |Δ| ≤ 2.3e-5), which could only change a greedy choice
