@@ -22,7 +22,7 @@ import {
   type LanguageModel,
   type PromptInput,
 } from '../src/engine/model/languageModel';
-import { loadLanguageModel } from '../src/engine/model/transformersModel';
+import { loadLanguageModel } from '../src/engine/model/transformers/transformersModel';
 
 const THREADS = [1, 2];
 const RUNS = 3;

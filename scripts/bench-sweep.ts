@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 
 import { runExperiment } from '../src/engine/experiment/experiment';
 import type { GenerateOptions, Generation, LanguageModel, PromptInput } from '../src/engine/model/languageModel';
-import { loadLanguageModel } from '../src/engine/model/transformersModel';
+import { loadLanguageModel } from '../src/engine/model/transformers/transformersModel';
 import { DEFAULT_SETTINGS, type CheckSettings } from '../src/engine/settings';
 
 export const SWEEP_SHOTS = [0, 1, 2, 4, 8, 16];
@@ -133,7 +133,7 @@ function processPeakRssMb(pid: number): number {
 /** The same prompts, as token ids, to llama-server: its own prompt cache reuses what consecutive prompts share. */
 async function llama(values: Record<string, string | undefined>): Promise<SweepResult> {
   const prompts = (JSON.parse(readFileSync(values.prompts!, 'utf8')) as SweepResult).prompts!;
-  const { loadTransformers } = await import('../src/engine/model/transformersModel');
+  const { loadTransformers } = await import('../src/engine/model/transformers/load');
   const tf = await loadTransformers();
   const tokenizer = await tf.AutoTokenizer.from_pretrained(values.model!, { local_files_only: true });
   const port = 20000 + (process.pid % 20000);

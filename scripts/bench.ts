@@ -25,7 +25,7 @@ import { build } from 'esbuild';
 
 import { buildTinyLlama, SMOLLM2_135M_SHAPE } from '../test/support/tinyLlama';
 import { generateScanFile, type ScanFileKind } from './bench-scan';
-import { loadLanguageModel } from '../src/engine/model/transformersModel';
+import { loadLanguageModel } from '../src/engine/model/transformers/transformersModel';
 import { agreement, sweepDataset, sweepPrompts, type SweepResult } from './bench-sweep';
 
 const { values } = parseArgs({

@@ -126,7 +126,7 @@ async function modelFacts(values: Values): Promise<ModelFacts> {
   if (values.dtype !== undefined && !['fp32', 'fp16', 'q8', 'q4'].includes(String(values.dtype))) {
     throw new UsageError(`--dtype must be fp32, fp16, q8 or q4, not "${String(values.dtype)}"`);
   }
-  const { loadLanguageModel } = await import('../engine/model/transformersModel');
+  const { loadLanguageModel } = await import('../engine/model/transformers/transformersModel');
   const model = await loadLanguageModel({
     model: String(values.model), dtype: (values.dtype as 'fp32' | undefined) ?? 'fp32',
     cacheDir: values['cache-dir'] as string | undefined, allowDownload: !values.offline,

@@ -179,7 +179,7 @@ async function loadModel(id: string, values: Values): Promise<LanguageModel> {
   if (!['cpu', 'cuda'].includes(device)) throw new UsageError(`--device must be cpu or cuda, not "${device}"`);
   const threads = values.threads === undefined ? undefined : integerOption(values, 'threads', 1, 1, LIMITS.threads);
   const progress = new ProgressLine(`Loading ${id}`);
-  const { loadLanguageModel } = await import('../engine/model/transformersModel');
+  const { loadLanguageModel } = await import('../engine/model/transformers/transformersModel');
   try {
     return await loadLanguageModel({
       model: id, dtype, device, threads, allowDownload: !values.offline,

@@ -44,7 +44,7 @@ async function model(settings: ModelSettings, apiKey: string | undefined, signal
     return { model: connected, loaded: true };
   }
   post({ type: 'phase', phase: 'loading', message: `Loading ${settings.model}…` });
-  const { loadLanguageModel } = await import('../engine/model/transformersModel');
+  const { loadLanguageModel } = await import('../engine/model/transformers/transformersModel');
   const loaded = await loadLanguageModel({
     model: settings.model, dtype: settings.dtype, device: settings.device, threads: settings.threads,
     cacheDir: settings.cacheDir, allowDownload: settings.allowDownload, signal,

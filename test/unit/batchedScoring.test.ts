@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import type { ContinuationScore, LanguageModel, PromptInput } from '../../src/engine/model/languageModel';
-import { loadLanguageModel, scoreSubBatches } from '../../src/engine/model/transformersModel';
+import { scoreSubBatches } from '../../src/engine/model/transformers/batchSizing';
+import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
 import { STORIES_260K, temporaryFolder } from '../support/paths';
 import { loadBuiltModel } from '../support/builtModel';
 

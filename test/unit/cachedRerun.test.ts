@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { runExperiment } from '../../src/engine/experiment/experiment';
 import type { ExperimentReport } from '../../src/engine/experiment/report';
 import type { LanguageModel } from '../../src/engine/model/languageModel';
-import { loadLanguageModel } from '../../src/engine/model/transformersModel';
+import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
 import { DEFAULT_SETTINGS, type CheckSettings } from '../../src/engine/settings';
 import { temporaryFolder } from '../support/paths';
 import { buildTinyLlama } from '../support/tinyLlama';

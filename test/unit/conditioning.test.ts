@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Example, SchemaName } from '../../src/engine/dataset/schema';
 import { answerText } from '../../src/engine/experiment/measuredEpsilon';
 import type { LanguageModel } from '../../src/engine/model/languageModel';
-import { loadLanguageModel } from '../../src/engine/model/transformersModel';
+import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
 import { buildPrompt, chatAnswerEnd } from '../../src/engine/prompt/builder';
 import { answerEnd, DEFAULT_TEMPLATES, renderQuery } from '../../src/engine/prompt/template';
 import { loadBuiltModel } from '../support/builtModel';

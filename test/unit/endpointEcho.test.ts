@@ -16,7 +16,7 @@ import { runExperiment } from '../../src/engine/experiment/experiment';
 import type { LanguageModel } from '../../src/engine/model/languageModel';
 import { connectEndpoint } from '../../src/engine/model/endpoint/endpointModel';
 import { EndpointError } from '../../src/engine/model/endpoint/httpClient';
-import { loadLanguageModel } from '../../src/engine/model/transformersModel';
+import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
 import { renderReportMarkdown } from '../../src/engine/report/markdown';
 import { DEFAULT_SETTINGS } from '../../src/engine/settings';
 import { FIXTURES, sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';

@@ -12,7 +12,7 @@ import { settleTokens, type LanguageModel } from '../../src/engine/model/languag
 import { connectEndpoint, type EndpointModel } from '../../src/engine/model/endpoint/endpointModel';
 import { EndpointError } from '../../src/engine/model/endpoint/httpClient';
 import { forcedRequest } from '../../src/engine/model/endpoint/probe';
-import { loadLanguageModel } from '../../src/engine/model/transformersModel';
+import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
 import { buildPrompt } from '../../src/engine/prompt/builder';
 import { templateFor } from '../../src/engine/prompt/template';
 import { DEFAULT_SETTINGS, type CheckSettings } from '../../src/engine/settings';

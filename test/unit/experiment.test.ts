@@ -10,7 +10,7 @@ import { duplicateKey } from '../../src/engine/dataset/statistics';
 import { runExperiment, RunCancelledError } from '../../src/engine/experiment/experiment';
 import type { ExperimentReport } from '../../src/engine/experiment/report';
 import type { LanguageModel } from '../../src/engine/model/languageModel';
-import { loadLanguageModel } from '../../src/engine/model/transformersModel';
+import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
 import { DEFAULT_SETTINGS, type CheckSettings } from '../../src/engine/settings';
 import { realDataset, sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';
 import { loadBuiltModel } from '../support/builtModel';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { runExperiment } from '../../src/engine/experiment/experiment';
 import type { CurvePoint, ExperimentReport } from '../../src/engine/experiment/report';
 import type { LanguageModel } from '../../src/engine/model/languageModel';
-import { loadLanguageModel } from '../../src/engine/model/transformersModel';
+import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
 import type { SelectionStrategy } from '../../src/engine/prompt/selection';
 import { renderReportMarkdown } from '../../src/engine/report/markdown';
 import { DEFAULT_SETTINGS, type CheckSettings } from '../../src/engine/settings';

@@ -17,7 +17,7 @@ import { runExperiment } from '../../src/engine/experiment/experiment';
 import { sharedPrefix } from '../../src/engine/experiment/prefixPlan';
 import type { ExperimentReport } from '../../src/engine/experiment/report';
 import type { LanguageModel, PrefixState, PromptInput } from '../../src/engine/model/languageModel';
-import { loadLanguageModel } from '../../src/engine/model/transformersModel';
+import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
 import { DEFAULT_SETTINGS, type CheckSettings } from '../../src/engine/settings';
 import { loadBuiltModel } from '../support/builtModel';
 import { realDataset, sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { checkDataset } from '../../src/engine/datasetCheck';
 import { ModelLoadError } from '../../src/engine/model/languageModel';
 import { loadTokenizerOnly } from '../../src/engine/model/tokenizerOnly';
-import { loadLanguageModel } from '../../src/engine/model/transformersModel';
+import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
 import { DEFAULT_SETTINGS } from '../../src/engine/settings';
 import { FIXTURES, sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';
 

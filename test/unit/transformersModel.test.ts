@@ -15,7 +15,8 @@ import { build } from 'esbuild';
 import { onnx as onnxProto } from 'onnx-proto';
 
 import { ModelLoadError, type LanguageModel, type LoadProgress, type PromptInput } from '../../src/engine/model/languageModel';
-import { fingerprintModelFolder, loadLanguageModel } from '../../src/engine/model/transformersModel';
+import { fingerprintModelFolder } from '../../src/engine/model/fingerprint';
+import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const modelFolder = path.resolve(__dirname, '../../../shared/models/stories260K');
@@ -450,7 +451,7 @@ describe('bundled as CommonJS by esbuild', needsModel, () => {
     fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(folder, 'node_modules'), 'dir');
     const outfile = path.join(folder, 'runner.js');
     await build({
-      entryPoints: [path.join(repoRoot, 'src/engine/model/transformersModel.ts')],
+      entryPoints: [path.join(repoRoot, 'src/engine/model/transformers/transformersModel.ts')],
       bundle: true,
       platform: 'node',
       format: 'cjs',

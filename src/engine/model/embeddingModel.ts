@@ -4,7 +4,7 @@
  */
 import { ModelLoadError } from './languageModel';
 import type { Embedder } from '../prompt/selection';
-import { loadTransformers, resolveSource } from './transformersModel';
+import { loadTransformers, resolveSource } from './transformers/load';
 
 interface FeatureExtractor {
   (texts: string[], options: { pooling: 'mean'; normalize: boolean }): Promise<{ dims: number[]; data: Float32Array; dispose?: () => void }>;

@@ -1,6 +1,6 @@
 /**
  * The model behind an interface: the experiment, the prompt builder and the faces see only this.
- * The real implementation is transformersModel.ts (@huggingface/transformers on onnxruntime-node);
+ * The real implementation is transformers/transformersModel.ts (@huggingface/transformers on onnxruntime-node);
  * tests of code where the model does not matter pass their own small implementation.
  */
 

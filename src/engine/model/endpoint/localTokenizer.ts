@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelLoadError, type ChatMessage, type Tokenizer } from '../languageModel';
 import { PretrainedTokenizer, type RawTokenizer } from '../pretrainedTokenizer';
-import { loadTransformers } from '../transformersModel';
+import { loadTransformers } from '../transformers/load';
 
 /** The model's own tokenizer; prompts to a server are plain text, so it never renders a chat template. */
 class LocalTokenizer extends PretrainedTokenizer {

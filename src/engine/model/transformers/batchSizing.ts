@@ -1,0 +1,120 @@
+/**
+ * How big a padded batch may get, for generation and for scoring: the measured bounds on rows, padded tokens,
+ * key/value cache and logit bytes, and the functions that split rows of ascending length into sub-batches
+ * under them. Kept apart so the bounds and their measurements read in one place.
+ */
+
+const MIB = 1024 * 1024;
+
+/**
+ * How big one padded batch may get. Measured on 2 CPU cores (scripts/bench-model.ts and sweeps over
+ * prompt lengths, 32 new tokens): with ~100-token prompts a batch of 8 generates 2.2–3.0 times the tokens
+ * per second of 8 sequential calls (stories260K, a SmolLM2-135M-shaped model), and larger ones add little; as prompts grow the prompt pass
+ * dominates and batching pays less (400 tokens: 1.2–1.7× at 4 or 8 rows; 1000 tokens: 1.1× at 2 rows)
+ * until it loses (1000 tokens × 4 rows: 0.7×); those figures are from transformers' own `generate`, before
+ * the shared prefix and the chunked prompt pass. With a prefix the width is what follows it.
+ */
+const MAX_BATCH_ROWS = 8;
+const MAX_BATCH_TOKENS = 2048;
+/**
+ * The key/value cache of a sub-batch (rows × their prompt and new tokens, a shared prefix copied into every
+ * row) stays under this. It is held up to three times during a step (the prompt pass kept for scoring, the
+ * past in, the present out), at most 384 MiB. Decoding is bound by reading the weights once per step, so
+ * rows decoded together are what makes a sweep fast (measured on the SmolLM2-135M shape, 850-token prompts:
+ * 4 rows one at a time took 8.6 CPU-s to decode 24 tokens each, 0.09 s a step); the bound trades that
+ * against memory. A plain transformers.js loop peaks at 2.25 GB on that shape, this runner at about 1.7–1.9.
+ * A token takes 46 KB there: 150-token prompts go 8 rows at a time, 850-token ones 3.
+ */
+const MAX_BATCH_CACHE_BYTES = 128 * MIB;
+/**
+ * The prompt passes kept for scoring after a batch hold at most this much cache in all (two sub-batches at the
+ * bound). A reference whose pass is not kept is scored after a whole second prompt pass, whose logits weigh
+ * more: measured on a random-selection sweep (SmolLM2-135M shape), 128 MiB peaked at 2.72 GB and 74 CPU-s,
+ * 256 MiB at 2.50 GB and 62 CPU-s (a plain loop: 2.25 GB, 68 CPU-s).
+ */
+export const MAX_KEPT_PASS_BYTES = 256 * MIB;
+/** A prefix is computed in chunks whose logits (all positions, on graphs without num_logits_to_keep) stay under this. */
+export const MAX_PREFILL_LOGIT_BYTES = 64 * MIB;
+
+/**
+ * Splits rows of ascending lengths into consecutive sub-batches of at most MAX_BATCH_ROWS rows, at most
+ * MAX_BATCH_TOKENS padded tokens (rows × the longest) and, when `cacheTokens` and `bytesPerToken` are given,
+ * at most MAX_BATCH_CACHE_BYTES of key/value cache (rows × the most tokens a row may hold × bytes per token);
+ * a row over a bound alone. Returns positions.
+ */
+export function subBatches(ascendingLengths: readonly number[], cacheTokens?: readonly number[], bytesPerToken = 0): number[][] {
+  const batches: number[][] = [];
+  let current: number[] = [];
+  let most = 0;
+  ascendingLengths.forEach((length, position) => {
+    const tokens = Math.max(most, cacheTokens?.[position] ?? 0);
+    const fits =
+      current.length < MAX_BATCH_ROWS &&
+      (current.length + 1) * length <= MAX_BATCH_TOKENS &&
+      (current.length + 1) * tokens * bytesPerToken <= MAX_BATCH_CACHE_BYTES;
+    if (current.length > 0 && !fits) {
+      batches.push(current);
+      current = [];
+      most = 0;
+    }
+    current.push(position);
+    most = Math.max(most, cacheTokens?.[position] ?? 0);
+  });
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * A scoring pass returns rows × columns × vocabulary float logits (columns: the padded width, or the kept
+ * positions with num_logits_to_keep): 8 rows of 200 tokens over SmolLM2's 49,152-token vocabulary are
+ * 315 MB. Sub-batches stay under this; onnxruntime may briefly hold a second copy while handing them over.
+ */
+const MAX_SCORE_LOGIT_BYTES = 256 * MIB;
+/**
+ * A scoring pass is all prompt pass, where batching pays least (see MAX_BATCH_ROWS). Measured on 2 CPU
+ * cores, 24 pairs in sub-batches of k rows vs one at a time: with ~30–260-token pairs, sub-batches of up to
+ * ~1000 padded tokens score 1.05–1.3× faster (stories260K up to 2.2× on 30-token pairs, overhead-bound); with
+ * ~500-token pairs every k ≥ 2 was 0.86–1.0× on a SmolLM2-135M-shaped model and 0.83–0.94× on stories260K.
+ * So ~500-token pairs still go two by two here (a few percent slower at worst) and longer ones alone.
+ */
+const MAX_SCORE_BATCH_TOKENS = 1024;
+/** Assumed when config.json names no vocabulary size: Gemma 3's 262,144, about the largest in use. */
+export const UNKNOWN_VOCABULARY_SIZE = 262_144;
+
+/**
+ * Splits scoring rows of ascending `tokens` into consecutive sub-batches of at most MAX_BATCH_ROWS rows,
+ * MAX_SCORE_BATCH_TOKENS padded tokens (rows × the longest) and MAX_SCORE_LOGIT_BYTES of float32 logits
+ * (rows × the most logit columns a row needs × vocabulary × 4 bytes) and, when `cacheTokens` and `bytesPerToken`
+ * are given, MAX_BATCH_CACHE_BYTES of key/value cache; a row over a bound alone. Returns positions.
+ */
+export function scoreSubBatches(
+  rows: readonly { tokens: number; logitColumns: number }[],
+  vocabularySize: number,
+  cacheTokens?: readonly number[],
+  bytesPerToken = 0,
+): number[][] {
+  const batches: number[][] = [];
+  let current: number[] = [];
+  let columns = 0;
+  let most = 0;
+  rows.forEach(({ tokens, logitColumns }, position) => {
+    const count = current.length + 1;
+    const widest = Math.max(columns, logitColumns);
+    const fits =
+      count <= MAX_BATCH_ROWS &&
+      count * tokens <= MAX_SCORE_BATCH_TOKENS &&
+      count * widest * vocabularySize * 4 <= MAX_SCORE_LOGIT_BYTES &&
+      count * Math.max(most, cacheTokens?.[position] ?? 0) * bytesPerToken <= MAX_BATCH_CACHE_BYTES;
+    if (current.length > 0 && !fits) {
+      batches.push(current);
+      current = [];
+      columns = 0;
+      most = 0;
+    }
+    current.push(position);
+    columns = Math.max(columns, logitColumns);
+    most = Math.max(most, cacheTokens?.[position] ?? 0);
+  });
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
