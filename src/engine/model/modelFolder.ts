@@ -9,7 +9,7 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc
 
 import { DTYPE_SUFFIX, onnxFileForDtype } from './fingerprint';
 import { ModelLoadError } from './languageModel';
-import { externalDataProblems, OnnxFormatError, readOnnxSummary } from './onnxSummary';
+import { externalDataProblems, isLfsPointer, OnnxFormatError, readOnnxSummary } from './onnxSummary';
 
 export const DTYPE_FILES_HINT =
   'fp32 → onnx/model.onnx, fp16 → onnx/model_fp16.onnx, q8 → onnx/model_quantized.onnx, q4 → onnx/model_q4.onnx';
@@ -146,21 +146,6 @@ export function readModelConfig(folder: string): Record<string, unknown> {
 export function readGenerationConfig(folder: string): Record<string, unknown> | null {
   const file = path.join(folder, 'generation_config.json');
   return fs.existsSync(file) ? readJsonFile(file) : null;
-}
-
-export function isLfsPointer(file: string): boolean {
-  try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const head = Buffer.alloc(64);
-      const read = fs.readSync(fd, head, 0, head.length, 0);
-      return head.subarray(0, read).toString('utf8').startsWith('version https://git-lfs');
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -267,7 +267,7 @@ export function externalDataProblems(onnxFile: string, summary: OnnxSummary): st
     }
     if (size >= needed) continue;
     problems.push(
-      startsWithLfsPointer(file)
+      isLfsPointer(file)
         ? `${file}, which holds its weights, is a Git LFS pointer (fetch the real file: git lfs pull)`
         : `${file}, which holds its weights, is cut short: it has ${size} bytes of the ${needed} needed`,
     );
@@ -275,13 +275,18 @@ export function externalDataProblems(onnxFile: string, summary: OnnxSummary): st
   return problems;
 }
 
-function startsWithLfsPointer(file: string): boolean {
-  const fd = fs.openSync(file, 'r');
+/** True when the file is a Git LFS pointer (a clone without `git lfs pull`) instead of the file it names. */
+export function isLfsPointer(file: string): boolean {
   try {
-    const head = Buffer.alloc(32);
-    const read = fs.readSync(fd, head, 0, head.length, 0);
-    return head.subarray(0, read).toString('latin1').startsWith('version https://git-lfs');
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(64);
+      const read = fs.readSync(fd, head, 0, head.length, 0);
+      return head.subarray(0, read).toString('utf8').startsWith('version https://git-lfs');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
   }
 }

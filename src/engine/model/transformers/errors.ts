@@ -6,7 +6,8 @@ import * as path from 'node:path';
 
 import { onnxFileForDtype } from '../fingerprint';
 import { ModelLoadError, ModelRunError } from '../languageModel';
-import { DTYPE_FILES_HINT, isLfsPointer, LAYOUT_HINT, missingModelFiles, readJsonFile } from '../modelFolder';
+import { DTYPE_FILES_HINT, LAYOUT_HINT, missingModelFiles, readJsonFile } from '../modelFolder';
+import { isLfsPointer } from '../onnxSummary';
 import { type LoadContext } from './load';
 import { type TfModel } from './tfTypes';
 
