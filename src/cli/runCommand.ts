@@ -9,7 +9,7 @@ import type { LanguageModel, ModelDtype, ModelDevice } from '../engine/model/lan
 import { SELECTION_STRATEGIES, type Embedder, type SelectionStrategy } from '../engine/prompt/selection';
 import { renderReportHtml } from '../engine/report/html';
 import { renderReportMarkdown, summaryParagraph } from '../engine/report/markdown';
-import { DEFAULT_MODEL, DEFAULT_SETTINGS, parseShots } from '../engine/settings';
+import { type CheckSettings, DEFAULT_MODEL, DEFAULT_SETTINGS, parseShots } from '../engine/settings';
 import { UsageError, UserFacingError } from './errors';
 import { checkSettings, datasetArgument, INSPECT_OPTIONS, integerOption, LIMITS, numberOption } from './inspectCommand';
 import { ProgressLine } from './progress';
@@ -52,6 +52,9 @@ export async function runCommand(positionals: string[], values: Values): Promise
       : `run needs --model <Hub id or folder>, e.g. --model ${DEFAULT_MODEL}`);
   }
   if (values['context-length'] !== undefined) throw new UsageError("--context-length is for inspect without a model; run uses the model's own context length");
+  // Every option is checked before the model loads (which can take minutes), so a typo costs nothing.
+  runSettings(values);
+  failOnKinds(values);
   const model = typeof values.endpoint === 'string' ? await connectToEndpoint(values.endpoint, values.model, values) : await loadModel(values.model, values);
   try {
     return await runAndReport(file, model, values);
@@ -191,10 +194,16 @@ async function loadModel(id: string, values: Values): Promise<LanguageModel> {
   }
 }
 
-async function runAndReport(file: string, model: LanguageModel, values: Values): Promise<number> {
+/** The measured verdicts `--fail-on` names. */
+function failOnKinds(values: Values): string[] {
   const failOn = typeof values['fail-on'] === 'string' ? values['fail-on'].split(',').map((kind) => kind.trim()).filter(Boolean) : [];
   const unknownKinds = failOn.filter((kind) => !MEASURED_KINDS.includes(kind as MeasuredVerdictKind));
   if (unknownKinds.length) throw new UsageError(`--fail-on takes measured verdicts (${MEASURED_KINDS.join(', ')}), not "${unknownKinds.join(', ')}"`);
+  return failOn;
+}
+
+async function runAndReport(file: string, model: LanguageModel, values: Values): Promise<number> {
+  const failOn = failOnKinds(values);
   const report = await measure(file, model, values);
   if (typeof report === 'number') return report;
   process.stdout.write(summaryParagraph(report) + '\n');
@@ -206,8 +215,8 @@ async function runAndReport(file: string, model: LanguageModel, values: Values):
   return 0;
 }
 
-/** One run with the command line's settings: the report, written where the flags say; 130 when cancelled. */
-async function measure(file: string, model: LanguageModel, values: Values): Promise<ExperimentReport | number> {
+/** The run's settings from the command line, checked (all but what needs the model: see `measure`). */
+function runSettings(values: Values): CheckSettings {
   const base = checkSettings(values);
   const selection = (values.select ?? DEFAULT_SETTINGS.selection) as SelectionStrategy;
   if (!SELECTION_STRATEGIES.includes(selection)) throw new UsageError(`--select must be one of ${SELECTION_STRATEGIES.join(', ')}, not "${selection}"`);
@@ -224,6 +233,12 @@ async function measure(file: string, model: LanguageModel, values: Values): Prom
     // Unset: from the references' token lengths (the report says which cap was used).
     maxNewTokens: values['max-new-tokens'] === undefined ? null : numberOption(values, 'max-new-tokens', 0, (v) => Number.isInteger(v) && v > 0, 'a whole number ≥ 1'),
   };
+  return settings;
+}
+
+/** One run with the command line's settings: the report, written where the flags say; 130 when cancelled. */
+async function measure(file: string, model: LanguageModel, values: Values): Promise<ExperimentReport | number> {
+  const settings = runSettings(values);
   if (settings.maxNewTokens !== null && settings.maxNewTokens >= model.contextLength) {
     throw new UsageError(`--max-new-tokens ${settings.maxNewTokens} leaves no room for a prompt in ${model.id}'s context of ${model.contextLength} tokens; give at most ${model.contextLength - 1}`);
   }
@@ -243,11 +258,15 @@ async function measure(file: string, model: LanguageModel, values: Values): Prom
   } catch (error) {
     progress.done();
     if (error instanceof RunCancelledError) {
-      if (error.partial) {
+      // A report of nothing (cancelled before the first item was answered) is not written.
+      if (error.partial && error.partial.items.length > 0) {
         for (const warning of error.partial.warnings ?? []) process.stderr.write(`prompt-or-finetune: warning: ${warning}\n`);
         writeOutputs(error.partial, values);
       }
-      process.stderr.write(`Cancelled after ${error.partial?.items.length ?? 0} items; they are cached, so the same command resumes from them. A partial report never replaces a complete one.\n`);
+      const answered = error.partial?.items.length ?? 0;
+      process.stderr.write(answered > 0
+        ? `Cancelled after ${answered} items; they are cached, so the same command resumes from them. A partial report never replaces a complete one.\n`
+        : 'Cancelled before any item was answered: no report written.\n');
       return 130;
     }
     if (error instanceof DatasetNotRunnableError) throw new UserFacingError(error.message);

@@ -70,6 +70,18 @@ test('a wrong command line exits 2 with the usage; a missing file exits 1', () =
   assert.deepEqual([missing.status, missing.stderr], [1, 'prompt-or-finetune: no-such.jsonl: no such file\n']);
   const noModel = cli('run', realDataset('01-openai-toy-chat.jsonl'));
   assert.equal(noModel.status, 2);
+  // Options are checked before the model loads: a model that does not exist is never reached.
+  for (const [flag, value, message] of [
+    ['--select', 'nearest', /^prompt-or-finetune: --select must be one of first, random, stratified, similar, not "nearest"/],
+    ['--shots', '1,x', /^prompt-or-finetune: .*shots/i],
+    ['--limit', '0', /^prompt-or-finetune: --limit /],
+    ['--fail-on', 'sometimes', /^prompt-or-finetune: --fail-on takes measured verdicts .*not "sometimes"/],
+  ] as const) {
+    const bad = cli('run', realDataset('01-openai-toy-chat.jsonl'), '--model', '/no/such/model', '--offline', flag, value);
+    assert.equal(bad.status, 2, `${flag} ${value}: ${bad.stderr}`);
+    assert.match(bad.stderr, message);
+    assert.doesNotMatch(bad.stderr, /no\/such\/model/);
+  }
 });
 
 test('run writes a JSON report with a curve over the shot grid; the identical run is served from the cache', { skip: sharedMissing }, () => {
