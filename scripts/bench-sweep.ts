@@ -26,14 +26,13 @@ import { loadLanguageModel } from '../src/engine/model/transformers/transformers
 import { DEFAULT_SETTINGS, type CheckSettings } from '../src/engine/settings';
 
 export const SWEEP_SHOTS = [0, 1, 2, 4, 8, 16];
-export const SWEEP_MAX_NEW_TOKENS = 24;
 
 export interface SweepResult {
   cpuSeconds: number;
   wallSeconds: number;
   peakRssMb: number;
-  /** Prompts generated for, with the token ids generated for each. */
-  prompts?: { text: string; addSpecialTokens: boolean; stopSequences: string[]; ids: number[] }[];
+  /** Prompts generated for, with the answer cap the run used and the token ids generated for each. */
+  prompts?: { text: string; addSpecialTokens: boolean; stopSequences: string[]; maxNewTokens: number; ids: number[] }[];
   /** Report rows of the run (ours). */
   items?: number;
 }
@@ -49,8 +48,9 @@ export function sweepDataset(records: number): string {
   return lines.join('\n') + '\n';
 }
 
+/** Default settings (the answer cap from the references: maxNewTokens null) but the shot grid and held-out count. */
 function settingsFor(selection: 'random' | 'first', heldOut: number): CheckSettings {
-  return { ...DEFAULT_SETTINGS, shots: SWEEP_SHOTS, heldOut, seed: 1, selection, maxNewTokens: SWEEP_MAX_NEW_TOKENS };
+  return { ...DEFAULT_SETTINGS, shots: SWEEP_SHOTS, heldOut, seed: 1, selection };
 }
 
 function cpuSecondsSince(start: NodeJS.CpuUsage): number {
@@ -60,9 +60,11 @@ function cpuSecondsSince(start: NodeJS.CpuUsage): number {
 
 async function ours(values: Record<string, string | undefined>): Promise<SweepResult> {
   const model = await loadLanguageModel({ model: values.model!, allowDownload: false, threads: 1 });
-  const seen = new Map<string, { text: string; addSpecialTokens: boolean; stopSequences: string[]; ids: number[] }>();
+  // The weights open outside the timed sweep, as the baselines' do (a run opens them on its first model call).
+  await (model as LanguageModel & { loadWeights(): Promise<void> }).loadWeights();
+  const seen = new Map<string, NonNullable<SweepResult['prompts']>[number]>();
   const note = (prompt: PromptInput, options: GenerateOptions, generation: Generation): void => {
-    seen.set(prompt.text, { text: prompt.text, addSpecialTokens: prompt.addSpecialTokens, stopSequences: [...(options.stopSequences ?? [])], ids: generation.tokenIds });
+    seen.set(prompt.text, { text: prompt.text, addSpecialTokens: prompt.addSpecialTokens, stopSequences: [...(options.stopSequences ?? [])], maxNewTokens: options.maxNewTokens, ids: generation.tokenIds });
   };
   const recording = Object.create(model) as LanguageModel;
   recording.generate = async (prompt, options) => {
@@ -111,7 +113,7 @@ async function plain(values: Record<string, string | undefined>): Promise<SweepR
     const output = await model.generate({
       input_ids: new tf.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
       attention_mask: new tf.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
-      max_new_tokens: SWEEP_MAX_NEW_TOKENS, do_sample: false,
+      max_new_tokens: prompt.maxNewTokens, do_sample: false,
     });
     generated.push({ ...prompt, ids: Array.from(output.data, Number).slice(ids.length) });
   }
@@ -156,7 +158,7 @@ async function llama(values: Record<string, string | undefined>): Promise<SweepR
       const ids = tokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
       const response = await fetch(`${base}/completion`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ prompt: ids, n_predict: SWEEP_MAX_NEW_TOKENS, temperature: 0, cache_prompt: true, stop: prompt.stopSequences, return_tokens: true }),
+        body: JSON.stringify({ prompt: ids, n_predict: prompt.maxNewTokens, temperature: 0, cache_prompt: true, stop: prompt.stopSequences, return_tokens: true }),
       });
       const body = (await response.json()) as { tokens?: number[] };
       generated.push({ ...prompt, ids: body.tokens ?? [] });
@@ -175,7 +177,7 @@ export async function sweepPrompts(model: LanguageModel, file: string, selection
   for (const k of plan.shots) {
     for (const item of plan.heldOut) {
       const { result } = await previewPrompt(plan, item.line, k, model.tokenizer);
-      if (result.ok) prompts.push({ text: result.built.prompt.text, addSpecialTokens: result.built.prompt.addSpecialTokens, stopSequences: result.built.stopSequences, ids: [] });
+      if (result.ok) prompts.push({ text: result.built.prompt.text, addSpecialTokens: result.built.prompt.addSpecialTokens, stopSequences: result.built.stopSequences, maxNewTokens: plan.estimate.answer.maxNewTokens, ids: [] });
     }
   }
   return prompts;

@@ -171,3 +171,22 @@ function tinyModelWithoutBatch(): LanguageModel {
   Object.defineProperty(model, 'generateBatch', { value: undefined });
   return model;
 }
+
+test('a batch that fails part-way keeps the generations it finished: the next run takes them from the cache', async () => {
+  const cacheFolder = join(folder.path, 'failing-batch');
+  // Fault injection around the real runner: the first batch answers its first three prompts, then fails as a
+  // server that went away would (the endpoint model's batch is requests in flight, finishing one by one).
+  let failed = false;
+  const failing = Object.create(tinyModel) as LanguageModel;
+  failing.generateBatch = async (prompts, options) => {
+    if (failed) return tinyModel.generateBatch!(prompts, options);
+    failed = true;
+    await tinyModel.generateBatch!(prompts.slice(0, 3), options);
+    throw new Error('connection reset');
+  };
+  await assert.rejects(runExperiment({ file: dataset, settings, model: failing, cacheFolder }), /connection reset/);
+  const resumed = await runExperiment({ file: dataset, settings, model: tinyModel, cacheFolder });
+  const first = resumed.items.filter((row) => row.k === settings.shots[0]);
+  assert.equal(first.filter((row) => row.cached).length, 3);
+  assert.equal(resumed.timing.cachedCalls, 3);
+});

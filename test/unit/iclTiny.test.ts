@@ -62,9 +62,9 @@ test('similarity selection on learnable data: ≥ 90% label accuracy at k = 1, a
 });
 
 test('random selection on learnable data, and random labels under either selection: a flat curve, never "prompting suffices"', () => {
-  assert.deepEqual(round(accuracy(reports.get('learnable/random')!)), [0.2, 0.217, 0.25, 0.233]);
+  assert.deepEqual(round(accuracy(reports.get('learnable/random')!)), [0.2, 0.317, 0.317, 0.35]);
   assert.deepEqual(round(accuracy(reports.get('random-labels/similar')!)), [0.183, 0.25, 0.267, 0.233]);
-  assert.deepEqual(round(accuracy(reports.get('random-labels/random')!)), [0.183, 0.183, 0.3, 0.35]);
+  assert.deepEqual(round(accuracy(reports.get('random-labels/random')!)), [0.183, 0.267, 0.2, 0.2]);
   for (const key of ['learnable/random', 'random-labels/similar', 'random-labels/random']) {
     assert.notEqual(reports.get(key)!.verdict.measured.kind, 'prompting-suffices', key); // depends on the rule
   }

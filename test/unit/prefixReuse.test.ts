@@ -40,15 +40,17 @@ after(async () => {
   folder.remove();
 });
 
-/** The model with its `prefill` counted (the text of each prefix computed). */
-function counting(model: LanguageModel): { model: LanguageModel; prefixes: string[] } {
+/** The model with its `prefill` counted (the text of each prefix computed, and of the prefix it extended). */
+function counting(model: LanguageModel): { model: LanguageModel; prefixes: string[]; extended: (string | null)[] } {
   const prefixes: string[] = [];
+  const extended: (string | null)[] = [];
   const wrapped = Object.create(model) as LanguageModel;
-  wrapped.prefill = async (prefix: PromptInput): Promise<PrefixState> => {
+  wrapped.prefill = async (prefix: PromptInput, options?: { extending?: PrefixState }): Promise<PrefixState> => {
     prefixes.push(prefix.text);
-    return model.prefill!(prefix);
+    extended.push(options?.extending?.text ?? null);
+    return model.prefill!(prefix, options);
   };
-  return { model: wrapped, prefixes };
+  return { model: wrapped, prefixes, extended };
 }
 
 /**
@@ -77,12 +79,21 @@ function assertSameResults(actual: ExperimentReport, expected: ExperimentReport)
   assert.deepEqual(actual.curve.map((point) => point.k), expected.curve.map((point) => point.k));
 }
 
-async function compareRuns(model: LanguageModel, settings: CheckSettings): Promise<{ prefixes: string[]; report: ExperimentReport }> {
+async function compareRuns(model: LanguageModel, settings: CheckSettings): Promise<{ prefixes: string[]; extended: (string | null)[]; report: ExperimentReport }> {
   const counted = counting(model);
   const report = await runExperiment({ file: dataset, settings, model: counted.model, cacheFolder: null });
   const plain = await runExperiment({ file: dataset, settings, model: plainModel(model), cacheFolder: null });
   assertSameResults(report, plain);
-  return { prefixes: counted.prefixes, report };
+  return { prefixes: counted.prefixes, extended: counted.extended, report };
+}
+
+/** Each prefix after the first extends the one before (the fixed prompt's examples nest across shot counts). */
+function assertNested(prefixes: readonly string[], extended: readonly (string | null)[]): void {
+  prefixes.forEach((prefix, i) => {
+    if (i === 0) return;
+    assert.ok(prefix.startsWith(prefixes[i - 1]!), `prefix ${i} begins with prefix ${i - 1}`);
+    assert.equal(extended[i], prefixes[i - 1], `prefix ${i} computed after prefix ${i - 1}'s cache`);
+  });
 }
 
 const FIRST: CheckSettings = { ...DEFAULT_SETTINGS, shots: [0, 1, 2, 4], heldOut: 10, seed: 3, maxNewTokens: 8, selection: 'first' };
@@ -108,19 +119,47 @@ describe('sharedPrefix', () => {
 });
 
 describe('the experiment with prefix reuse (built random Llama)', () => {
-  test('first selection: one prefix per shot count, shared by every held-out item and its scoring; results unchanged', async () => {
-    const { prefixes, report } = await compareRuns(built, FIRST);
-    // k = 0 shares no examples (and the template has no instruction long enough); k = 1, 2, 4 one prefix each,
-    // computed once for both batches of items and for their scoring
-    assert.equal(prefixes.length, 3, prefixes.join('\n---\n'));
-    for (const prefix of prefixes) {
-      const rows = report.items.filter((row) => row.prompt.startsWith(prefix));
-      assert.ok(rows.length >= 9, `${rows.length} items share ${JSON.stringify(prefix.slice(0, 40))}`);
-    }
+  for (const selection of ['first', 'random'] as const) {
+    test(`${selection} selection: one prefix per shot count, shared by every held-out item and its scoring, each extending the last; results unchanged`, async () => {
+      const { prefixes, extended, report } = await compareRuns(built, { ...FIRST, selection });
+      // k = 0 shares no examples (and the template has no instruction long enough); k = 1, 2, 4 one prefix each,
+      // computed once for both batches of items and for their scoring, k = 2's after k = 1's and so on
+      assert.equal(prefixes.length, 3, prefixes.join('\n---\n'));
+      assertNested(prefixes, extended);
+      for (const prefix of prefixes) {
+        const rows = report.items.filter((row) => row.prompt.startsWith(prefix));
+        assert.ok(rows.length >= 9, `${rows.length} items share ${JSON.stringify(prefix.slice(0, 40))}`);
+      }
+    });
+  }
+
+  test('similar selection: results unchanged whatever is shared', async () => {
+    await compareRuns(built, { ...FIRST, selection: 'similar' });
   });
 
-  test('random selection: results unchanged whatever is shared', async () => {
-    await compareRuns(built, { ...FIRST, selection: 'random' });
+  test('a prefix computed after an earlier one holds the cache computed from scratch', async () => {
+    const head = 'Translate to French.\nsea: mer\nsky: ciel\n';
+    const whole = `${head}sun: soleil\nmoon: lune\nstar: étoile`;
+    const earlier = await built.prefill!({ text: head.slice(0, -1), addSpecialTokens: true });
+    const extended = await built.prefill!({ text: whole, addSpecialTokens: true }, { extending: earlier });
+    const fresh = await built.prefill!({ text: whole, addSpecialTokens: true });
+    type Cached = { cacheEntries(): Record<string, { dims: number[]; data: Float32Array }> };
+    const [mine, theirs, before] = [extended, fresh, earlier].map((prefix) => (prefix as unknown as Cached).cacheEntries()) as [ReturnType<Cached["cacheEntries"]>, ReturnType<Cached["cacheEntries"]>, ReturnType<Cached["cacheEntries"]>];
+    assert.equal(extended.tokenCount, fresh.tokenCount);
+    for (const [name, tensor] of Object.entries(theirs)) {
+      assert.deepEqual(mine[name]!.dims, tensor.dims, name);
+      let largest = 0;
+      tensor.data.forEach((value, i) => (largest = Math.max(largest, Math.abs(value - mine[name]!.data[i]!))));
+      assert.ok(largest <= 1e-5, `${name}: |Δ| ${largest}`);
+      // The earlier prefix's columns are carried over unchanged.
+      const [, heads, length, dim] = tensor.dims as [number, number, number, number];
+      const earlierLength = before[name]!.dims[2]!;
+      for (let head = 0; head < heads; head++) {
+        const carried = mine[name]!.data.subarray(head * length * dim, (head * length + earlierLength) * dim);
+        assert.deepEqual(carried, before[name]!.data.subarray(head * earlierLength * dim, (head + 1) * earlierLength * dim), `${name} head ${head}`);
+      }
+    }
+    for (const prefix of [earlier, extended, fresh]) prefix.dispose();
   });
 });
 
@@ -133,8 +172,9 @@ describe('the experiment with prefix reuse (stories260K)', { skip: sharedMissing
     await stories?.dispose();
   });
 
-  test('first selection: results unchanged, one prefix per shot count with examples', async () => {
-    const { prefixes } = await compareRuns(stories, FIRST);
+  test('first selection: results unchanged, one prefix per shot count with examples, each extending the last', async () => {
+    const { prefixes, extended } = await compareRuns(stories, FIRST);
     assert.equal(prefixes.length, 3);
+    assertNested(prefixes, extended);
   });
 });

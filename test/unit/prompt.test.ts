@@ -146,3 +146,41 @@ test('a user template overrides the schema default field by field, and a broken 
   assert.throws(() => parseTemplate({ example: 'Q: {input}[[\nA: {reference}]]' }, 'my.json'), /must not stand inside an optional/);
   assert.throws(() => parseTemplate({ example: 'Q: {input} {reference} {reference}' }, 'my.json'), /\{reference\} once/);
 });
+
+test('a fixed prompt (first, random, stratified): every query gets the same examples, k shots are the first k of 2k, the prompts nest', async () => {
+  const pool = Array.from({ length: 12 }, (_, i) => example(i + 1, `question ${i + 1}`, i % 3 === 0 ? 'yes' : 'no', { label: i % 3 === 0 ? 'yes' : 'no' }));
+  const queries = [example(20, 'question twenty', 'yes', { label: 'yes' }), example(21, 'question twenty-one', 'no', { label: 'no' })];
+  for (const strategy of ['first', 'random', 'stratified'] as const) {
+    const selector = await createSelector(pool, { strategy, seed: 7 });
+    assert.equal(selector.ranked, false, strategy);
+    const lines = async (query: Example, k: number): Promise<number[]> => (await selector.select(query, k)).map((e) => e.line);
+    const eight = await lines(queries[0]!, 8);
+    assert.equal(eight.length, 8, strategy);
+    assert.deepEqual(await lines(queries[1]!, 8), eight, `${strategy}: the same examples for every query`);
+    for (const k of [1, 2, 4]) assert.deepEqual(await lines(queries[0]!, k), eight.slice(0, k), `${strategy}: ${k} shots begin the 8`);
+    // In the prompt they keep their order, so the k-shot prompt without its query begins the 2k-shot one.
+    const promptOf = async (k: number): Promise<string> => {
+      const result = buildPrompt(queries[0]!, await selector.select(queries[0]!, k), wordTokenizer, settings({ exampleOrder: 'as-given' }));
+      assert.ok(result.ok);
+      assert.deepEqual(result.built.exampleLines, eight.slice(0, k));
+      return result.built.prompt.text;
+    };
+    const query = 'Input: question twenty\nOutput:';
+    for (const k of [1, 2, 4]) {
+      const small = await promptOf(k);
+      assert.ok(small.endsWith(query), small);
+      assert.ok((await promptOf(2 * k)).startsWith(small.slice(0, -query.length)), `${strategy}: ${k} shots nest in ${2 * k}`);
+    }
+  }
+  // Another seed, another draw.
+  const other = await createSelector(pool, { strategy: 'random', seed: 8 });
+  const drawn = await createSelector(pool, { strategy: 'random', seed: 7 });
+  assert.notDeepEqual((await other.select(queries[0]!, 8)).map((e) => e.line), (await drawn.select(queries[0]!, 8)).map((e) => e.line));
+});
+
+test('a fixed prompt skips, for one query only, an example that is that query\'s item', async () => {
+  const pool = [example(1, 'alpha', 'a'), example(2, 'beta', 'b'), example(3, 'gamma', 'c'), example(4, 'delta', 'd')];
+  const selector = await createSelector(pool, { strategy: 'first', seed: 1 });
+  assert.deepEqual((await selector.select(example(9, 'BETA ', 'b'), 2)).map((e) => e.line), [1, 3]);
+  assert.deepEqual((await selector.select(example(10, 'epsilon', 'e'), 2)).map((e) => e.line), [1, 2]);
+});

@@ -108,11 +108,12 @@ export async function planExperiment(
     return false;
   });
   const template = templateFor(inspection.schema, settings.template);
+  const selector = await createSelector(pool, { strategy: settings.selection, seed: settings.seed, embedder: options.embedder, signal: options.signal });
   const promptSettings: PromptSettings = {
     schema: inspection.schema, template, chatTemplate: settings.chatTemplate, contextLength: model.contextLength,
     reservedOutputTokens: reservedOutputTokens(estimate.answer.maxNewTokens, estimate.inputs.outputLength), labels,
+    exampleOrder: selector.ranked ? 'most-relevant-last' : 'as-given',
   };
-  const selector = await createSelector(pool, { strategy: settings.selection, seed: settings.seed, embedder: options.embedder, signal: options.signal });
   return { check, inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels };
 }
 
@@ -209,26 +210,27 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       signal?.throwIfAborted();
       const began = performance.now();
       const prefix = await prefixes.prefixFor(missing.map((index) => prompts[index]!));
-      const options = { maxNewTokens: settings.maxNewTokens, stopSequences, signal, prefix };
-      const generations = model.generateBatch && missing.length > 1
-        ? await model.generateBatch(missing.map((index) => prompts[index]!), options)
-        : [await model.generate(prompts[missing[0]!]!, options), ...(await sequential(missing.slice(1), options))];
-      timing.generationSeconds += (performance.now() - began) / 1000;
-      missing.forEach((index, position) => {
-        const generation = generations[position]!;
+      // Each generation is cached as soon as it is done: a batch that then fails (a server gone) loses none.
+      const keep = (index: number, generation: Generation): void => {
+        if (results[index]) return;
         timing.modelCalls++;
         timing.generatedTokens += generation.tokenIds.length;
         cache?.putGeneration(keys[index]!, generation);
         results[index] = { generation, cached: false };
-      });
+      };
+      const options: GenerateOptions = { maxNewTokens: settings.maxNewTokens, stopSequences, signal, prefix, onEach: (position, generation) => keep(missing[position]!, generation) };
+      try {
+        if (model.generateBatch && missing.length > 1) {
+          const generations = await model.generateBatch(missing.map((index) => prompts[index]!), options);
+          missing.forEach((index, position) => keep(index, generations[position]!));
+        } else {
+          for (const index of missing) keep(index, await model.generate(prompts[index]!, options));
+        }
+      } finally {
+        timing.generationSeconds += (performance.now() - began) / 1000;
+      }
     }
     return results as { generation: Generation; cached: boolean }[];
-
-    async function sequential(indexes: number[], options: GenerateOptions): Promise<Generation[]> {
-      const generations: Generation[] = [];
-      for (const index of indexes) generations.push(await model.generate(prompts[index]!, options));
-      return generations;
-    }
   };
 
   /**
@@ -257,20 +259,25 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     if (missing.length) {
       signal?.throwIfAborted();
       const began = performance.now();
-      const scored: ContinuationScore[] = [];
-      if (model.scoreBatch && missing.length > 1) {
-        const prefix = await prefixes.prefixFor(missing.map((index) => pairs[index]!.prompt));
-        scored.push(...(await model.scoreBatch(missing.map((index) => pairs[index]!), { signal, prefix })));
-      }
-      else for (const index of missing) scored.push(await model.score(pairs[index]!.prompt, pairs[index]!.continuation, { signal }));
-      timing.scoringSeconds += (performance.now() - began) / 1000;
-      missing.forEach((index, position) => {
-        const result = scored[position]!;
+      // Each score is cached as soon as it is done, as generations are.
+      const keep = (index: number, result: ContinuationScore): void => {
+        if (results[index] !== undefined) return;
         timing.modelCalls++;
         timing.scoredTokens += result.tokenCount;
         cache?.putScore(keys[index]!, result);
         results[index] = result;
-      });
+      };
+      try {
+        if (model.scoreBatch && missing.length > 1) {
+          const prefix = await prefixes.prefixFor(missing.map((index) => pairs[index]!.prompt));
+          const scored = await model.scoreBatch(missing.map((index) => pairs[index]!), { signal, prefix, onEach: (position, result) => keep(missing[position]!, result) });
+          missing.forEach((index, position) => keep(index, scored[position]!));
+        } else {
+          for (const index of missing) keep(index, await model.score(pairs[index]!.prompt, pairs[index]!.continuation, { signal }));
+        }
+      } finally {
+        timing.scoringSeconds += (performance.now() - began) / 1000;
+      }
     }
     return results as (ContinuationScore | null)[];
   };

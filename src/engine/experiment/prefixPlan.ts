@@ -1,11 +1,11 @@
 /**
  * Which part of a run's prompts the model computes once. Prompts that share their instruction and examples
- * (every held-out item at one k with `first` selection; the instruction alone otherwise) share a key/value
- * cache of that text (`LanguageModel.prefill`), and each prompt then costs only its query. Outputs and
- * scores do not change: the model uses a prefix only where its tokens are exactly the prompt's first tokens.
- *
- * Prompts across shot counts do not nest: the builder puts the most relevant example next to the query, so
- * k + 1 shots insert an example before the k of the smaller prompt (which then sit at other positions).
+ * (every held-out item at one k with a fixed prompt: `first`, `random`, `stratified`; the instruction alone
+ * with `similar`) share a key/value cache of that text (`LanguageModel.prefill`), and each prompt then costs
+ * only its query. A fixed prompt's examples nest across shot counts (k shots are the first k of 2k's, in the
+ * same places), so the prefix at 2k extends the one at k: over a whole sweep the examples are computed once.
+ * Outputs and scores do not change: the model uses a prefix only where its tokens are exactly the prompt's
+ * first tokens.
  */
 import type { LanguageModel, PrefixState, PromptInput } from '../model/languageModel';
 
@@ -18,12 +18,14 @@ const CUTS_TRIED = 4;
  * The longest text every prompt starts with, cut just before a line break (where tokenizers start a new
  * token in every prompt alike) and checked: its tokens must be exactly the first tokens of every prompt,
  * and leave each prompt at least one token of its own. Null when no cut passes, the prompts differ in
- * special tokens, or it would be shorter than `minimumTokens`.
+ * special tokens, it would be shorter than `minimumTokens`, or no longer than `longerThan` characters (a
+ * prefix already at hand: then nothing is tokenized).
  */
 export function sharedPrefix(
   prompts: readonly PromptInput[],
   encode: (text: string, addSpecialTokens: boolean) => number[],
   minimumTokens = MINIMUM_PREFIX_TOKENS,
+  longerThan = 0,
 ): { text: string; tokenCount: number } | null {
   if (prompts.length < 2) return null;
   const addSpecialTokens = prompts[0]!.addSpecialTokens;
@@ -39,6 +41,7 @@ export function sharedPrefix(
   let promptIds: number[][] | undefined;
   let tried = 0;
   for (let cut = first.lastIndexOf('\n', common); cut > 0 && tried < CUTS_TRIED; cut = first.lastIndexOf('\n', cut - 1)) {
+    if (cut <= longerThan) return null;
     if (/\s/.test(first[cut - 1]!)) continue;
     tried++;
     const text = first.slice(0, cut);
@@ -67,12 +70,16 @@ export class SharedPrefixes {
     if (!prefill || prompts.length === 0) return undefined;
     const current = this.current;
     const starts = (prompt: PromptInput): boolean => current !== undefined && prompt.text.startsWith(current.text);
-    if (current && prompts.every(starts)) return current;
-    const found = sharedPrefix(prompts, (text, addSpecialTokens) => this.model.tokenizer.encode(text, { addSpecialTokens }), this.minimumTokens);
+    // The current prefix serves while every prompt starts with it and no longer one is shared.
+    const serving = current !== undefined && prompts.every(starts);
+    const encode = (text: string, addSpecialTokens: boolean): number[] => this.model.tokenizer.encode(text, { addSpecialTokens });
+    const found = sharedPrefix(prompts, encode, this.minimumTokens, serving ? current.text.length : 0);
     if (!found) return current && prompts.some(starts) ? current : undefined;
-    if (current?.text === found.text) return current;
+    // Prompts of a fixed prompt nest across shot counts: the new prefix usually extends the current one, and
+    // only its new examples are computed.
+    const next = await prefill({ text: found.text, addSpecialTokens: prompts[0]!.addSpecialTokens }, { extending: current });
     this.dispose();
-    this.current = await prefill({ text: found.text, addSpecialTokens: prompts[0]!.addSpecialTokens });
+    this.current = next;
     return this.current;
   }
 

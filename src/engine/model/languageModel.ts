@@ -62,6 +62,11 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** A prefix computed once by `prefill`, when `prompt.text` starts with `prefix.text`. */
   prefix?: PrefixState;
+  /**
+   * `generateBatch` calls this as each prompt's generation is done (its index in the prompts), before the batch
+   * returns, so the caller keeps it even if another prompt of the batch then fails (a server that goes away).
+   */
+  onEach?: (index: number, generation: Generation) => void;
 }
 
 export type FinishReason = 'stop-sequence' | 'end-of-sequence' | 'max-new-tokens';
@@ -120,7 +125,7 @@ export interface LanguageModel {
    */
   scoreBatch?(
     pairs: readonly { prompt: PromptInput; continuation: string }[],
-    options?: { signal?: AbortSignal; prefix?: PrefixState },
+    options?: { signal?: AbortSignal; prefix?: PrefixState; onEach?: (index: number, score: ContinuationScore) => void },
   ): Promise<ContinuationScore[]>;
   /**
    * What this model cannot measure (a serving engine without prompt log-probabilities, a tokenizer that is an
@@ -129,8 +134,13 @@ export interface LanguageModel {
   readonly unavailableMeasurements?: readonly UnavailableMeasurement[];
   /** How each capability is provided, in words for the report (e.g. `{ tokenization: "server /tokenize" }`). */
   readonly capabilities?: Readonly<Record<string, string>>;
-  /** Computes the key/value cache of a shared prompt prefix once. Optional: not every runner has it. */
-  prefill?(prefix: PromptInput): Promise<PrefixState>;
+  /**
+   * Computes the key/value cache of a shared prompt prefix once. Optional: not every runner has it.
+   * `options.extending`: an earlier prefix this one begins with (its text, and its tokens as this text's first
+   * tokens); only the tokens after it are computed. Where it does not fit, the whole prefix is computed: it
+   * saves time only, never changes a result.
+   */
+  prefill?(prefix: PromptInput, options?: { extending?: PrefixState }): Promise<PrefixState>;
   dispose(): Promise<void>;
 }
 

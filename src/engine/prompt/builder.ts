@@ -17,6 +17,12 @@ export interface PromptSettings {
   reservedOutputTokens: number;
   /** Known labels (classification), for the instruction. */
   labels: readonly string[];
+  /**
+   * Where the examples stand: 'most-relevant-last' (default) puts the first one given next to the query, for a
+   * selector that ranks examples per query; 'as-given' keeps their order, for a fixed prompt (selection.ts), so
+   * that k shots are the beginning of 2k's and the prompts nest.
+   */
+  exampleOrder?: 'most-relevant-last' | 'as-given';
 }
 
 export interface BuiltPrompt {
@@ -45,7 +51,8 @@ export interface BuiltPrompt {
 export type PromptResult = { ok: true; built: BuiltPrompt } | { ok: false; reason: string; promptTokens: number };
 
 /**
- * `examples` come most relevant first; in the prompt the most relevant stands nearest the query.
+ * `examples` come in the selector's order of preference; in the prompt the first stands nearest the query, or
+ * first of all with `exampleOrder: 'as-given'`. The budget drops from the end of that order either way.
  * The caller guarantees (via ExamplePool) that none of them is the query, the same item or one that shows the
  * query's question with its answer; this function checks it once more, since a leak would make every score
  * meaningless.
@@ -99,7 +106,7 @@ export function assemblePrompt(query: Example, examples: readonly Example[], tok
   return {
     ok: true,
     built: {
-      prompt: best.prompt, shots: count, exampleLines: examples.slice(0, count).map((example) => example.line).reverse(),
+      prompt: best.prompt, shots: count, exampleLines: inPromptOrder(examples.slice(0, count), settings).map((example) => example.line),
       droppedForBudget: examples.length - count, promptTokens: best.tokens,
       stopSequences: useChat ? [] : settings.template.stopSequences, usesChatTemplate: useChat,
       answerLead: useChat ? '' : answerLead(settings.template, query),
@@ -108,12 +115,16 @@ export function assemblePrompt(query: Example, examples: readonly Example[], tok
   };
 }
 
+function inPromptOrder(examples: readonly Example[], settings: PromptSettings): readonly Example[] {
+  return settings.exampleOrder === 'as-given' ? examples : [...examples].reverse();
+}
+
 function textPrompt(query: Example, examples: readonly Example[], settings: PromptSettings): PromptInput {
   const { template } = settings;
   const parts: string[] = [];
   const instruction = renderInstruction(template, settings.labels);
   if (instruction) parts.push(instruction);
-  for (const example of [...examples].reverse()) parts.push(renderExample(template, example));
+  for (const example of inPromptOrder(examples, settings)) parts.push(renderExample(template, example));
   parts.push(renderQuery(template, query));
   return { text: parts.join(template.separator), addSpecialTokens: true };
 }
@@ -131,7 +142,7 @@ function chatPrompt(query: Example, examples: readonly Example[], tokenizer: Tok
   const messages: ChatMessage[] = [
     ...(system.length ? system : instruction ? [{ role: 'system' as const, content: instruction }] : []),
   ];
-  for (const example of [...examples].reverse()) {
+  for (const example of inPromptOrder(examples, settings)) {
     messages.push(...turns(example).filter((message) => message.role !== 'system'), { role: 'assistant', content: example.reference });
   }
   messages.push(...queryTurns.filter((message) => message.role !== 'system'));

@@ -2,7 +2,16 @@
  * Choosing which examples go into a query's prompt.
  *
  * Every selector sees a pool from which the query itself and its duplicates are already removed (see
- * `ExamplePool`), and returns examples most relevant first, so a token budget drops from the end.
+ * `ExamplePool`), and returns examples in its order of preference, so a token budget drops from the end.
+ *
+ * Two kinds of selector:
+ * - A fixed prompt (`first`, `random`, `stratified`): one ordering of the whole pool, the same for every query;
+ *   a query takes the first k of it that are eligible for it. So every held-out item at k shots sees the same
+ *   examples (a prompt one could deploy, not an average over prompts), and k shots are the first k of 2k's: the
+ *   prompts nest, and the model computes their shared beginning once (experiment/prefixPlan.ts). A verdict on
+ *   it is a verdict on that draw of examples (the seed's); another draw may do better or worse.
+ * - Ranked per query (`similar`): the examples most relevant to this query first; the builder puts the most
+ *   relevant next to the query.
  */
 import MiniSearch from 'minisearch';
 import type { Example } from '../dataset/schema';
@@ -10,11 +19,13 @@ import { deriveSeed, seededRandom, shuffled } from '../random';
 import { wordTokens } from '../compare/text';
 import { keysOf, leaksInto, type ItemKeys } from './identity';
 
-export const SELECTION_STRATEGIES = ['first', 'random', 'stratified', 'similar'] as const;
-export type SelectionStrategy = (typeof SELECTION_STRATEGIES)[number];
+import type { SelectionStrategy } from './strategies';
+export { SELECTION_STRATEGIES, type SelectionStrategy } from './strategies';
 
 export interface ExampleSelector {
   readonly strategy: SelectionStrategy;
+  /** True when the order is a relevance ranking for each query; false for one fixed order shared by every query. */
+  readonly ranked: boolean;
   /** Up to `k` examples for `query`, most relevant first. */
   select(query: Example, k: number): Promise<Example[]>;
 }
@@ -43,42 +54,52 @@ export class ExamplePool {
   }
 }
 
-export function firstSelector(pool: readonly Example[]): ExampleSelector {
-  const cached = new ExamplePool(pool);
-  return { strategy: 'first', select: async (query, k) => cached.eligible(query).slice(0, k) };
-}
-
-/** A seeded shuffle per query: the same seed gives the same shots; a query's shots do not depend on k's order. */
-export function randomSelector(pool: readonly Example[], seed: number): ExampleSelector {
+/** A fixed prompt: the first k examples of `order` that are eligible for the query (see the file's comment). */
+function fixedOrderSelector(strategy: SelectionStrategy, pool: readonly Example[], order: readonly Example[]): ExampleSelector {
   const cached = new ExamplePool(pool);
   return {
-    strategy: 'random',
-    select: async (query, k) => shuffled(cached.eligible(query), seededRandom(deriveSeed(seed, `random:${query.line}`))).slice(0, k),
-  };
-}
-
-/** Round-robin over labels (most frequent first), each label's examples in seeded random order. */
-export function stratifiedSelector(pool: readonly Example[], seed: number): ExampleSelector {
-  const cached = new ExamplePool(pool);
-  return {
-    strategy: 'stratified',
+    strategy,
+    ranked: false,
     async select(query, k) {
-      const random = seededRandom(deriveSeed(seed, `stratified:${query.line}`));
-      const byLabel = new Map<string, Example[]>();
-      for (const example of shuffled(cached.eligible(query), random)) {
-        const label = example.label ?? example.reference;
-        const queue = byLabel.get(label);
-        if (queue) queue.push(example);
-        else byLabel.set(label, [example]);
-      }
-      const queues = [...byLabel.values()].sort((a, b) => b.length - a.length);
+      const eligible = new Set(cached.eligible(query));
       const chosen: Example[] = [];
-      for (let round = 0; chosen.length < k && queues.some((queue) => queue.length > round); round++) {
-        for (const queue of queues) if (chosen.length < k && queue[round]) chosen.push(queue[round]!);
+      for (const example of order) {
+        if (chosen.length >= k) break;
+        if (eligible.has(example)) chosen.push(example);
       }
       return chosen;
     },
   };
+}
+
+/** The pool's first records, in file order. */
+export function firstSelector(pool: readonly Example[]): ExampleSelector {
+  return fixedOrderSelector('first', pool, pool);
+}
+
+/** One seeded shuffle of the pool, shared by every query: the same seed gives the same prompt. */
+export function randomSelector(pool: readonly Example[], seed: number): ExampleSelector {
+  return fixedOrderSelector('random', pool, shuffled(pool, seededRandom(deriveSeed(seed, 'random'))));
+}
+
+/**
+ * Round-robin over labels (most frequent first), each label's examples in one seeded shuffle shared by every
+ * query, so that any k examples cover the labels as evenly as k allows.
+ */
+export function stratifiedSelector(pool: readonly Example[], seed: number): ExampleSelector {
+  const byLabel = new Map<string, Example[]>();
+  for (const example of shuffled(pool, seededRandom(deriveSeed(seed, 'stratified')))) {
+    const label = example.label ?? example.reference;
+    const queue = byLabel.get(label);
+    if (queue) queue.push(example);
+    else byLabel.set(label, [example]);
+  }
+  const queues = [...byLabel.values()].sort((a, b) => b.length - a.length);
+  const order: Example[] = [];
+  for (let round = 0; queues.some((queue) => queue.length > round); round++) {
+    for (const queue of queues) if (queue[round]) order.push(queue[round]!);
+  }
+  return fixedOrderSelector('stratified', pool, order);
 }
 
 /** Nearest neighbours by BM25 over word tokens (CJK characters count as words), via MiniSearch. */
@@ -93,6 +114,7 @@ export function bm25Selector(pool: readonly Example[]): ExampleSelector {
   index.addAll(pool.map((example, id) => ({ id, text: textOf(example) })));
   return {
     strategy: 'similar',
+    ranked: true,
     async select(query, k) {
       const eligible = new Set(cached.eligible(query));
       const hits = index.search(textOf(query), { combineWith: 'OR' });
@@ -124,6 +146,7 @@ export async function embeddingSelector(pool: readonly Example[], embedder: Embe
   const queryVectors = new Map<number, Float32Array>();
   return {
     strategy: 'similar',
+    ranked: true,
     async select(query, k) {
       let queryVector = queryVectors.get(query.line);
       if (!queryVector) {

@@ -4,6 +4,7 @@
  * become markup, HTML or a new line of a table.
  */
 import { degenerateNotes } from '../experiment/degenerate';
+import { describeSelection } from '../prompt/strategies';
 import type { CurvePoint, ExperimentReport, MetricId } from '../experiment/report';
 
 export const METRIC_TITLES: Record<MetricId, string> = {
@@ -76,7 +77,7 @@ export function renderReportMarkdown(report: ExperimentReport): string {
   lines.push(`**Theory:** ${escapeMarkdown(report.verdict.theory.sentence)}`, '');
   for (const warning of report.warnings ?? []) lines.push(`**Warning:** ${escapeMarkdown(warning)}`, '');
   lines.push(`Model ${codeSpan(report.model.id)} (context ${report.model.contextLength}), schema ${escapeMarkdown(report.dataset.schema)}, ${report.dataset.records} records, ` +
-    `${report.split.heldOut} held out, pool ${report.split.pool}, seed ${report.settings.seed}, selection ${escapeMarkdown(report.settings.selection)}, ` +
+    `${report.split.heldOut} held out, pool ${report.split.pool}, seed ${report.settings.seed}, selection ${escapeMarkdown(describeSelection(report.settings.selection))}, ` +
     `ε = ${report.settings.epsilon}, δ = ${report.settings.delta}.`, '');
   // A served model: how the server provided each measurement, and what it could not give (never a made-up number).
   if (report.model.capabilities) {

@@ -1,6 +1,7 @@
 /** The top of the report: the export bar, the two verdicts, the partial-run note and the facts line. */
 import type { ExperimentReport, MeasuredVerdict, MeasuredVerdictKind } from '../../engine/experiment/report';
 import type { TheoryVerdictKind } from '../../engine/bounds/bounds';
+import { describeSelection } from '../../engine/prompt/strategies';
 import type { ExportFormat } from './protocol';
 import { h } from './dom';
 import { count, duration, percent, pValue } from './format';
@@ -92,7 +93,7 @@ export function factsLine(report: ExperimentReport): HTMLElement {
     fact('model', 'model', `${model.id} (context ${count(model.contextLength)})`, `fingerprint ${model.fingerprint}`),
     fact('split', 'held out', `${count(split.heldOut)}, pool ${count(split.pool)}`),
     fact('seed', 'seed', String(settings.seed)),
-    fact('selection', 'selection', settings.selection),
+    fact('selection', 'selection', describeSelection(settings.selection)),
     fact('epsilon', 'ε', String(settings.epsilon)),
     fact('delta', 'δ', String(settings.delta)),
     fact('duration', 'took', duration(timing.seconds), `run at ${report.createdAt}`),

@@ -169,7 +169,11 @@ export class EndpointModel implements LanguageModel {
 
   /** Prompts in parallel, at most `concurrency` in flight; each result is what `generate` gives. */
   generateBatch(prompts: readonly PromptInput[], options: GenerateOptions): Promise<Generation[]> {
-    return Promise.all(prompts.map((prompt) => this.generate(prompt, options)));
+    return Promise.all(prompts.map(async (prompt, index) => {
+      const generation = await this.generate(prompt, options);
+      options.onEach?.(index, generation);
+      return generation;
+    }));
   }
 
   async score(prompt: PromptInput, continuation: string, options?: { signal?: AbortSignal }): Promise<ContinuationScore> {
@@ -184,8 +188,15 @@ export class EndpointModel implements LanguageModel {
   }
 
   /** Pairs in parallel, at most `concurrency` requests in flight. */
-  scoreBatch(pairs: readonly { prompt: PromptInput; continuation: string }[], options?: { signal?: AbortSignal }): Promise<ContinuationScore[]> {
-    return Promise.all(pairs.map((pair) => this.score(pair.prompt, pair.continuation, options)));
+  scoreBatch(
+    pairs: readonly { prompt: PromptInput; continuation: string }[],
+    options?: { signal?: AbortSignal; onEach?: (index: number, score: ContinuationScore) => void },
+  ): Promise<ContinuationScore[]> {
+    return Promise.all(pairs.map(async (pair, index) => {
+      const score = await this.score(pair.prompt, pair.continuation, options);
+      options?.onEach?.(index, score);
+      return score;
+    }));
   }
 
   async dispose(): Promise<void> {

@@ -18,17 +18,19 @@ const MAX_BATCH_ROWS = 8;
 const MAX_BATCH_TOKENS = 2048;
 /**
  * The key/value cache of a sub-batch (rows × their prompt and new tokens, a shared prefix copied into every
- * row) stays under this. It is held up to three times during a step (the prompt pass kept for scoring, the
- * past in, the present out), at most 384 MiB. Decoding is bound by reading the weights once per step, so
- * rows decoded together are what makes a sweep fast (measured on the SmolLM2-135M shape, 850-token prompts:
- * 4 rows one at a time took 8.6 CPU-s to decode 24 tokens each, 0.09 s a step); the bound trades that
- * against memory. A plain transformers.js loop peaks at 2.25 GB on that shape, this runner at about 1.7–1.9.
- * A token takes 46 KB there: 150-token prompts go 8 rows at a time, 850-token ones 3.
+ * row) stays under this. It is held twice during a step (the past in, the present out); the prompt pass kept
+ * for scoring holds only the rows' own columns (prefixCache.ts, PromptPass). Decoding is bound by reading the
+ * weights once per step (SmolLM2-135M shape, 1 thread: 40 ms a step for one row, 71 ms for four at 270 tokens
+ * of context), plus a cost per row that grows with its context (the graph copies its past each step: ~0.03 ms
+ * per token of context, 104 ms a step for one row of 2,200 tokens); so rows decoded together are what makes a
+ * sweep fast, and the bound trades that against memory. A token takes 46 KB there: 1,650-token prompts (16
+ * shots) go 4 at a time, 830-token ones 8. A plain transformers.js loop peaks at 2.25 GB on that shape; a sweep
+ * with this bound at about the same (see the README's benchmark table).
  */
-const MAX_BATCH_CACHE_BYTES = 128 * MIB;
+const MAX_BATCH_CACHE_BYTES = 320 * MIB;
 /**
- * The prompt passes kept for scoring after a batch hold at most this much cache in all (two sub-batches at the
- * bound). A reference whose pass is not kept is scored after a whole second prompt pass, whose logits weigh
+ * The prompt passes kept for scoring after a batch hold at most this much cache in all (with a shared prefix,
+ * only the rows' own columns count: the prefix holds its own). A reference whose pass is not kept is scored after a whole second prompt pass, whose logits weigh
  * more: measured on a random-selection sweep (SmolLM2-135M shape), 128 MiB peaked at 2.72 GB and 74 CPU-s,
  * 256 MiB at 2.50 GB and 62 CPU-s (a plain loop: 2.25 GB, 68 CPU-s).
  */

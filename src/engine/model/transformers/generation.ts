@@ -8,7 +8,7 @@ import { MAX_PREFILL_LOGIT_BYTES } from './batchSizing';
 import { type DecoderSession, forwardRows, hasInput } from './forward';
 import { argmax, lastPositionRows } from './logits';
 import { leftPad } from './padding';
-import { pastFromOutputs, type PromptPass, selectCacheRows, selectRows, tileCache, type TransformersPrefix } from './prefixCache';
+import { cacheColumnsFrom, pastFromOutputs, type PromptPass, selectCacheRows, selectRows, tileCache, type TransformersPrefix } from './prefixCache';
 import { type TfTensor } from './tfTypes';
 
 export interface PaddedDecoding {
@@ -31,6 +31,7 @@ export interface PaddedDecoding {
  */
 export async function decodePadded(s: DecoderSession, decoding: PaddedDecoding): Promise<number[][]> {
   const { rows, width, prefix, signal, ended, keepPromptPass } = decoding;
+
   const skip = prefix?.tokenCount ?? 0;
   const count = rows.length;
   const padded = leftPad(rows, skip, s.padTokenId);
@@ -63,10 +64,11 @@ export async function decodePadded(s: DecoderSession, decoding: PaddedDecoding):
   }
   past = undefined;
   const lastLogits = lastPositionRows(outputs.logits);
-  // Kept for the references' scores: the prompts' cache is not changed by the steps below (each returns a new one).
-  const cache = pastFromOutputs(outputs);
+  // Kept for the references' scores: the prompts' cache is not changed by the steps below (each returns a new
+  // one). Without the prefix's columns, which the prefix itself holds.
+  const cache = prefix ? cacheColumnsFrom(s.tf, pastFromOutputs(outputs), skip) : pastFromOutputs(outputs);
   const bytes = Object.values(cache).reduce((sum, tensor) => sum + (tensor.data as unknown as ArrayBufferView).byteLength, 0);
-  keepPromptPass({ prompts: rows, cache, mask, columns, lastLogits, bytes });
+  keepPromptPass({ prompts: rows, ...(prefix ? { prefix } : {}), cache, mask, columns, lastLogits, bytes });
   let maskColumns = columns;
   let next = lastLogits.map(argmax);
   for (;;) {

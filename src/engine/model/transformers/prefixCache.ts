@@ -53,15 +53,62 @@ export function pastFromOutputs(outputs: Record<string, TfTensor>): Record<strin
 }
 
 
-/** A sub-batch's prompt pass: its prompts' tokens, their key/value cache and mask, and each row's last logits. */
+/**
+ * A sub-batch's prompt pass: its prompts' tokens, their key/value cache and mask, and each row's last logits.
+ * With a shared prefix, `cache` holds only the columns after it: the prefix's cache is the same in every row and
+ * is joined back when the pass is used (`passCacheRows`), so keeping a pass costs its rows' own tokens only.
+ */
 export interface PromptPass {
   prompts: readonly (readonly number[])[];
+  prefix?: TransformersPrefix;
   cache: Record<string, TfTensor>;
   mask: BigInt64Array;
   columns: number;
   lastLogits: Float32Array[];
   /** Bytes of its cache. */
   bytes: number;
+}
+
+/** The columns from `from` on of a cache's [batch, heads, length, dim] tensors. */
+export function cacheColumnsFrom(tf: TransformersApi, cache: Record<string, TfTensor>, from: number): Record<string, TfTensor> {
+  const sliced: Record<string, TfTensor> = {};
+  for (const [name, tensor] of Object.entries(cache)) {
+    const [batch, heads, length, dim] = tensor.dims as [number, number, number, number];
+    const data = tensor.data as unknown as TypedArray;
+    const kept = length - from;
+    const copy = newLike(tensor.data, batch * heads * kept * dim);
+    for (let block = 0; block < batch * heads; block++) {
+      (copy as Float32Array).set((data as Float32Array).subarray((block * length + from) * dim, (block + 1) * length * dim), block * kept * dim);
+    }
+    sliced[name] = new tf.Tensor(tensor.type, copy, [batch, heads, kept, dim]);
+  }
+  return sliced;
+}
+
+/** Rows `kept` of a prompt pass's cache, the prefix's columns joined back before each row's own. Undefined once the prefix is disposed. */
+export function passCacheRows(tf: TransformersApi, pass: PromptPass, kept: readonly number[]): Record<string, TfTensor> | undefined {
+  if (!pass.prefix) return selectCacheRows(tf, pass.cache, kept);
+  const prefix = pass.prefix.cacheEntries();
+  if (!prefix) return undefined;
+  const joined: Record<string, TfTensor> = {};
+  for (const [name, own] of Object.entries(pass.cache)) {
+    const shared = prefix[name]!;
+    const [, heads, ownLength, dim] = own.dims as [number, number, number, number];
+    const sharedLength = shared.dims[2]!;
+    const length = sharedLength + ownLength;
+    const sharedData = shared.data as unknown as Float32Array;
+    const ownData = own.data as unknown as Float32Array;
+    const copy = newLike(own.data, kept.length * heads * length * dim) as Float32Array;
+    kept.forEach((row, index) => {
+      for (let head = 0; head < heads; head++) {
+        const at = (index * heads + head) * length * dim;
+        copy.set(sharedData.subarray(head * sharedLength * dim, (head + 1) * sharedLength * dim), at);
+        copy.set(ownData.subarray((row * heads + head) * ownLength * dim, (row * heads + head + 1) * ownLength * dim), at + sharedLength * dim);
+      }
+    });
+    joined[name] = new tf.Tensor(own.type, copy, [kept.length, heads, length, dim]);
+  }
+  return joined;
 }
 
 export type TypedArray = Float32Array | Float64Array | Uint16Array | Int32Array | BigInt64Array;

@@ -8,7 +8,7 @@ import { scoreSubBatches } from './batchSizing';
 import { type DecoderSession, forwardInputs, hasInput } from './forward';
 import { logSoftmaxAt, scoreOfTargets } from './logits';
 import { leftPad } from './padding';
-import { type PromptPass, selectCacheRows, tileCache, type TransformersPrefix } from './prefixCache';
+import { passCacheRows, type PromptPass, tileCache, type TransformersPrefix } from './prefixCache';
 
 /** A pair tokenized for scoring: the joint ids and where the continuation's tokens begin. */
 export interface ScoredRow {
@@ -90,11 +90,13 @@ export async function scoreAfterPrompts(s: DecoderSession, pass: PromptPass, ite
         mask[r * columns + pass.columns + i] = 1n;
       }
     });
+    const past = passCacheRows(s.tf, pass, positionsInItems.map((position) => items[position]!.passRow));
+    if (!past) throw new Error('The prompt pass to score after has lost its prefix (disposed).');
     const inputs: Record<string, unknown> = {
       input_ids: new s.tf.Tensor('int64', inputIds, [count, width]),
       attention_mask: new s.tf.Tensor('int64', mask, [count, columns]),
       position_ids: new s.tf.Tensor('int64', positions, [count, width]),
-      past_key_values: selectCacheRows(s.tf, pass.cache, positionsInItems.map((position) => items[position]!.passRow)),
+      past_key_values: past,
     };
     if (hasInput(s, 'num_logits_to_keep')) inputs.num_logits_to_keep = new s.tf.Tensor('int64', BigInt64Array.from([BigInt(width)]), []);
     const outputs = await s.model.forward(inputs);

@@ -196,6 +196,7 @@ class TransformersLanguageModel implements LanguageModel {
       encoded.forEach((ids, index) => {
         if (this.newTokenLimit(ids.length, options.maxNewTokens) === 0) {
           results[index] = { text: '', tokenIds: [], promptTokenCount: ids.length, finishReason: 'max-new-tokens' };
+          options.onEach?.(index, results[index]);
         } else if (this.usablePrefixCache(options.prefix, prompts[index]!, ids)) {
           withPrefix.push(index);
         } else {
@@ -211,7 +212,10 @@ class TransformersLanguageModel implements LanguageModel {
         for (const chunk of subBatches(pending.map((index) => encoded[index]!.length - skip), pending.map(cacheTokens), this.kvBytesPerToken())) {
           const indices = chunk.map((position) => pending[position]!);
           const generations = await this.generatePadded(indices.map((index) => encoded[index]!), options, shared);
-          indices.forEach((index, row) => (results[index] = generations[row]));
+          indices.forEach((index, row) => {
+            results[index] = generations[row];
+            options.onEach?.(index, generations[row]!);
+          });
         }
       }
       return results as Generation[];
@@ -245,7 +249,7 @@ class TransformersLanguageModel implements LanguageModel {
    */
   async scoreBatch(
     pairs: readonly { prompt: PromptInput; continuation: string }[],
-    options?: { signal?: AbortSignal; prefix?: PrefixState },
+    options?: { signal?: AbortSignal; prefix?: PrefixState; onEach?: (index: number, score: ContinuationScore) => void },
   ): Promise<ContinuationScore[]> {
     const signal = options?.signal;
     signal?.throwIfAborted();
@@ -270,7 +274,10 @@ class TransformersLanguageModel implements LanguageModel {
       });
       for (const [pass, items] of afterPrompts) {
         const scores = await scoreAfterPrompts(this.decoder, pass, items.map(({ index, passRow }) => ({ row: rows[index]!, passRow })), signal);
-        items.forEach(({ index }, position) => (results[index] = scores[position]));
+        items.forEach(({ index }, position) => {
+          results[index] = scores[position];
+          options?.onEach?.(index, scores[position]!);
+        });
       }
       const keepsLogits = hasInput(this.decoder, 'num_logits_to_keep');
       const batches = hasInput(this.decoder, 'position_ids');
@@ -296,7 +303,10 @@ class TransformersLanguageModel implements LanguageModel {
             indices.length === 1 && !shared
               ? [await scoreAlone(this.decoder, rows[indices[0]!]!)]
               : await scorePadded(this.decoder, indices.map((index) => rows[index]!), shared);
-          indices.forEach((index, row) => (results[index] = scores[row]));
+          indices.forEach((index, row) => {
+            results[index] = scores[row];
+            options?.onEach?.(index, scores[row]!);
+          });
         }
       }
       signal?.throwIfAborted();
@@ -309,7 +319,7 @@ class TransformersLanguageModel implements LanguageModel {
    * graph's all-position logits under MAX_PREFILL_LOGIT_BYTES), each after the cache of the ones before, so
    * a long prefix never holds its whole length × vocabulary of logits at once.
    */
-  async prefill(prefix: PromptInput, options?: { chunkTokens?: number }): Promise<PrefixState> {
+  async prefill(prefix: PromptInput, options?: { chunkTokens?: number; extending?: PrefixState }): Promise<PrefixState> {
     return this.queue.run(async () => {
       this.assertUsable();
       const ids = this.encodePrompt(prefix);
@@ -317,11 +327,14 @@ class TransformersLanguageModel implements LanguageModel {
         throw new Error(`The prefix has ${ids.length} tokens; the model's context is ${this.contextLength}.`);
       }
       const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
-      const chunk = hasInput(this.decoder, 'position_ids')
-        ? Math.max(1, options?.chunkTokens ?? Math.floor(MAX_PREFILL_LOGIT_BYTES / (vocabulary * 4)))
-        : ids.length;
-      let past: Record<string, TfTensor> | undefined;
-      for (let begin = 0; begin < ids.length; begin += chunk) {
+      const positioned = hasInput(this.decoder, 'position_ids');
+      const chunk = positioned ? Math.max(1, options?.chunkTokens ?? Math.floor(MAX_PREFILL_LOGIT_BYTES / (vocabulary * 4))) : ids.length;
+      // An earlier prefix this one extends (the k-shot prompt's beginning inside the 2k-shot one): its cache
+      // holds exactly these first tokens, so only the rest is computed.
+      const earlier = positioned ? this.usablePrefixCache(options?.extending, prefix, ids) : undefined;
+      let past: Record<string, TfTensor> | undefined = earlier;
+      const from = earlier ? (options!.extending as TransformersPrefix).tokenCount : 0;
+      for (let begin = from; begin < ids.length; begin += chunk) {
         const end = Math.min(ids.length, begin + chunk);
         const outputs = await forwardRows(this.decoder,
           idsTensor(this.tf, ids.slice(begin, end)),
@@ -561,6 +574,7 @@ class TransformersLanguageModel implements LanguageModel {
   /** The kept prompt pass and row whose prompt is exactly the pair's tokens before its continuation, if any. */
   private promptPassRow(row: ScoredRow): { pass: PromptPass; passRow: number } | undefined {
     for (const pass of this.lastPromptPasses) {
+      if (pass.prefix && !pass.prefix.cacheEntries()) continue; // its prefix was disposed
       const found = pass.prompts.findIndex((ids) => ids.length === row.start && ids.every((id, i) => row.jointIds[i] === id));
       if (found !== -1) return { pass, passRow: found };
     }
