@@ -3,14 +3,15 @@
  * for scoring after generation (PromptPass), and the tensor copies that tile a batch-of-one cache into rows or
  * keep some rows of a batch's cache. Plain typed-array copies, so the results are exactly the inputs' values.
  */
-import { type LanguageModel, type PrefixState } from '../languageModel';
+import { type PrefixState } from '../languageModel';
 import { type TensorData, type TfTensor, type TransformersApi } from './tfTypes';
 
 export class TransformersPrefix implements PrefixState {
   disposed = false;
 
   constructor(
-    readonly owner: LanguageModel,
+    /** The session whose cache this is (a model's `sessionIdentity`): a wrapper of the model shares it. */
+    readonly owner: object,
     readonly text: string,
     readonly tokenIds: readonly number[],
     private cache: Record<string, TfTensor> | undefined,

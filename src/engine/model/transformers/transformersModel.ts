@@ -122,6 +122,12 @@ class TransformersLanguageModel implements LanguageModel {
    * until the next batch.
    */
   private lastPromptPasses: PromptPass[] = [];
+  /**
+   * What a prefix's cache belongs to. An object of its own rather than `this`: a wrapper made with
+   * `Object.create(model)` (tests and benchmarks count or record calls so) reaches it through its prototype, so
+   * a prefix it computed serves the model it wraps and the other way round.
+   */
+  private readonly sessionIdentity = {};
 
   constructor(parts: ModelParts) {
     this.tf = parts.tf;
@@ -344,7 +350,7 @@ class TransformersLanguageModel implements LanguageModel {
         );
         past = pastFromOutputs(outputs);
       }
-      return new TransformersPrefix(this, prefix.text, ids, past);
+      return new TransformersPrefix(this.sessionIdentity, prefix.text, ids, past);
     });
   }
 
@@ -587,7 +593,7 @@ class TransformersLanguageModel implements LanguageModel {
    * it (the first one's logits come from the position before it, which must be computed here).
    */
   private prefixFitsScoring(prefix: PrefixState | undefined, prompt: PromptInput, row: ScoredRow): boolean {
-    if (!(prefix instanceof TransformersPrefix) || prefix.owner !== this || !prefix.cacheEntries()) return false;
+    if (!(prefix instanceof TransformersPrefix) || prefix.owner !== this.sessionIdentity || !prefix.cacheEntries()) return false;
     if (!prompt.text.startsWith(prefix.text) || row.start <= prefix.tokenCount) return false;
     return prefix.tokenIds.every((id, i) => row.jointIds[i] === id);
   }
@@ -631,7 +637,7 @@ class TransformersLanguageModel implements LanguageModel {
     prompt: PromptInput,
     promptIds: readonly number[],
   ): Record<string, TfTensor> | undefined {
-    if (!(prefix instanceof TransformersPrefix) || prefix.owner !== this) return undefined;
+    if (!(prefix instanceof TransformersPrefix) || prefix.owner !== this.sessionIdentity) return undefined;
     if (!prompt.text.startsWith(prefix.text)) return undefined;
     const prefixIds = prefix.tokenIds;
     // The cache must hold exactly the prompt's first tokens, and leave at least one token to run.
