@@ -104,6 +104,11 @@ export function agreementSamples(items: readonly ItemRow[], shots: readonly numb
  *   measured k has r(k) ≤ ε) ≤ δ.
  * - otherwise **undecided**, with the items per k that would decide at the observed rate.
  *
+ * What r(k) is a rate of: held-out items drawn from the dataset, answered with the prompt the selection gives.
+ * With a fixed prompt (`first`, `random`, `stratified`: one draw from the pool, which the held-out items are not
+ * in) it is that prompt's disagreement: the guarantees hold given the draw, and say nothing of another draw of
+ * examples (another seed may do better or worse). With `similar` it is the disagreement of the retrieval rule.
+ *
  * Not controlled, and said so in the sentence: a curve that stays above ε and still falls, but by less than the
  * paired tests can see with n items, is called fine-tune (the README's simulation gives the rates). Each verdict's
  * guarantee is separate; no verdict is reached from a single shot count except "prompting suffices".

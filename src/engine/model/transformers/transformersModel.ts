@@ -43,8 +43,10 @@
  *   exports without it) have no `num_logits_to_keep` input and return logits at every position, so the
  *   prompt pass runs in column chunks bounded by MAX_PREFILL_LOGIT_BYTES and only the last position's are
  *   kept (copied out, the tensor dropped); where the input exists, it is set to 1;
- * - the prompt pass's cache is kept until the next batch, and `scoreBatch` scores continuations of those
- *   very prompts after it: a reference costs its own tokens, not its prompt's again.
+ * - the prompt pass's cache is kept until the next batch (without a shared prefix's columns, which the prefix
+ *   holds once), and `scoreBatch` scores continuations of those very prompts after it: a reference costs its
+ *   own tokens, not its prompt's again;
+ * - `prefill` may extend an earlier prefix (a fixed prompt's k shots begin its 2k): only the new tokens run.
  *
  * `scoreBatch` pads pairs the same way for one forward pass per sub-batch; see its comment for the bounds.
  *
