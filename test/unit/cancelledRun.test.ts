@@ -21,7 +21,8 @@ test('Ctrl+C during a run keeps the complete report and writes the partial one b
     const completeMarkdown = readFileSync(markdown, 'utf8');
     assert.equal((JSON.parse(completeJson) as { items: unknown[] }).items.length, 72);
 
-    // The same run with an empty cache, interrupted once its first outputs are cached.
+    // The same run with an empty cache, interrupted once its first batch of items is done: a generation cached
+    // after a score is the second batch's (a batch's generations, then its scores; its items are done between).
     const cacheDir = join(folder.path, 'second');
     const child = spawn(process.execPath, [...CLI, ...args(cacheDir)], { cwd: REPO_ROOT });
     let stderr = '';
@@ -29,7 +30,12 @@ test('Ctrl+C during a run keeps the complete report and writes the partial one b
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const outputs = join(cacheDir, 'outputs');
     const started = Date.now();
-    while (!(existsSync(outputs) && readdirSync(outputs).some((name) => readFileSync(join(outputs, name), 'utf8').length > 0))) {
+    const secondBatchStarted = (): boolean => existsSync(outputs) && readdirSync(outputs).some((name) => {
+      const lines = readFileSync(join(outputs, name), 'utf8').split('\n');
+      const firstScore = lines.findIndex((line) => line.includes('"score":'));
+      return firstScore >= 0 && lines.slice(firstScore).some((line) => line.includes('"generation":'));
+    });
+    while (!secondBatchStarted()) {
       assert.ok(Date.now() - started < 120_000, 'the run never wrote to its cache');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
