@@ -284,10 +284,10 @@ test('sub-batches: at most 8 rows and 2048 padded tokens each, a longer prompt a
   // rows × the longest: 10 + 10 + 1000 → 3 × 1000 > 2048, so the 1000 starts its own batch; 2 × 1500 too
   assert.deepEqual(subBatches([10, 10, 1000, 1500, 1500, 3000]), [[0, 1], [2], [3], [4], [5]]);
   assert.deepEqual(subBatches([10, 1000, 1000]), [[0, 1], [2]]);
-  // and at most 320 MiB of key/value cache: rows × the most tokens one holds × bytes per token (46,080 on the
-  // SmolLM2-135M shape): 1,700 tokens take 78.3 MB a row, so 4 rows fit (313 MB of 335.5) and a fifth would not
+  // and at most 288 MiB of key/value cache: rows × the most tokens one holds × bytes per token (46,080 on the
+  // SmolLM2-135M shape): 1,500 tokens take 69.1 MB a row, so 4 rows fit (276.5 MB of 302) and a fifth would not
   const perToken = 30 * 2 * 3 * 64 * 4;
-  assert.deepEqual(subBatches([40, 40, 40, 40, 40], [1700, 1700, 1700, 1700, 1700], perToken), [[0, 1, 2, 3], [4]]);
+  assert.deepEqual(subBatches([40, 40, 40, 40, 40], [1500, 1500, 1500, 1500, 1500], perToken), [[0, 1, 2, 3], [4]]);
   assert.deepEqual(subBatches([40, 40, 40], [100, 100, 6000], perToken), [[0, 1], [2]]);
   assert.deepEqual(subBatches([40, 40], [100, 100], 0), [[0, 1]]);
 });

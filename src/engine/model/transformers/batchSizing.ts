@@ -24,10 +24,10 @@ const MAX_BATCH_TOKENS = 2048;
  * of context), plus a cost per row that grows with its context (the graph copies its past each step: ~0.03 ms
  * per token of context, 104 ms a step for one row of 2,200 tokens); so rows decoded together are what makes a
  * sweep fast, and the bound trades that against memory. A token takes 46 KB there: 1,650-token prompts (16
- * shots) go 4 at a time, 830-token ones 8. A plain transformers.js loop peaks at 2.25 GB on that shape; a sweep
- * with this bound at about the same (see the README's benchmark table).
+ * shots) go 3 at a time, 830-token ones 7. A plain transformers.js loop peaks at 2.5 GB on that shape's sweep; at
+ * 320 MiB (4 rows of 16 shots) a sweep peaked 10 MB above it, so the bound is a little lower (the README's table).
  */
-const MAX_BATCH_CACHE_BYTES = 320 * MIB;
+const MAX_BATCH_CACHE_BYTES = 288 * MIB;
 /**
  * The prompt passes kept for scoring after a batch hold at most this much cache in all (with a shared prefix,
  * only the rows' own columns count: the prefix holds its own). A reference whose pass is not kept is scored after a whole second prompt pass, whose logits weigh
