@@ -152,8 +152,8 @@ function sharedTests(getModel: () => LanguageModel, stops: readonly string[]): v
     const expected = await oneAtATime(model, prompts, { maxNewTokens: 12, stopSequences: stops });
     const { value, calls } = await recordingCalls(model, () => batch(model, prompts, { maxNewTokens: 12, stopSequences: stops }));
     assert.deepEqual(value, expected);
-    // the batch in sub-batches of at most 8 rows
-    assert.deepEqual(calls.filter((call) => call.pastLength === 0).map((call) => call.dims[0]), [8, 4]);
+    // the batch in sub-batches of at most 8 rows, evened out
+    assert.deepEqual(calls.filter((call) => call.pastLength === 0).map((call) => call.dims[0]), [6, 6]);
   });
 
   test('maxNewTokens 0, one prompt, an empty list', async () => {
@@ -278,16 +278,21 @@ function sharedTests(getModel: () => LanguageModel, stops: readonly string[]): v
 test('sub-batches: at most 8 rows and 2048 padded tokens each, a longer prompt alone, order kept', () => {
   assert.deepEqual(subBatches([]), []);
   assert.deepEqual(subBatches([5, 5, 7]), [[0, 1, 2]]);
-  assert.deepEqual(subBatches(Array<number>(10).fill(100)), [[0, 1, 2, 3, 4, 5, 6, 7], [8, 9]]);
+  // 8 rows at most, the last two sub-batches evened out
+  assert.deepEqual(subBatches(Array<number>(10).fill(100)), [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]);
+  assert.deepEqual(subBatches(Array<number>(20).fill(100)), [[0, 1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12, 13], [14, 15, 16, 17, 18, 19]]);
   // 5 × 400 = 2000 fits, a sixth row of 400 would pad to 2400
-  assert.deepEqual(subBatches(Array<number>(6).fill(400)), [[0, 1, 2, 3, 4], [5]]);
+  assert.deepEqual(subBatches(Array<number>(6).fill(400)), [[0, 1, 2], [3, 4, 5]]);
   // rows × the longest: 10 + 10 + 1000 → 3 × 1000 > 2048, so the 1000 starts its own batch; 2 × 1500 too
   assert.deepEqual(subBatches([10, 10, 1000, 1500, 1500, 3000]), [[0, 1], [2], [3], [4], [5]]);
   assert.deepEqual(subBatches([10, 1000, 1000]), [[0, 1], [2]]);
   // and at most 288 MiB of key/value cache: rows × the most tokens one holds × bytes per token (46,080 on the
   // SmolLM2-135M shape): 1,500 tokens take 69.1 MB a row, so 4 rows fit (276.5 MB of 302) and a fifth would not
+  // (4 + 1, evened out to 3 + 2)
   const perToken = 30 * 2 * 3 * 64 * 4;
-  assert.deepEqual(subBatches([40, 40, 40, 40, 40], [1500, 1500, 1500, 1500, 1500], perToken), [[0, 1, 2, 3], [4]]);
+  assert.deepEqual(subBatches([40, 40, 40, 40, 40], [1500, 1500, 1500, 1500, 1500], perToken), [[0, 1, 2], [3, 4]]);
+  // evening out never breaks a bound: the last row alone is too long to join another
+  assert.deepEqual(subBatches([40, 40, 40, 40], [100, 100, 100, 6000], perToken), [[0, 1, 2], [3]]);
   assert.deepEqual(subBatches([40, 40, 40], [100, 100, 6000], perToken), [[0, 1], [2]]);
   assert.deepEqual(subBatches([40, 40], [100, 100], 0), [[0, 1]]);
 });

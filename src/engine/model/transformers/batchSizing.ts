@@ -42,27 +42,30 @@ export const MAX_PREFILL_LOGIT_BYTES = 64 * MIB;
  * Splits rows of ascending lengths into consecutive sub-batches of at most MAX_BATCH_ROWS rows, at most
  * MAX_BATCH_TOKENS padded tokens (rows × the longest) and, when `cacheTokens` and `bytesPerToken` are given,
  * at most MAX_BATCH_CACHE_BYTES of key/value cache (rows × the most tokens a row may hold × bytes per token);
- * a row over a bound alone. Returns positions.
+ * a row over a bound alone. The last two sub-batches are then evened out (7 + 1 rows become 4 + 4): a step costs
+ * about the same for one row as for four (reading the weights), so a lone row would cost a batch of its own.
+ * Returns positions.
  */
 export function subBatches(ascendingLengths: readonly number[], cacheTokens?: readonly number[], bytesPerToken = 0): number[][] {
+  const fits = (batch: readonly number[]): boolean => {
+    const longest = Math.max(...batch.map((position) => ascendingLengths[position]!));
+    const most = Math.max(...batch.map((position) => cacheTokens?.[position] ?? 0));
+    return batch.length <= MAX_BATCH_ROWS && batch.length * longest <= MAX_BATCH_TOKENS && batch.length * most * bytesPerToken <= MAX_BATCH_CACHE_BYTES;
+  };
   const batches: number[][] = [];
   let current: number[] = [];
-  let most = 0;
-  ascendingLengths.forEach((length, position) => {
-    const tokens = Math.max(most, cacheTokens?.[position] ?? 0);
-    const fits =
-      current.length < MAX_BATCH_ROWS &&
-      (current.length + 1) * length <= MAX_BATCH_TOKENS &&
-      (current.length + 1) * tokens * bytesPerToken <= MAX_BATCH_CACHE_BYTES;
-    if (current.length > 0 && !fits) {
+  ascendingLengths.forEach((_, position) => {
+    if (current.length > 0 && !fits([...current, position])) {
       batches.push(current);
       current = [];
-      most = 0;
     }
     current.push(position);
-    most = Math.max(most, cacheTokens?.[position] ?? 0);
   });
   if (current.length > 0) batches.push(current);
+  // Rows are in ascending order, so moving the earlier batch's last rows into the last one keeps both in bounds
+  // wherever the last one, one row larger, still fits.
+  const [earlier, last] = [batches.at(-2), batches.at(-1)];
+  while (earlier && last && earlier.length - last.length >= 2 && fits([earlier.at(-1)!, ...last])) last.unshift(earlier.pop()!);
   return batches;
 }
 
