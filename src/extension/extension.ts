@@ -66,6 +66,9 @@ export function activate(context: vscode.ExtensionContext): void {
     watcher.onDidDelete((uri) => { store.invalidate(uri); datasetsView.scheduleRefresh(); }),
     runs.onDidChange((run) => panels.showProgress(run?.progress ? { done: run.progress.done, total: run.progress.total, message: run.message } : null)),
     vscode.workspace.onDidChangeConfiguration((event) => {
+      // Settings can reach the extension host after activation with an event that names none of ours (after a
+      // window reload): whatever the event says, a tokenizer read for other settings is read again.
+      models.ensureCurrent();
       if (!event.affectsConfiguration(SECTION)) return;
       const affects = (keys: readonly string[]): boolean => keys.some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
       previews.invalidate();
@@ -78,10 +81,11 @@ export function activate(context: vscode.ExtensionContext): void {
       datasetsView.scheduleRefresh();
     }),
   );
-  // After activation, never in it: the tokenizer is read and the open datasets are scanned one at a time.
+  // After activation, never in it: the open datasets' first answers, then the tokenizer (its module takes a
+  // hundred milliseconds of the thread to load), while the whole scans run one at a time.
   setTimeout(() => {
-    models.warmUp();
     for (const document of vscode.workspace.textDocuments) inspectIfDataset(document);
+    void store.firstAnswersSettled().then(() => models.warmUp());
   }, 0);
   log.info(`Activated (${CommandId.RunComparison} ready; the model's weights load in the run worker on the first run).`);
 }
