@@ -1,7 +1,9 @@
 // First answer first: how long a user waits for the provisional summary of a large JSONL file (the line-1 hover's
-// and the side panel's first answer), on the path the extension takes: the head check (checkFileHead) scheduled by
-// the extension's own ScanQueue, alone, with the model's tokenizer, beside the whole scan of the same file (the
-// order before: both started together), and while another whole scan is running. Generates
+// and the side panel's first answer), on the path the extension takes (DatasetStore.readHead): the head check
+// (checkFileHead) without token counts, scheduled by the extension's own ScanQueue with the whole scan of the same
+// file queued behind it; against the order before (the head counted with the tokenizer and the whole scan started
+// together), the head counted with the tokenizer (the second, refining step), a first answer while another file's
+// whole scan runs, and the tokenizer's module load that activation now starts after the first answers. Generates
 // bench-data/first-answer-<N>mb.jsonl once (git-ignored). Rounds are interleaved (one of each per round).
 // usage: node --import tsx scripts/bench-first-answer.ts [--megabytes 1024] [--rounds 5] [--model <folder>] [--full]
 // (--model: a folder with tokenizer.json, tokenizer_config.json and config.json; default ../shared/models/stories260K
@@ -53,12 +55,12 @@ async function timed(run: () => Promise<ProvisionalCheck | undefined>): Promise<
   return { wall, cpu: (used.user + used.system) / 1000, answer };
 }
 
-/** The hover's path in the extension: the head at once, the whole scan of the same file queued behind it. */
+/** The hover's path in the extension: the first answer at once, the whole scan of the same file queued behind it. */
 async function storePath(model: ModelFacts | undefined): Promise<Sample & { answer: ProvisionalCheck }> {
   const queue = new ScanQueue();
   const controller = new AbortController();
   const sample = await timed(() => {
-    const answer = queue.head(() => checkFileHead(file, DEFAULT_SETTINGS, { model }));
+    const answer = queue.head(() => checkFileHead(file, DEFAULT_SETTINGS));
     queue.whole(file, () => checkDataset(file, DEFAULT_SETTINGS, { model, signal: controller.signal }));
     return answer;
   });
@@ -81,13 +83,16 @@ async function bothAtOnce(model: ModelFacts | undefined): Promise<Sample & { ans
   return sample;
 }
 
-/** A file opened while another file's whole scan has been running for a while (it is not stopped for the head). */
+/**
+ * A file opened while another file's whole scan has been running for half a second (a scan under way is not
+ * stopped for a head: the head's reads wait for the scan's chunks between them).
+ */
 async function besideAnotherScan(model: ModelFacts | undefined): Promise<Sample & { answer: ProvisionalCheck }> {
   const queue = new ScanQueue();
   const controller = new AbortController();
   queue.whole('another file', () => checkDataset(file, DEFAULT_SETTINGS, { model, signal: controller.signal }));
   await new Promise((done) => setTimeout(done, 500));
-  const sample = await timed(() => queue.head(() => checkFileHead(file, DEFAULT_SETTINGS, { model })));
+  const sample = await timed(() => queue.head(() => checkFileHead(file, DEFAULT_SETTINGS)));
   controller.abort();
   await queue.idle();
   return sample;
@@ -107,12 +112,14 @@ const stats = (samples: number[]): string => {
 async function main(): Promise<void> {
   if (!existsSync(file)) await generate();
   const model = modelFolder ? await loadTokenizerOnly({ model: modelFolder }) : undefined;
+  const withModel = model ? ` (${model.id}'s tokenizer)` : '';
   const scenarios: [string, () => Promise<Sample & { answer: ProvisionalCheck }> | Sample][] = [
-    ['head check alone, no tokenizer', () => timed(() => checkFileHead(file, DEFAULT_SETTINGS))],
-    ...(model ? [[`head check alone, ${model.id}'s tokenizer`, () => timed(() => checkFileHead(file, DEFAULT_SETTINGS, { model }))]] as typeof scenarios : []),
-    ['extension path: head first, whole scan queued after it (ScanQueue)', () => storePath(model)],
-    ['before: head and whole scan of the file started together', () => bothAtOnce(model)],
-    ['extension path, another whole scan running for 0.5 s', () => besideAnotherScan(model)],
+    ['first answer: head check alone, no token counts', () => timed(() => checkFileHead(file, DEFAULT_SETTINGS))],
+    ...(model ? [[`second step: head check alone, counted with ${model.id}'s tokenizer`, () => timed(() => checkFileHead(file, DEFAULT_SETTINGS, { model }))]] as typeof scenarios : []),
+    [`extension path: first answer, the file's whole scan${withModel} queued behind it (ScanQueue)`, () => storePath(model)],
+    [`before: head${withModel} and the file's whole scan started together`, () => bothAtOnce(model)],
+    ['extension path: first answer while another whole scan without a tokenizer runs', () => besideAnotherScan(undefined)],
+    ...(model ? [[`extension path: first answer while another whole scan${withModel} runs`, () => besideAnotherScan(model)]] as typeof scenarios : []),
     ['tokenizer module load (require transformers.js, fresh process)', tokenizerModuleLoad],
   ];
   const results = scenarios.map(() => ({ wall: [] as number[], cpu: [] as number[], answer: undefined as ProvisionalCheck | undefined }));
