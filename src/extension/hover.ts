@@ -20,6 +20,12 @@ function appendPlain(markdown: vscode.MarkdownString, text: string): void {
   markdown.appendMarkdown(plainMarkdown(text));
 }
 const MAX_TOKENIZED_CHARACTERS = 20_000;
+/**
+ * How long the line-1 hover waits for a large file's first answer (milliseconds when the thread is free). A whole
+ * scan already under way, counting tokens, can hold the thread for a second or more between the head's reads:
+ * the hover then says the file is being inspected rather than stay empty.
+ */
+const FIRST_ANSWER_WAIT_MS = 1000;
 
 export class DatasetHoverProvider implements vscode.HoverProvider {
   constructor(private readonly store: DatasetStore, private readonly reports: ReportStore, private readonly models: ModelService) {}
@@ -32,7 +38,10 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     // On line 1 of a large file whose head is being read, the first answer is milliseconds away: wait for it
     // (never for the whole scan) rather than say "hover again".
     const firstAnswer = position.line === 0 && !check ? this.store.firstAnswer(document.uri) : undefined;
-    if (firstAnswer) return firstAnswer.then(() => this.hover(document, position));
+    if (firstAnswer) {
+      const waited = new Promise((resolve) => setTimeout(resolve, FIRST_ANSWER_WAIT_MS));
+      return Promise.race([firstAnswer, waited]).then(() => this.hover(document, position));
+    }
     return this.hover(document, position);
   }
 
