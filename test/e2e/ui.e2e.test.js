@@ -411,3 +411,22 @@ test('a window reload restores the report panel and the side panel', async (t) =
   await screenshot(page, 'after-reload');
   assert.deepEqual(dialogs, []);
 });
+
+test('a tokenizer that cannot be read is named at the top of the side panel, with the reason', async () => {
+  const missing = path.join(scratch, 'no-such-model');
+  setWorkspaceSetting('promptOrFinetune.model', missing);
+  try {
+    await showSidePanel();
+    const view = await webviewWith('#model-problem', 60000);
+    assert.equal(await view.locator('#model-problem').innerText(),
+      `Tokenizer not read, so counts are estimated from characters: The model folder ${missing} does not exist, and "${missing}" is not a Hugging Face Hub id (org/name).`);
+    assert.equal(await view.locator('#model-id').innerText(), missing);
+    await screenshot(page, 'side-panel-tokenizer-problem');
+  } finally {
+    setWorkspaceSetting('promptOrFinetune.model', undefined);
+  }
+  // The model selected again is read again, and the sentence goes.
+  const view = await webviewWith('#model-id', 30000);
+  await view.locator('#model-id', { hasText: /stories260K|tiny-llama/ }).waitFor({ timeout: 60000 });
+  await view.locator('#model-problem').waitFor({ state: 'detached', timeout: 60000 });
+});
