@@ -36,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const datasetsView = new DatasetsViewProvider(context.extensionUri, store, reports, runs, models);
   const diagnostics = new DatasetDiagnostics(store);
   const previews = new PromptPreviews(models);
-  const datasetPanel = new DatasetPanel(context.extensionUri, store, log);
+  const datasetPanel = new DatasetPanel(context.extensionUri, store, log, models);
 
   const inspectIfDataset = (document: vscode.TextDocument): void => {
     if (isDataset(document)) store.checkInBackground(document.uri);

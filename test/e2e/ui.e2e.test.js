@@ -412,7 +412,7 @@ test('a window reload restores the report panel and the side panel', async (t) =
   assert.deepEqual(dialogs, []);
 });
 
-test('a tokenizer that cannot be read is named at the top of the side panel, with the reason', async () => {
+test('a tokenizer that cannot be read is named, with the reason, at the top of the side panel and in the dataset view', async () => {
   const missing = path.join(scratch, 'no-such-model');
   setWorkspaceSetting('promptOrFinetune.model', missing);
   try {
@@ -421,6 +421,12 @@ test('a tokenizer that cannot be read is named at the top of the side panel, wit
     assert.equal(await view.locator('#model-problem').innerText(),
       `Tokenizer not read, so counts are estimated from characters: The model folder ${missing} does not exist, and "${missing}" is not a Hugging Face Hub id (org/name).`);
     assert.equal(await view.locator('#model-id').innerText(), missing);
+    // The dataset view says the same where its lengths are in characters.
+    await openFile(page, 'graded.jsonl');
+    await runCommand(page, 'Prompt or Fine-Tune: Show Dataset');
+    const dataset = await webviewWith('#characters-why', 60000);
+    assert.equal(await dataset.locator('#characters-why').innerText(),
+      `In characters: the tokenizer of ${missing} could not be read: The model folder ${missing} does not exist, and "${missing}" is not a Hugging Face Hub id (org/name).`);
     await screenshot(page, 'side-panel-tokenizer-problem');
   } finally {
     setWorkspaceSetting('promptOrFinetune.model', undefined);
