@@ -99,6 +99,14 @@ export class DatasetStore implements vscode.Disposable {
     return head && !head.provisional && head.version === versionOf(uri) ? head.first : undefined;
   }
 
+  /**
+   * A large file's first answer without its whole scan: the side panel lists every dataset of the workspace, and
+   * reading the start of each large one costs milliseconds where scanning it whole would cost minutes.
+   */
+  readFirstAnswer(uri: vscode.Uri): void {
+    if (!this.entries.has(uri.toString())) this.readHead(uri);
+  }
+
   /** Resolves when no large file's head is being read: activation loads the tokenizer only after the first answers. */
   firstAnswersSettled(): Promise<void> {
     return this.scans.headsSettled();

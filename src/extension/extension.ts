@@ -41,6 +41,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const inspectIfDataset = (document: vscode.TextDocument): void => {
     if (isDataset(document)) store.checkInBackground(document.uri);
   };
+  // VS Code gives extensions no document for a file over 50 MB (no open event, no hover): its editor tab says it
+  // is open, and the side panel's card shows its first answer.
+  const inspectIfDatasetTab = (tab: vscode.Tab): void => {
+    const uri = tab.input instanceof vscode.TabInputText ? tab.input.uri : undefined;
+    if (uri?.scheme === 'file' && uri.fsPath.endsWith('.jsonl')) store.checkInBackground(uri);
+  };
   const watcher = vscode.workspace.createFileSystemWatcher('**/*.jsonl');
   const changedOnDisk = (uri: vscode.Uri): void => {
     store.invalidate(uri);
@@ -60,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(DATASET_VIEW_TYPE, datasetPanel),
     vscode.window.registerWebviewViewProvider(DATASETS_VIEW_ID, datasetsView),
     vscode.workspace.onDidOpenTextDocument(inspectIfDataset),
+    vscode.window.tabGroups.onDidChangeTabs((event) => event.opened.forEach(inspectIfDatasetTab)),
     vscode.workspace.onDidSaveTextDocument((document) => { if (isDataset(document)) changedOnDisk(document.uri); }),
     watcher.onDidChange(changedOnDisk),
     watcher.onDidCreate(changedOnDisk),
@@ -85,6 +92,7 @@ export function activate(context: vscode.ExtensionContext): void {
   // hundred milliseconds of the thread to load), while the whole scans run one at a time.
   setTimeout(() => {
     for (const document of vscode.workspace.textDocuments) inspectIfDataset(document);
+    for (const group of vscode.window.tabGroups.all) group.tabs.forEach(inspectIfDatasetTab);
     void store.firstAnswersSettled().then(() => models.warmUp());
   }, 0);
   log.info(`Activated (${CommandId.RunComparison} ready; the model's weights load in the run worker on the first run).`);

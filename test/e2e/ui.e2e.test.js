@@ -436,3 +436,33 @@ test('a tokenizer that cannot be read is named, with the reason, at the top of t
   await view.locator('#model-id', { hasText: /stories260K|tiny-llama/ }).waitFor({ timeout: 60000 });
   await view.locator('#model-problem').waitFor({ state: 'detached', timeout: 60000 });
 });
+
+test('a large dataset\'s card answers first from its first 256 KB, labelled provisional, then from the whole file', async () => {
+  const file = path.join(workspace, 'large.generated.jsonl');
+  const lines = [];
+  for (let i = 0, bytes = 0; bytes < 6 * 1024 * 1024; i++) {
+    lines.push(`${JSON.stringify({ question: `What is item ${i} of the large file, in a few words?`, answer: `Item ${i}` })}\n`);
+    bytes += lines[i].length;
+  }
+  writeFileSync(file, lines.join(''));
+  // The head ends after the last whole line within the first 256 KB.
+  let headRecords = 0;
+  for (let bytes = lines[0].length; bytes <= 256 * 1024; bytes += lines[++headRecords].length);
+  try {
+    await showSidePanel();
+    // Listed, the file gets its first answer on its card without being opened or scanned.
+    const view = await webviewWith('article.dataset-card[data-uri$="large.generated.jsonl"] .dataset-summary', 60000);
+    const card = view.locator('article.dataset-card[data-uri$="large.generated.jsonl"]');
+    await card.locator('.dataset-summary', { hasText: 'provisional' }).waitFor({ timeout: 60000 });
+    assert.equal(await card.locator('.dataset-summary').innerText(),
+      `6.0 MB · input-output · ${headRecords.toLocaleString('en-US')} records · 0 invalid · 0 warnings · provisional: first 256 KB read`);
+    await screenshot(page, 'side-panel-provisional');
+    // Asked for, the whole file is read and the card says what the whole file holds.
+    await card.getByRole('button', { name: 'Dataset' }).click();
+    await card.locator('.dataset-summary', { hasText: `${lines.length.toLocaleString('en-US')} records` }).waitFor({ timeout: 120000 });
+    assert.equal(await card.locator('.dataset-summary').innerText(),
+      `6.0 MB · input-output · ${lines.length.toLocaleString('en-US')} records · 0 invalid · 0 warnings`);
+  } finally {
+    rmSync(file, { force: true });
+  }
+});
