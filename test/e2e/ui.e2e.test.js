@@ -422,8 +422,7 @@ test('a tokenizer that cannot be read is named, with the reason, at the top of t
       `Tokenizer not read, so counts are estimated from characters: The model folder ${missing} does not exist, and "${missing}" is not a Hugging Face Hub id (org/name).`);
     assert.equal(await view.locator('#model-id').innerText(), missing);
     // The dataset view says the same where its lengths are in characters.
-    await openFile(page, 'graded.jsonl');
-    await runCommand(page, 'Prompt or Fine-Tune: Show Dataset');
+    await view.locator('article.dataset-card[data-uri$="graded.jsonl"]').getByRole('button', { name: 'Dataset' }).click();
     const dataset = await webviewWith('#characters-why', 60000);
     assert.equal(await dataset.locator('#characters-why').innerText(),
       `In characters: the tokenizer of ${missing} could not be read: The model folder ${missing} does not exist, and "${missing}" is not a Hugging Face Hub id (org/name).`);
