@@ -25,14 +25,23 @@ export interface ModelFacts {
 export async function checkDataset(
   file: string,
   settings: CheckSettings,
-  options: { model?: ModelFacts; collectExamples?: boolean } & Pick<InspectOptions, 'signal' | 'onProgress'> = {},
+  options: {
+    model?: ModelFacts;
+    collectExamples?: boolean;
+    /**
+     * Count every record's tokens into `inspection.tokens` (default true; `inspect --json` prints them). The editor
+     * shows none of them and turns this off: on a large file they cost minutes with the thread held for seconds at
+     * a time. The estimate counts with the tokenizer either way (on its sample of examples).
+     */
+    tokenStatistics?: boolean;
+  } & Pick<InspectOptions, 'signal' | 'onProgress'> = {},
 ): Promise<DatasetCheck> {
   const { model } = options;
   // An estimated tokenizer is no tokenizer here: the estimate then labels its counts as estimated from characters.
   const tokenizer = model?.tokenizer.estimated ? undefined : model?.tokenizer;
   const inspection = await inspectDataset(file, {
     // A server's tokenizer (settle) cannot count a streamed file's tokens synchronously: its statistics stay in characters.
-    fields: settings.fields, schema: settings.schema, tokenizer: tokenizer?.settle ? undefined : tokenizer,
+    fields: settings.fields, schema: settings.schema, tokenizer: tokenizer?.settle || options.tokenStatistics === false ? undefined : tokenizer,
     collectExamples: options.collectExamples, signal: options.signal, onProgress: options.onProgress,
   });
   const contextLength = model?.contextLength ?? settings.contextLength;

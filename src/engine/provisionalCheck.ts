@@ -40,7 +40,8 @@ export async function checkFileHead(
   try {
     const head = path.join(folder, path.basename(file));
     writeFileSync(head, buffer.subarray(0, end));
-    const check = await checkDataset(head, settings, { model: options.model, collectExamples: false });
+    // No per-record token statistics: nothing shows them, and they would double the head's time with a tokenizer.
+    const check = await checkDataset(head, settings, { model: options.model, collectExamples: false, tokenStatistics: false });
     return { check: { ...check, inspection: { ...check.inspection, file, bytes: totalBytes } }, bytesRead: end, totalBytes };
   } finally {
     rmSync(folder, { recursive: true, force: true });

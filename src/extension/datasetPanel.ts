@@ -11,6 +11,7 @@ import { DATASET_VIEW_TYPE } from './commandIds';
 import { SECTION } from './configuration';
 import type { DatasetStore } from './datasetStore';
 import { t } from './l10n';
+import type { ModelService } from './modelService';
 import { webviewHtml, webviewRoots } from './webviewHtml';
 
 export class DatasetPanel implements vscode.WebviewPanelSerializer<DatasetPanelState>, vscode.Disposable {
@@ -19,10 +20,17 @@ export class DatasetPanel implements vscode.WebviewPanelSerializer<DatasetPanelS
   private ready = false;
   private readonly subscriptions: vscode.Disposable[];
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly store: DatasetStore, private readonly log: vscode.LogOutputChannel) {
-    this.subscriptions = [store.onDidChange((uri) => {
-      if (this.dataset?.toString() === uri.toString()) this.update();
-    })];
+  constructor(
+    private readonly extensionUri: vscode.Uri, private readonly store: DatasetStore, private readonly log: vscode.LogOutputChannel,
+    private readonly models: ModelService,
+  ) {
+    this.subscriptions = [
+      store.onDidChange((uri) => {
+        if (this.dataset?.toString() === uri.toString()) this.update();
+      }),
+      // A tokenizer that fails to load changes no inspection, but what the view says about its lengths.
+      models.onDidChange(() => this.update()),
+    ];
   }
 
   /** The dataset shown, if the panel is open. */
@@ -86,10 +94,13 @@ export class DatasetPanel implements vscode.WebviewPanelSerializer<DatasetPanelS
       // A server's tokenizer counts only inside settleTokens, and an estimate is no count: lengths in characters then.
       const loaded = this.store.model?.tokenizer;
       const tokenizer = loaded && !loaded.settle && !loaded.estimated ? loaded : undefined;
+      const problem = this.models.problem;
       message = {
         type: 'overview', overview: datasetOverview(check.inspection, tokenizer),
         referenceOverride: typeof override === 'string' && override ? override : null,
         provisionalBytes: provisional ? provisional.bytesRead : null,
+        ...(problem ? { charactersWhy: t('In characters: the tokenizer of {0} could not be read: {1}', problem.model, problem.message) }
+          : loaded ? {} : { charactersWhy: t('In characters until the tokenizer of {0} is read.', this.models.settings().model) }),
       };
     }
     void this.panel.webview.postMessage(message);

@@ -8,6 +8,7 @@ import { checkDataset, type DatasetCheck, type ModelFacts } from '../engine/data
 import { checkFileHead, type ProvisionalCheck } from '../engine/provisionalCheck';
 import { splitExamples } from '../engine/experiment/split';
 import { readCheckSettings } from './configuration';
+import { ScanQueue } from './scanQueue';
 
 /** Files up to this size are read whole, so hovers can say whether a record is held out or in the pool. */
 const FULL_READ_BYTES = 50 * 1024 * 1024;
@@ -15,6 +16,14 @@ const FULL_READ_BYTES = 50 * 1024 * 1024;
 const PROVISIONAL_ABOVE_BYTES = 4 * 1024 * 1024;
 
 export type { ProvisionalCheck };
+
+/** A large file's first answer: read once per file version (and per model and settings). */
+interface Head {
+  version: string;
+  /** The first answer (without token counts). */
+  first: Promise<ProvisionalCheck | undefined>;
+  provisional?: ProvisionalCheck;
+}
 
 interface Entry {
   version: string;
@@ -34,10 +43,10 @@ export class DatasetStore implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
   private modelFacts: ModelFacts | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-  private readonly queued = new Set<string>();
+  /** Heads at once, whole scans one at a time after them. */
+  private readonly scans = new ScanQueue();
   /** Provisional summaries of large files' first bytes, by file, with the file version they were read from. */
-  private readonly heads = new Map<string, { version: string; provisional?: ProvisionalCheck }>();
+  private readonly heads = new Map<string, Head>();
 
   /** The model whose tokenizer the inspections count with, if any. */
   get model(): ModelFacts | undefined {
@@ -58,6 +67,8 @@ export class DatasetStore implements vscode.Disposable {
    * inspected again, which starts now in the background. Inspections still running are stopped.
    */
   invalidateAll(): void {
+    // A file whose head was read but whose whole scan has not started yet is read again too.
+    const keys = new Set([...this.entries.keys(), ...this.heads.keys()]);
     this.heads.clear();
     for (const entry of this.entries.values()) {
       entry.stale = true;
@@ -65,7 +76,7 @@ export class DatasetStore implements vscode.Disposable {
     }
     // Every file checked before is checked again, one at a time in the background: a stale estimate (say, counted
     // in characters before the tokenizer was read) must not stay on a card or in the dataset view.
-    for (const key of this.entries.keys()) this.checkInBackground(vscode.Uri.parse(key));
+    for (const key of keys) this.checkInBackground(vscode.Uri.parse(key));
   }
 
   /**
@@ -73,15 +84,32 @@ export class DatasetStore implements vscode.Disposable {
    * of open datasets does not read them all at once (and activation never waits for any of them).
    */
   checkInBackground(uri: vscode.Uri): void {
-    const key = uri.toString();
-    if (this.queued.has(key)) return;
-    this.queued.add(key);
-    // The first answer does not wait for its turn: a large file's head is read at once (milliseconds).
+    // The first answer does not wait for its turn: a large file's head is read at once (milliseconds), and the
+    // whole scan (of this file or the next) starts only after it.
     this.readHead(uri);
-    this.queue = this.queue.then(() => {
-      this.queued.delete(key);
-      return this.check(uri).catch(() => undefined);
-    });
+    this.scans.whole(uri.toString(), () => this.check(uri));
+  }
+
+  /**
+   * The first answer for a large file while its head is being read (the hover waits for it: milliseconds);
+   * undefined when there is none to wait for.
+   */
+  firstAnswer(uri: vscode.Uri): Promise<ProvisionalCheck | undefined> | undefined {
+    const head = this.heads.get(uri.toString());
+    return head && !head.provisional && head.version === versionOf(uri) ? head.first : undefined;
+  }
+
+  /**
+   * A large file's first answer without its whole scan: the side panel lists every dataset of the workspace, and
+   * reading the start of each large one costs milliseconds where scanning it whole would cost minutes.
+   */
+  readFirstAnswer(uri: vscode.Uri): void {
+    if (!this.entries.has(uri.toString())) this.readHead(uri);
+  }
+
+  /** Resolves when no large file's head is being read: activation loads the tokenizer only after the first answers. */
+  firstAnswersSettled(): Promise<void> {
+    return this.scans.headsSettled();
   }
 
   invalidate(uri: vscode.Uri): void {
@@ -103,19 +131,36 @@ export class DatasetStore implements vscode.Disposable {
     return head?.version === version ? head.provisional : undefined;
   }
 
-  /** Reads a large file's head once per version (and per model and settings: invalidateAll forgets them). */
+  /**
+   * Reads a large file's head once per version (and per model and settings: invalidateAll forgets them), in two
+   * steps. First without the tokenizer (milliseconds: records, schema, fields, k_fit estimated from characters),
+   * so the first answer never waits for token counting (the estimate's prompt assembly alone takes 150–400 ms of
+   * the thread with a tokenizer); then, with a loaded tokenizer, again with it, replacing the first. Both are
+   * provisional until the whole scan ends.
+   */
   private readHead(uri: vscode.Uri): void {
     const key = uri.toString();
     const version = versionOf(uri);
     const size = Number(version.split(':')[0]);
     if (!(size > PROVISIONAL_ABOVE_BYTES) || this.heads.get(key)?.version === version) return;
-    const head: { version: string; provisional?: ProvisionalCheck } = { version };
-    this.heads.set(key, head);
-    void checkFileHead(uri.fsPath, readCheckSettings(), { model: this.modelFacts }).catch(() => undefined).then((provisional) => {
-      if (!provisional || this.heads.get(key) !== head) return;
+    const started = performance.now();
+    const model = this.modelFacts;
+    const counts = model && !model.tokenizer.estimated && !model.tokenizer.settle ? model : undefined;
+    const read = async (facts: ModelFacts | undefined): Promise<ProvisionalCheck | undefined> => {
+      const provisional = await checkFileHead(uri.fsPath, readCheckSettings(), { model: facts }).catch((error: unknown) => {
+        this.log.warn(`Could not read the start of ${uri.fsPath}: ${(error as Error).message}`);
+        return undefined;
+      });
+      if (!provisional || this.heads.get(key) !== head) return undefined;
       head.provisional = provisional;
+      this.log.info(`${facts ? 'Counted the first' : 'First answer from the first'} ${provisional.bytesRead} of ${provisional.totalBytes} bytes of ${uri.fsPath} in ${Math.round(performance.now() - started)} ms${facts ? ` with ${facts.id}'s tokenizer` : ''}`);
       this.changed.fire(uri);
-    });
+      return provisional;
+    };
+    const first = this.scans.head(() => read(undefined));
+    const head: Head = { version, first };
+    this.heads.set(key, head);
+    if (counts) void this.scans.head(() => first.then((answer) => (answer && this.heads.get(key) === head ? read(counts) : undefined)));
   }
 
   errorOf(uri: vscode.Uri): string | undefined {
@@ -152,7 +197,9 @@ export class DatasetStore implements vscode.Disposable {
     const entry: Entry = {
       version, controller,
       check: checkDataset(uri.fsPath, settings, {
-        model: this.modelFacts, collectExamples: full, signal: controller.signal,
+        // No per-record token counts: no view shows them, and on a 1 GB file they took ~20 CPU-minutes with the
+        // thread held ~2 s per chunk (the hovers and commands waiting). The estimate still counts with the tokenizer.
+        model: this.modelFacts, collectExamples: full, tokenStatistics: false, signal: controller.signal,
         onProgress: onProgress ? (read, total) => onProgress(read / Math.max(1, total)) : undefined,
       }),
     };

@@ -65,10 +65,14 @@ export class DatasetsViewProvider implements vscode.WebviewViewProvider, vscode.
 
   async refresh(): Promise<void> {
     if (!this.view || !this.ready) return;
+    this.models.ensureCurrent();
     const files = await this.store.list();
+    // A large file gets its first answer on its card without being opened (its whole scan waits to be asked for).
+    for (const uri of files) this.store.readFirstAnswer(uri);
     const cards = files.map((uri) => this.card(uri));
     const model = this.models.settings().model;
-    this.post({ type: 'datasets', model, datasets: cards });
+    const problem = this.models.problem;
+    this.post({ type: 'datasets', model, ...(problem ? { modelProblem: problem.message } : {}), datasets: cards });
   }
 
   private card(uri: vscode.Uri): DatasetCard {

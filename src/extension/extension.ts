@@ -36,10 +36,16 @@ export function activate(context: vscode.ExtensionContext): void {
   const datasetsView = new DatasetsViewProvider(context.extensionUri, store, reports, runs, models);
   const diagnostics = new DatasetDiagnostics(store);
   const previews = new PromptPreviews(models);
-  const datasetPanel = new DatasetPanel(context.extensionUri, store, log);
+  const datasetPanel = new DatasetPanel(context.extensionUri, store, log, models);
 
   const inspectIfDataset = (document: vscode.TextDocument): void => {
     if (isDataset(document)) store.checkInBackground(document.uri);
+  };
+  // VS Code gives extensions no document for a file over 50 MB (no open event, no hover): its editor tab says it
+  // is open, and the side panel's card shows its first answer.
+  const inspectIfDatasetTab = (tab: vscode.Tab): void => {
+    const uri = tab.input instanceof vscode.TabInputText ? tab.input.uri : undefined;
+    if (uri?.scheme === 'file' && uri.fsPath.endsWith('.jsonl')) store.checkInBackground(uri);
   };
   const watcher = vscode.workspace.createFileSystemWatcher('**/*.jsonl');
   const changedOnDisk = (uri: vscode.Uri): void => {
@@ -60,12 +66,16 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(DATASET_VIEW_TYPE, datasetPanel),
     vscode.window.registerWebviewViewProvider(DATASETS_VIEW_ID, datasetsView),
     vscode.workspace.onDidOpenTextDocument(inspectIfDataset),
+    vscode.window.tabGroups.onDidChangeTabs((event) => event.opened.forEach(inspectIfDatasetTab)),
     vscode.workspace.onDidSaveTextDocument((document) => { if (isDataset(document)) changedOnDisk(document.uri); }),
     watcher.onDidChange(changedOnDisk),
     watcher.onDidCreate(changedOnDisk),
     watcher.onDidDelete((uri) => { store.invalidate(uri); datasetsView.scheduleRefresh(); }),
     runs.onDidChange((run) => panels.showProgress(run?.progress ? { done: run.progress.done, total: run.progress.total, message: run.message } : null)),
     vscode.workspace.onDidChangeConfiguration((event) => {
+      // Settings can reach the extension host after activation with an event that names none of ours (after a
+      // window reload): whatever the event says, a tokenizer read for other settings is read again.
+      models.ensureCurrent();
       if (!event.affectsConfiguration(SECTION)) return;
       const affects = (keys: readonly string[]): boolean => keys.some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
       previews.invalidate();
@@ -78,10 +88,12 @@ export function activate(context: vscode.ExtensionContext): void {
       datasetsView.scheduleRefresh();
     }),
   );
-  // After activation, never in it: the tokenizer is read and the open datasets are scanned one at a time.
+  // After activation, never in it: the open datasets' first answers, then the tokenizer (its module takes a
+  // hundred milliseconds of the thread to load), while the whole scans run one at a time.
   setTimeout(() => {
-    models.warmUp();
     for (const document of vscode.workspace.textDocuments) inspectIfDataset(document);
+    for (const group of vscode.window.tabGroups.all) group.tabs.forEach(inspectIfDatasetTab);
+    void store.firstAnswersSettled().then(() => models.warmUp());
   }, 0);
   log.info(`Activated (${CommandId.RunComparison} ready; the model's weights load in the run worker on the first run).`);
 }

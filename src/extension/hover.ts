@@ -8,6 +8,7 @@
 import * as vscode from 'vscode';
 import { asText } from '../engine/dataset/schema';
 import { CommandId } from './commandIds';
+import { t } from './l10n';
 import { plainMarkdown } from './markdownText';
 import type { DatasetStore } from './datasetStore';
 import type { ModelService } from './modelService';
@@ -19,15 +20,34 @@ function appendPlain(markdown: vscode.MarkdownString, text: string): void {
   markdown.appendMarkdown(plainMarkdown(text));
 }
 const MAX_TOKENIZED_CHARACTERS = 20_000;
+/**
+ * How long the line-1 hover waits for a large file's first answer (milliseconds when the thread is free). A whole
+ * scan already under way, counting tokens, can hold the thread for a second or more between the head's reads:
+ * the hover then says the file is being inspected rather than stay empty.
+ */
+const FIRST_ANSWER_WAIT_MS = 1000;
 
 export class DatasetHoverProvider implements vscode.HoverProvider {
   constructor(private readonly store: DatasetStore, private readonly reports: ReportStore, private readonly models: ModelService) {}
 
-  provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
+  provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.ProviderResult<vscode.Hover> {
+    const check = this.store.peek(document.uri);
+    // Start an inspection for next time, without waiting for it: a hover must stay instant on large files.
+    if (!check && !this.store.isPending(document.uri)) this.store.checkInBackground(document.uri);
+    this.models.ensureCurrent();
+    // On line 1 of a large file whose head is being read, the first answer is milliseconds away: wait for it
+    // (never for the whole scan) rather than say "hover again".
+    const firstAnswer = position.line === 0 && !check ? this.store.firstAnswer(document.uri) : undefined;
+    if (firstAnswer) {
+      const waited = new Promise((resolve) => setTimeout(resolve, FIRST_ANSWER_WAIT_MS));
+      return Promise.race([firstAnswer, waited]).then(() => this.hover(document, position));
+    }
+    return this.hover(document, position);
+  }
+
+  private hover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
     const line = position.line + 1;
     const check = this.store.peek(document.uri);
-    // Start an inspection for next time, without waiting: a hover must stay instant on large files.
-    if (!check && !this.store.isPending(document.uri)) this.store.checkInBackground(document.uri);
     const parts: vscode.MarkdownString[] = [];
     if (line === 1) parts.push(this.summary(document.uri, check));
     const record = this.record(document, line);
@@ -59,7 +79,7 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     appendPlain(markdown, `${inspection.records.toLocaleString('en-US')} records, ${inspection.invalid.toLocaleString('en-US')} invalid, ${inspection.warningCount.toLocaleString('en-US')} ${inspection.warningCount === 1 ? 'warning' : 'warnings'}; schema ${inspection.schema}; input ${fields.input ?? '—'}, reference ${fields.reference ?? '—'}${fields.label ? `, label ${fields.label}` : ''}.`);
     markdown.appendMarkdown('\n\n');
     if (estimate) {
-      const unit = estimate.fit.estimated ? ' (estimated from characters; select a model for token counts)' : ` (${this.store.model?.id ?? 'the model'}'s tokenizer)`;
+      const unit = estimate.fit.estimated ? ` (${this.estimatedWhy(provisional !== undefined)})` : ` (${this.store.model?.id ?? 'the model'}'s tokenizer)`;
       appendPlain(markdown, `Shots that fit: ${estimate.fit.kFit} in ${estimate.fit.contextLength} tokens${unit}. Theory: ${estimate.verdict.sentence}`);
       markdown.appendMarkdown('\n\n');
     }
@@ -73,6 +93,16 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     markdown.appendMarkdown(`[$(play) Run Comparison](command:${CommandId.RunComparison}?${args})`);
     if (report) markdown.appendMarkdown(` · [$(graph) Open Report](command:${CommandId.OpenReport}?${args})`);
     return markdown;
+  }
+
+  /** Why a count is an estimate from characters: the tokenizer could not be read (and why), or is being read. */
+  private estimatedWhy(provisional: boolean): string {
+    const problem = this.models.problem;
+    if (problem) return t('estimated from characters: the tokenizer of {0} could not be read: {1}', problem.model, problem.message);
+    const ready = this.models.ready;
+    if (ready?.tokenizer.estimated) return t('estimated from characters: the server gives no tokenizer');
+    if (ready && provisional) return t('estimated from characters in this first answer; counted with the tokenizer next');
+    return t('estimated from characters until the tokenizer of {0} is read', this.models.settings().model);
   }
 
   private record(document: vscode.TextDocument, line: number): vscode.MarkdownString | undefined {

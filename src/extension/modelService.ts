@@ -14,9 +14,16 @@ import { t } from './l10n';
 /** The SecretStorage key of the serving engine's API key. */
 const API_KEY_SECRET = 'promptOrFinetune.endpointApiKey';
 
+/** The settings that make one tokenizer: another value of any of them is another load. */
+function keyOf(settings: ModelSettings): string {
+  return JSON.stringify([settings.model, settings.cacheDir, settings.endpoint, settings.concurrency]);
+}
+
 export class ModelService implements vscode.Disposable {
   private loaded: { key: string; facts: Promise<ModelFacts> } | undefined;
   private current: ModelFacts | undefined;
+  /** The last load's failure, for the settings it was made with. */
+  private failure: { key: string; model: string; message: string } | undefined;
   private readonly changed = new vscode.EventEmitter<ModelFacts | undefined>();
   readonly onDidChange = this.changed.event;
 
@@ -46,32 +53,65 @@ export class ModelService implements vscode.Disposable {
     return this.current;
   }
 
+  /** Why the tokenizer of the model selected now could not be read, while that is so (counts are then in characters). */
+  get problem(): { model: string; message: string } | undefined {
+    return this.failure && this.failure.key === keyOf(this.settings()) ? { model: this.failure.model, message: this.failure.message } : undefined;
+  }
+
   /**
    * Loads the configured model's tokenizer and config (once per settings). Two callers in the same moment share
    * one load; a load overtaken by a settings change is dropped and the current settings' one is loaded instead.
    * `quiet`: progress in the status bar instead of a notification (for the background load after a change).
    */
   async get(options: { quiet?: boolean } = {}): Promise<ModelFacts> {
-    const settings = this.settings();
-    const key = JSON.stringify([settings.model, settings.cacheDir, settings.endpoint, settings.concurrency]);
-    if (this.loaded?.key === key) return this.loaded.facts;
-    this.unload();
-    const entry = { key, facts: this.load(settings, options.quiet === true) };
-    this.loaded = entry;
-    let facts: ModelFacts;
-    try {
-      facts = await entry.facts;
-    } catch (error) {
-      if (this.loaded === entry) this.loaded = undefined;
-      throw error;
+    for (;;) {
+      const settings = this.settings();
+      const key = keyOf(settings);
+      if (this.loaded?.key === key) return this.loaded.facts;
+      this.unload();
+      const entry = { key, facts: this.load(settings, options.quiet === true) };
+      this.loaded = entry;
+      let facts: ModelFacts;
+      try {
+        facts = await entry.facts;
+      } catch (error) {
+        if (this.loaded === entry) this.loaded = undefined;
+        // The settings moved on while this load ran: its failure belongs to settings no longer in force. (After a
+        // window reload VS Code can give the extension host the user's settings only after activation, with no
+        // change event: the first load then asks for the default model.) Load what is selected now instead.
+        if (keyOf(this.settings()) !== key) {
+          this.log.info(`The model settings changed while the tokenizer of ${settings.model} was read; reading the tokenizer of ${this.settings().model}`);
+          continue;
+        }
+        this.failure = { key, model: settings.model, message: (error as Error).message };
+        this.changed.fire(undefined);
+        throw error;
+      }
+      if (this.loaded !== entry) continue;
+      if (keyOf(this.settings()) !== key) {
+        this.log.info(`The model settings changed while the tokenizer of ${settings.model} was read; reading the tokenizer of ${this.settings().model}`);
+        continue;
+      }
+      this.failure = undefined;
+      this.current = facts;
+      this.changed.fire(facts);
+      return facts;
     }
-    if (this.loaded !== entry) return this.get(options);
-    this.current = facts;
-    this.changed.fire(facts);
-    return facts;
   }
 
-  /** Starts a background load; a failure is logged, not shown (the commands that need the model show it). */
+  /**
+   * The loaded tokenizer belongs to settings no longer in force (they changed without a change event reaching
+   * the extension, as after a window reload): load the current one. Cheap; callers may call it often.
+   */
+  ensureCurrent(): void {
+    const key = keyOf(this.settings());
+    if ((this.loaded && this.loaded.key !== key) || (this.failure && this.failure.key !== key)) this.warmUp();
+  }
+
+  /**
+   * Starts a background load. A failure is logged and kept (`problem`): the hover and the side panel say why their
+   * counts are in characters; the commands that need the model show it.
+   */
   warmUp(): void {
     this.get({ quiet: true }).catch((error: unknown) => this.log.warn(`The tokenizer of ${this.settings().model} is not loaded: ${(error as Error).message}`));
   }
@@ -128,6 +168,7 @@ export class ModelService implements vscode.Disposable {
     void connection?.then((model) => model?.dispose());
     this.loaded = undefined;
     this.current = undefined;
+    this.failure = undefined;
     if (had) this.changed.fire(undefined);
   }
 

@@ -52,6 +52,13 @@ function extensionLog() {
   return found.map((file) => readFileSync(file, 'utf8')).join('\n');
 }
 
+/** Copies the server's logs (every extension host's, the extension's own channel) to .vscode-test/logs/<name>-<time>/. */
+function keepLogs(name) {
+  const target = path.join(REPO, '.vscode-test', 'logs', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  cpSync(path.join(session.server.tmp, 'user-data', 'logs'), target, { recursive: true });
+  return target;
+}
+
 /** Shows the extension's side bar (a click on its icon when it is showing would hide it). */
 async function showSidePanel() {
   const icon = page.locator('.activitybar .action-item a[aria-label^="Prompt or Fine-Tune"]');
@@ -333,6 +340,7 @@ test('the side panel lists the datasets with status and verdicts, and its action
   await showSidePanel();
   const view = await webviewWith('article.dataset-card', 60000);
   await view.locator('article.dataset-card[data-status="compared"]').first().waitFor({ timeout: 20000 });
+  await view.locator('article.dataset-card .dataset-name').nth(4).waitFor({ timeout: 20000 });
   const names = await view.locator('article.dataset-card .dataset-name').allInnerTexts();
   assert.deepEqual(names, ['broken.jsonl', 'capitals.jsonl', 'graded.jsonl', 'not-jsonl.jsonl', 'xss.jsonl']);
   const capitals = view.locator('article.dataset-card', { has: view.locator('.dataset-name', { hasText: /^capitals\.jsonl$/ }) });
@@ -344,7 +352,7 @@ test('the side panel lists the datasets with status and verdicts, and its action
   assert.deepEqual(dialogs, []);
 });
 
-test('a window reload restores the report panel and the side panel', async () => {
+test('a window reload restores the report panel and the side panel', async (t) => {
   await openFile(page, 'capitals.jsonl');
   await runCommand(page, 'Prompt or Fine-Tune: Open Report');
   await webviewWith('#verdict-measured', 60000);
@@ -388,10 +396,72 @@ test('a window reload restores the report panel and the side panel', async () =>
     }
   }
   assert.ok(await view.locator('article.dataset-card').count() >= 5);
-  // Not checked here: that the cards count with the model's tokenizer after the reload. In 2 of the last 3 fresh runs
-  // the tokenizer read at activation never reached the store after a reload (every card and the dataset view stayed
-  // "estimated from characters"; before the reload they showed the tokenizer's count, which the k_fit test above
-  // checks). The cause is not found yet: see the note on issue 10.
+  // Every card counts with the model's tokenizer again: the new extension host read it at activation, and the files
+  // inspected before that are inspected again with it. No Refresh: the reload alone must bring the counts back.
+  const estimated = () => view.locator('.dataset-fit', { hasText: 'estimated from characters' });
+  for (const end = Date.now() + 60000; await estimated().count(); await page.waitForTimeout(250)) {
+    if (Date.now() > end) {
+      await screenshot(page, 'failed-after-reload');
+      throw new Error(`a card kept its estimate from characters after the reload: ${await estimated().first().innerText()} (logs: ${keepLogs('failed-after-reload')})`);
+    }
+  }
+  assert.ok(await view.locator('.dataset-fit', { hasText: / in 512 tokens$/ }).count() >= 1);
+  // What the new extension host went through to get there (the settings can arrive after activation).
+  for (const line of extensionLog().split('\n').filter((entry) => /settings changed while|is not loaded/.test(entry))) t.diagnostic(line);
   await screenshot(page, 'after-reload');
   assert.deepEqual(dialogs, []);
+});
+
+test('a tokenizer that cannot be read is named, with the reason, at the top of the side panel and in the dataset view', async () => {
+  const missing = path.join(scratch, 'no-such-model');
+  setWorkspaceSetting('promptOrFinetune.model', missing);
+  try {
+    await showSidePanel();
+    const view = await webviewWith('#model-problem', 60000);
+    assert.equal(await view.locator('#model-problem').innerText(),
+      `Tokenizer not read, so counts are estimated from characters: The model folder ${missing} does not exist, and "${missing}" is not a Hugging Face Hub id (org/name).`);
+    assert.equal(await view.locator('#model-id').innerText(), missing);
+    // The dataset view says the same where its lengths are in characters.
+    await view.locator('article.dataset-card[data-uri$="graded.jsonl"]').getByRole('button', { name: 'Dataset' }).click();
+    const dataset = await webviewWith('#characters-why', 60000);
+    assert.equal(await dataset.locator('#characters-why').innerText(),
+      `In characters: the tokenizer of ${missing} could not be read: The model folder ${missing} does not exist, and "${missing}" is not a Hugging Face Hub id (org/name).`);
+    await screenshot(page, 'side-panel-tokenizer-problem');
+  } finally {
+    setWorkspaceSetting('promptOrFinetune.model', undefined);
+  }
+  // The model selected again is read again, and the sentence goes.
+  const view = await webviewWith('#model-id', 30000);
+  await view.locator('#model-id', { hasText: /stories260K|tiny-llama/ }).waitFor({ timeout: 60000 });
+  await view.locator('#model-problem').waitFor({ state: 'detached', timeout: 60000 });
+});
+
+test('a large dataset\'s card answers first from its first 256 KB, labelled provisional, then from the whole file', async () => {
+  const file = path.join(workspace, 'large.generated.jsonl');
+  const lines = [];
+  for (let i = 0, bytes = 0; bytes < 6 * 1024 * 1024; i++) {
+    lines.push(`${JSON.stringify({ question: `What is item ${i} of the large file, in a few words?`, answer: `Item ${i}` })}\n`);
+    bytes += lines[i].length;
+  }
+  writeFileSync(file, lines.join(''));
+  // The head ends after the last whole line within the first 256 KB.
+  let headRecords = 0;
+  for (let bytes = lines[0].length; bytes <= 256 * 1024; bytes += lines[++headRecords].length);
+  try {
+    await showSidePanel();
+    // Listed, the file gets its first answer on its card without being opened or scanned.
+    const view = await webviewWith('article.dataset-card[data-uri$="large.generated.jsonl"] .dataset-summary', 60000);
+    const card = view.locator('article.dataset-card[data-uri$="large.generated.jsonl"]');
+    await card.locator('.dataset-summary', { hasText: 'provisional' }).waitFor({ timeout: 60000 });
+    assert.equal(await card.locator('.dataset-summary').innerText(),
+      `6.0 MB · input-output · ${headRecords.toLocaleString('en-US')} records · 0 invalid · 0 warnings · provisional: first 256 KB read`);
+    await screenshot(page, 'side-panel-provisional');
+    // Asked for, the whole file is read and the card says what the whole file holds.
+    await card.getByRole('button', { name: 'Dataset' }).click();
+    await card.locator('.dataset-summary', { hasText: `${lines.length.toLocaleString('en-US')} records` }).waitFor({ timeout: 120000 });
+    assert.equal(await card.locator('.dataset-summary').innerText(),
+      `6.0 MB · input-output · ${lines.length.toLocaleString('en-US')} records · 0 invalid · 0 warnings`);
+  } finally {
+    rmSync(file, { force: true });
+  }
 });

@@ -19,6 +19,19 @@ const sharedModel = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'm
 /** A MarkdownString's value as a reader sees it: appendText's escapes and non-breaking spaces undone. */
 const plain = (markdown: vscode.MarkdownString): string => markdown.value.replace(/&nbsp;/g, ' ').replace(/&lt;/g, '<').replace(/&amp;/g, '&').replace(/\\([!-/:-@[-`{-~])/g, '$1');
 
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/** The line-1 hover's summary once `ready` accepts it (the store re-inspects in the background after a change). */
+async function waitForHover(uri: vscode.Uri, ready: (text: string) => boolean, ms = 30000): Promise<string> {
+  let text = '';
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(0, 3));
+    text = plain(hovers.flatMap((hover) => hover.contents as vscode.MarkdownString[])[0]!);
+    if (ready(text)) return text;
+  }
+  throw new Error(`timed out waiting for the hover; last: ${text}`);
+}
+
 async function waitFor<T>(probe: () => T | undefined, what: string, ms = 20000): Promise<T> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 100))) {
     const value = probe();
@@ -239,7 +252,10 @@ suite('Prompt or Fine-Tune in VS Code', () => {
     const other = path.join(tmpdir(), 'another-model-folder');
     await config().update('model', other, vscode.ConfigurationTarget.Global);
     try {
-      assert.match(await summary(), new RegExp(`\\nMeasured \\(stale: measured with ${model.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, not the model selected now\\): `));
+      assert.match(await summary(), new RegExp(`\\nMeasured \\(stale: measured with ${escape(model)}, not the model selected now\\): `));
+      // A tokenizer that cannot be read is not only logged: the hover says why its counts are in characters.
+      const unreadable = await waitForHover(uri, (text) => text.includes('could not be read'));
+      assert.match(unreadable, new RegExp(`\\nShots that fit: \\d+ in 2048 tokens \\(estimated from characters: the tokenizer of ${escape(other)} could not be read: The model folder ${escape(other)} does not exist, and "${escape(other)}" is not a Hugging Face Hub id \\(org/name\\)\\.\\)\\. Theory: `));
     } finally {
       await config().update('model', model, vscode.ConfigurationTarget.Global);
     }
@@ -267,18 +283,21 @@ suite('Prompt or Fine-Tune in VS Code', () => {
         return plain(hovers.flatMap((hover) => hover.contents as vscode.MarkdownString[])[0]!);
       };
       await vscode.workspace.openTextDocument(uri);
-      const started = Date.now();
+      // The hover waits for the head's first answer (milliseconds on a free thread; up to a second, then it says
+      // the file is being inspected), never for the whole scan.
       let first = await summaryOf();
       for (const end = Date.now() + 30000; first.includes('Inspecting this file'); first = await summaryOf()) {
-        if (Date.now() > end) throw new Error('no summary after 30 s');
+        if (Date.now() > end) throw new Error('no first answer after 30 s');
       }
-      assert.match(first, /Provisional, from the first 256 KB of 8\.0 MB; the whole file is being read\./, `after ${Date.now() - started} ms: ${first}`);
+      let headRecords = 0;
+      for (let bytes = lines[0]!.length; bytes <= 256 * 1024; bytes += lines[++headRecords]!.length);
+      assert.match(first, new RegExp(`^\\*\\*Prompt or Fine-Tune\\*\\*\\n\\nProvisional, from the first 256 KB of 8\\.0 MB; the whole file is being read\\.\\n\\n${headRecords.toLocaleString('en-US')} records, 0 invalid, 0 warnings; schema input-output; input question, reference answer\\.\\n\\nShots that fit: `), first);
       let final = first;
       for (const end = Date.now() + 90000; final.includes('Provisional'); await new Promise((resolve) => setTimeout(resolve, 200))) {
         if (Date.now() > end) throw new Error('the whole scan did not end');
         final = await summaryOf();
       }
-      assert.match(final, new RegExp(`^\\*\\*Prompt or Fine-Tune\\*\\*\\n\\n${lines.length.toLocaleString('en-US')} records, 0 invalid`));
+      assert.match(final, new RegExp(`^\\*\\*Prompt or Fine-Tune\\*\\*\\n\\n${lines.length.toLocaleString('en-US')} records, 0 invalid, 0 warnings; schema input-output; input question, reference answer\\.\\n\\nShots that fit: \\d+ in 512 tokens \\(${escape(model)}'s tokenizer\\)\\. `), final);
     } finally {
       rmSync(file, { force: true });
     }

@@ -120,10 +120,10 @@ function histogramBlock(id: string, title: string, unit: string, histogram: Hist
   ]);
 }
 
-function lengthSection(overview: DatasetOverview): HTMLElement {
+function lengthSection(overview: DatasetOverview, charactersWhy: string | undefined): HTMLElement {
   const unit = overview.lengths.unit;
   return section('lengths', `Lengths in ${unit}`, [
-    unit === 'characters' ? h('p', { className: 'muted' }, ['In characters: select a model to count tokens with its tokenizer.']) : null,
+    unit === 'characters' ? h('p', { id: 'characters-why', className: 'muted' }, [charactersWhy ?? 'In characters: select a model to count tokens with its tokenizer.']) : null,
     h('div', { className: 'histograms' }, [
       histogramBlock('input-length-chart', 'Inputs', unit, overview.lengths.input),
       histogramBlock('reference-length-chart', 'References', unit, overview.lengths.reference),
@@ -170,7 +170,7 @@ function show(message: Extract<DatasetHostMessage, { type: 'overview' }>): void 
     facts(overview, message.provisionalBytes),
     fieldSection(overview, message.referenceOverride),
     labelSection(overview),
-    lengthSection(overview),
+    lengthSection(overview, message.charactersWhy),
     duplicateSection(overview),
     problemSection(overview),
   ]);

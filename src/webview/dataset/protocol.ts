@@ -9,8 +9,9 @@ export type DatasetHostMessage =
   /**
    * `referenceOverride`: the reference field set in the `promptOrFinetune.fields` setting, null when detected.
    * `provisional`: bytes read so far when the overview covers only the start of a large file.
+   * `charactersWhy`: why lengths are in characters when they are (the tokenizer could not be read, or is being read).
    */
-  | { type: 'overview'; overview: DatasetOverview; referenceOverride: string | null; provisionalBytes: number | null }
+  | { type: 'overview'; overview: DatasetOverview; referenceOverride: string | null; provisionalBytes: number | null; charactersWhy?: string }
   | { type: 'inspecting'; name: string }
   | { type: 'error'; message: string };
 

@@ -13,6 +13,7 @@ const api = getWebviewApi<DatasetsWebviewMessage>();
 const root = rootElement();
 
 let model: string | null = null;
+let modelProblem: string | undefined;
 let cards: DatasetCard[] = [];
 let progress: RunProgress | null = null;
 /** False until the host's first list arrives: "no files" must not flash before it. */
@@ -63,6 +64,7 @@ function header(): HTMLElement {
       h('span', { className: 'muted' }, ['Model: ']),
       h('span', { id: 'model-id', className: model ? 'model-id' : 'model-id none' }, [model ?? 'none selected']),
     ]),
+    modelProblem ? h('p', { id: 'model-problem', className: 'dataset-error', attrs: { role: 'alert' } }, [`Tokenizer not read, so counts are estimated from characters: ${modelProblem}`]) : null,
     h('div', { className: 'button-row' }, [
       button('selectModel', 'Select model', { primary: !model }),
       button('refresh', 'Refresh', { title: 'Look for .jsonl files again' }),
@@ -157,6 +159,7 @@ function renderProgress(): void {
 function handle(message: DatasetsHostMessage): void {
   if (message.type === 'datasets') {
     model = message.model;
+    modelProblem = message.modelProblem;
     cards = message.datasets;
     received = true;
     render();

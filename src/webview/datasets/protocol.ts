@@ -45,7 +45,8 @@ export interface RunProgress {
 
 /** Host → webview. */
 export type DatasetsHostMessage =
-  | { type: 'datasets'; model: string | null; datasets: DatasetCard[] }
+  /** `modelProblem`: why the selected model's tokenizer could not be read (counts are then estimated from characters). */
+  | { type: 'datasets'; model: string | null; modelProblem?: string; datasets: DatasetCard[] }
   | { type: 'progress'; progress: RunProgress | null };
 
 /** Webview → host. */
