@@ -1,8 +1,8 @@
 /**
  * The scan's hot path takes shortcuts that must never change a result:
- * - duplicate tracking hashes inputs without building their keys where it can (`duplicateKeyHash`); it must
- *   give exactly `hash64(duplicateKey(text))` for every text, so the counts of distinct, duplicate and
- *   conflicting inputs mean what `duplicateKey` says;
+ * - duplicate tracking hashes inputs without building their keys where it can (`duplicateKeyHash`, an input
+ *   and its context without joining them); it must give exactly `hash64(duplicateKey(text))` for every text,
+ *   so the counts of distinct, duplicate and conflicting inputs mean what `duplicateKey` says;
  * - a record's repeated top-level key is ruled out by native searches where they can decide, else found by
  *   the character scan as before: every repeated key is still reported, with its column.
  *
@@ -47,6 +47,36 @@ test('duplicateKeyHash is hash64(duplicateKey(text)): each piece alone, in pairs
   assert.deepEqual([...duplicateKeyHash('  \n ')], expected('  \n '));
 });
 
+test('duplicateKeyHash(input, context) is the hash of the key of `${input}\n${context}`, for pieces and random texts', () => {
+  for (const a of PIECES) {
+    for (const b of PIECES) assert.deepEqual([...duplicateKeyHash(a, b)], expected(`${a}\n${b}`), JSON.stringify([a, b]));
+  }
+  const random = seededRandom(12);
+  const text = (pieces: number): string => Array.from({ length: pieces }, () => PIECES[Math.floor(random() * PIECES.length)]).join('');
+  for (let n = 0; n < 3000; n++) {
+    const input = text(Math.floor(random() * 40));
+    const context = random() < 0.3 ? '' : text(Math.floor(random() * 40));
+    assert.deepEqual([...duplicateKeyHash(input, context)], expected(context ? `${input}\n${context}` : input), JSON.stringify([input, context]));
+  }
+});
+
+test('duplicateKeyHash agrees with duplicateKey for every UTF-16 code unit, at either place in a word, beside capitals and spaces', () => {
+  for (let unit = 0; unit < 0x10000; unit++) {
+    const character = String.fromCharCode(unit);
+    for (const text of [character, `a${character}`, `Ab${character} ${character}`, `${character}${character}Z`]) {
+      assert.deepEqual([...duplicateKeyHash(text)], expected(text), `U+${unit.toString(16)} in ${JSON.stringify(text)}`);
+    }
+  }
+});
+
+test('texts longer than the scratch, and lone surrogates, are hashed as themselves', () => {
+  const long = 'Ab  c\t'.repeat(60_000);
+  assert.deepEqual([...duplicateKeyHash(long)], expected(long));
+  assert.deepEqual([...duplicateKeyHash(long, long)], expected(`${long}\n${long}`));
+  assert.notDeepEqual(hash64('a\ud800'), hash64('a\ufffd'));
+  assert.notDeepEqual([...duplicateKeyHash('a\ud800')], [...duplicateKeyHash('a\ufffd')]);
+});
+
 test('trimmedHash32 is the low half of hash64(text.trim())', () => {
   for (const a of PIECES) {
     for (const b of PIECES) {
@@ -67,8 +97,11 @@ test('the tracker counts inputs equal under duplicateKey as duplicates, and a di
   tracker.add('数据 数据', 'b');
   tracker.add('数据\u3000数据', 'b'); // ideographic space collapses like any white space
   tracker.add('What is the capital of Spain?', 'Madrid');
-  assert.equal(tracker.distinctInputs, 4);
-  assert.equal(tracker.duplicates, 4);
+  tracker.add('Translate', 'Hallo', 'hello'); // input and context: the key of "Translate\nhello"
+  tracker.add('translate  hello', 'Hallo');
+  tracker.add('Translate', 'Hallo', 'goodbye');
+  assert.equal(tracker.distinctInputs, 6);
+  assert.equal(tracker.duplicates, 5);
   assert.equal(tracker.conflictingInputs, 1);
 });
 

@@ -88,6 +88,32 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
   const duplicates = new DuplicateTracker();
   const examples: Example[] = [];
 
+  // Field counts by runs of records with the same keys in the same order (most files: one run), so that a
+  // record costs a comparison of its keys, not a map update each.
+  let runKeys: string[] = [];
+  let runLength = 0;
+  const endRun = (): void => {
+    for (const key of runKeys) fieldCounts.set(key, (fieldCounts.get(key) ?? 0) + runLength);
+  };
+  const countFields = (record: Record<string, unknown>): void => {
+    let index = 0;
+    for (const key in record) {
+      if (runKeys[index] !== key) {
+        endRun();
+        runKeys = Object.keys(record);
+        runLength = 1;
+        return;
+      }
+      index++;
+    }
+    if (index !== runKeys.length) {
+      endRun();
+      runKeys = Object.keys(record);
+      runLength = 0;
+    }
+    runLength++;
+  };
+
   let sample: { record: Record<string, unknown>; line: number }[] | null = [];
   let schema: SchemaName = 'unknown';
   let fields: FieldMapping = { input: null, context: null, reference: null, label: null };
@@ -127,7 +153,7 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
   const scan = await scanJsonLines(file, {
     onRecord(record, span) {
       records++;
-      for (const key of Object.keys(record)) fieldCounts.set(key, (fieldCounts.get(key) ?? 0) + 1);
+      countFields(record);
       if (sample) {
         sample.push({ record, line: span.line });
         if (sample.length >= DETECTION_SAMPLE) decide();
@@ -143,6 +169,7 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
     },
   }, { signal: options.signal, onProgress: options.onProgress });
   decide();
+  endRun();
 
   if (scan.multiLineRecords > 0) {
     warningCount++;
