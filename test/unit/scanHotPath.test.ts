@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import { inspectDataset } from '../../src/engine/dataset/inspect';
 import { temporaryFolder } from '../support/paths';
 
-import { duplicateKey, duplicateKeyHash, DuplicateTracker, hash64, trimmedHash32 } from '../../src/engine/dataset/statistics';
+import { duplicateKey, duplicateKeyHash, DuplicateTracker, hash32, hash64, trimmedHash32 } from '../../src/engine/dataset/statistics';
 import { seededRandom } from '../../src/engine/random';
 
 /** Characters that stay, and characters that NFKC, lower-casing or composition change (or that change a neighbour). */
@@ -77,14 +77,24 @@ test('texts longer than the scratch, and lone surrogates, are hashed as themselv
   assert.notDeepEqual([...duplicateKeyHash('a\ud800')], [...duplicateKeyHash('a\ufffd')]);
 });
 
-test('trimmedHash32 is the low half of hash64(text.trim())', () => {
+test('trimmedHash32 is hash32(text.trim()), and hash32 tells apart the texts it is given', () => {
+  const seen = new Map<number, string>();
   for (const a of PIECES) {
     for (const b of PIECES) {
       const text = `${a} x ${b}`;
-      assert.equal(trimmedHash32(text), hash64(text.trim())[1], JSON.stringify(text));
-      assert.equal(trimmedHash32(a + b), hash64((a + b).trim())[1], JSON.stringify(a + b));
+      assert.equal(trimmedHash32(text), hash32(text.trim()), JSON.stringify(text));
+      assert.equal(trimmedHash32(a + b), hash32((a + b).trim()), JSON.stringify(a + b));
+      for (const piece of [text, a + b]) {
+        const other = seen.get(hash32(piece));
+        assert.ok(other === undefined || other === piece, `${JSON.stringify(piece)} and ${JSON.stringify(other)} hash alike`);
+        seen.set(hash32(piece), piece);
+      }
     }
   }
+  assert.notEqual(hash32('a\ud800'), hash32('a\ufffd'));
+  const long = 'Réponse 🙂 '.repeat(40_000);
+  assert.equal(hash32(long), hash32(long.slice(0)));
+  assert.notEqual(hash32(long), hash32(`${long}.`));
 });
 
 test('the tracker counts inputs equal under duplicateKey as duplicates, and a different reference as a conflict', () => {

@@ -127,14 +127,14 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
       return;
     }
     const example = extraction.example;
-    const inputText = example.context ? `${example.input}\n${example.context}` : example.input;
-    characters.input.add(inputText.length);
+    // The input as a prompt shows it is `${input}\n${context}`; only a tokenizer needs it built.
+    characters.input.add(example.context ? example.input.length + 1 + example.context.length : example.input.length);
     characters.reference.add(example.reference.length);
     if (tokens && options.tokenizer) {
-      tokens.input.add(options.tokenizer.countTokens(inputText));
+      tokens.input.add(options.tokenizer.countTokens(example.context ? `${example.input}\n${example.context}` : example.input));
       tokens.reference.add(options.tokenizer.countTokens(example.reference));
     }
-    duplicates.add(inputText, example.reference);
+    duplicates.add(example.input, example.reference, example.context);
     if (example.label !== undefined) labels.set(example.label, (labels.get(example.label) ?? 0) + 1);
     if (options.collectExamples || examples.length < SAMPLE_EXAMPLES) examples.push(example);
   };

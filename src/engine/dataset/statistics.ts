@@ -78,6 +78,8 @@ const SEED_LOW_ODD = 0x2545f491 | 0;
 const MULTIPLIER_HIGH = 0x5bd1e995;
 const MULTIPLIER_LOW = 0xcc9e2d51;
 const JOIN_HIGH = 0x27d4eb2f;
+/** hash32's seed: not the 64-bit hash's, so that a reference's UTF-8 and UTF-16 hashes are not alike by design. */
+const SEED_LOW_UTF8 = 0x3c6ef372 | 0;
 const JOIN_LOW = 0x165667b1;
 
 function fmix32(h: number): number {
@@ -93,15 +95,15 @@ interface Scratch {
   words: Int32Array;
 }
 
-/** Texts up to this many code units are written to the shared scratch. */
+/** Texts up to this many code units are written to the shared scratch (as UTF-16, or as UTF-8: 3 bytes a unit at most). */
 const SCRATCH_UNITS = 1 << 18;
 /** What fills the second half of the last word after a text of odd length. */
 const PAD = 0x7f;
 let shared: Scratch | undefined;
 
 function newScratch(units: number): Scratch {
-  // Room for the text, the padding after it, and a whole number of words.
-  const memory = new ArrayBuffer(4 * ((units >> 1) + 4));
+  // Room for the text as UTF-8 or UTF-16, the padding after it, and a whole number of words.
+  const memory = new ArrayBuffer(4 * (((3 * units) >> 2) + 4));
   return { bytes: Buffer.from(memory), units: new Uint16Array(memory), words: new Int32Array(memory) };
 }
 
@@ -323,9 +325,44 @@ fastPathAgrees = ['Hello,  World!', ' a\tB-c\n', 'Café 数据', 'Mixed CASE �
   return fast !== undefined && fast[0] === high && fast[1] === low;
 });
 
-/** The low half of `hash64(text.trim())`. */
+/**
+ * A 32-bit hash of a reference, which the tracker only compares with the first reference of the same input
+ * (a different one is a conflict; two that differ hash alike with odds of 1 in 4 billion, and the conflict
+ * would go uncounted). References are most of a long record, so they are hashed as UTF-8, four bytes a
+ * word where ASCII text is, by one lane kept twice (even and odd words). A text with a lone surrogate,
+ * which UTF-8 writes as U+FFFD like a real one, is hashed by its UTF-16 code units instead.
+ */
+export function hash32(text: string): number {
+  const scratch = scratchFor(text.length);
+  const length = scratch.bytes.write(text, 0, 'utf8');
+  // ASCII text (one byte a unit) cannot hold a surrogate.
+  if (length !== text.length && !(text as string & { isWellFormed(): boolean }).isWellFormed()) {
+    return hashInto(text, hashOut)[1]!;
+  }
+  const { bytes, words } = scratch;
+  bytes[length] = PAD;
+  bytes[length + 1] = PAD;
+  bytes[length + 2] = PAD;
+  const end = (length + 3) >> 2;
+  let even = SEED_LOW_UTF8;
+  let odd = SEED_LOW_ODD;
+  let i = 0;
+  for (; i + 1 < end; i += 2) {
+    even = Math.imul(even ^ words[i]!, MULTIPLIER_LOW);
+    even ^= even >>> 17;
+    odd = Math.imul(odd ^ words[i + 1]!, MULTIPLIER_LOW);
+    odd ^= odd >>> 17;
+  }
+  if (i < end) {
+    even = Math.imul(even ^ words[i]!, MULTIPLIER_LOW);
+    even ^= even >>> 17;
+  }
+  return fmix32(even ^ Math.imul(odd, JOIN_LOW) ^ length);
+}
+
+/** `hash32(text.trim())`. */
 export function trimmedHash32(text: string): number {
-  return hashInto(text.trim(), hashOut)[1]!;
+  return hash32(text.trim());
 }
 
 const EMPTY = 0;
