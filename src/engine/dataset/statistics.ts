@@ -194,7 +194,8 @@ for (let unit = 0; unit < 0x10000; unit++) {
   else if (unit >= 0x41 && unit <= 0x5a) unitEntries[unit] = unit + 0x20;
   else unitEntries[unit] = unit;
 }
-const astralKept = new Map<number, boolean>();
+/** Characters beyond U+FFFF by high surrogate, then low: 0 not decided yet, 1 KEPT, 2 not (an array: a pair costs two indexings). */
+const astralKinds: (Uint8Array | undefined)[] = [];
 
 function isKept(character: string): boolean {
   if (/\s/.test(character)) return false;
@@ -210,17 +211,33 @@ function decideUnits(units: Uint16Array, length: number): void {
   }
 }
 
+/** Bits 15 and 31 as `&` gives them: a signed 32-bit integer. */
+const BOTH_TOP_BITS = 0x80008000 | 0;
+
 /** True when every surrogate in the text pairs up into a KEPT character (a lone one is left to duplicateKey). */
-function surrogatesKept(units: Uint16Array, length: number): boolean {
+function surrogatesKept(scratch: Scratch, length: number): boolean {
+  const { units, words } = scratch;
+  const wholeWords = length >> 1;
   for (let i = 0; i < length; i++) {
+    // Words without a surrogate are skipped: `t` has a zero half exactly where a unit is one (0xd800–0xdfff),
+    // and `(t & 0x7fff) + 0x7fff | t` has bit 15 set exactly where a half is not zero.
+    if ((i & 1) === 0) {
+      let word = i >> 1;
+      for (; word < wholeWords; word++) {
+        const t = (words[word]! & 0xf800f800) ^ 0xd800d800;
+        if (((((t & 0x7fff7fff) + 0x7fff7fff) | t) & 0x80008000) !== BOTH_TOP_BITS) break;
+      }
+      i = word << 1;
+      if (i >= length) break;
+    }
     const unit = units[i]!;
     if (unit < 0xd800 || unit > 0xdfff) continue;
     const next = i + 1 < length ? units[i + 1]! : 0;
     if (unit > 0xdbff || next < 0xdc00 || next > 0xdfff) return false;
-    const point = 0x10000 + ((unit - 0xd800) << 10) + (next - 0xdc00);
-    let kept = astralKept.get(point);
-    if (kept === undefined) astralKept.set(point, (kept = isKept(String.fromCodePoint(point))));
-    if (!kept) return false;
+    const block = (astralKinds[unit - 0xd800] ??= new Uint8Array(0x400));
+    let kind = block[next - 0xdc00]!;
+    if (kind === 0) block[next - 0xdc00] = kind = isKept(String.fromCharCode(unit, next)) ? 1 : 2;
+    if (kind !== 1) return false;
     i++;
   }
   return true;
@@ -305,7 +322,7 @@ function fastKeyHash(input: string, context: string): Uint32Array | undefined {
     decideUnits(scratch.units, length);
     flags = hashKeyUnits(scratch, length, keyHash);
   }
-  if (flags & (CHANGES | SURROGATE) && (flags & CHANGES || !surrogatesKept(scratch.units, length))) return undefined;
+  if (flags & (CHANGES | SURROGATE) && (flags & CHANGES || !surrogatesKept(scratch, length))) return undefined;
   const units = scratch.units;
   if (!(flags & (CONTROL | SPACES)) && units[0] !== 0x20 && units[length - 1] !== 0x20) return keyHash;
   // Only ASCII white space is left (the rest is not KEPT), so collapsing it natively is duplicateKey's own step.
