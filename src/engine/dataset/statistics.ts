@@ -262,8 +262,10 @@ function hashKeyUnits(scratch: Scratch, length: number, out: Uint32Array): numbe
   let lowOdd = SEED_LOW_ODD;
   let flags = 0;
   let previousSpace = 0;
-  const words = (length + 1) >> 1;
-  for (let i = 0; i < length; i += 4) {
+  // Whole groups of four units; then the last one to three, padded, whose second word hashWords only mixes
+  // when the text reaches into it.
+  const whole = length & ~3;
+  for (let i = 0; i <= whole; i += 4) {
     const a = unitEntries[units[i]!]!;
     const b = unitEntries[units[i + 1]!]!;
     const c = unitEntries[units[i + 2]!]!;
@@ -274,19 +276,32 @@ function hashKeyUnits(scratch: Scratch, length: number, out: Uint32Array): numbe
     const spaceD = d >>> 20;
     flags |= a | b | c | d | (((previousSpace & spaceA) | (spaceA & spaceB) | (spaceB & spaceC) | (spaceC & spaceD)) << 21);
     previousSpace = spaceD;
+    if (i === whole) {
+      if (i === length) break;
+      const even = (a & UNIT) | (b << 16);
+      high = Math.imul(high ^ even, MULTIPLIER_HIGH);
+      high ^= high >>> 15;
+      low = Math.imul(low ^ even, MULTIPLIER_LOW);
+      low ^= low >>> 17;
+      if (length - i > 2) {
+        const odd = (c & UNIT) | (d << 16);
+        highOdd = Math.imul(highOdd ^ odd, MULTIPLIER_HIGH);
+        highOdd ^= highOdd >>> 15;
+        lowOdd = Math.imul(lowOdd ^ odd, MULTIPLIER_LOW);
+        lowOdd ^= lowOdd >>> 17;
+      }
+      break;
+    }
     const even = (a & UNIT) | (b << 16);
+    const odd = (c & UNIT) | (d << 16);
     high = Math.imul(high ^ even, MULTIPLIER_HIGH);
     high ^= high >>> 15;
     low = Math.imul(low ^ even, MULTIPLIER_LOW);
     low ^= low >>> 17;
-    // The last group's second word is padding alone when the text ends in its first: hashWords stops there.
-    if ((i >> 1) + 1 < words) {
-      const odd = (c & UNIT) | (d << 16);
-      highOdd = Math.imul(highOdd ^ odd, MULTIPLIER_HIGH);
-      highOdd ^= highOdd >>> 15;
-      lowOdd = Math.imul(lowOdd ^ odd, MULTIPLIER_LOW);
-      lowOdd ^= lowOdd >>> 17;
-    }
+    highOdd = Math.imul(highOdd ^ odd, MULTIPLIER_HIGH);
+    highOdd ^= highOdd >>> 15;
+    lowOdd = Math.imul(lowOdd ^ odd, MULTIPLIER_LOW);
+    lowOdd ^= lowOdd >>> 17;
   }
   out[0] = fmix32(high ^ Math.imul(highOdd, JOIN_HIGH) ^ length);
   out[1] = fmix32(low ^ Math.imul(lowOdd, JOIN_LOW) ^ length);
