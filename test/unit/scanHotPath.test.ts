@@ -98,21 +98,34 @@ test('trimmedHash32 is hash32(text.trim()), and hash32 tells apart the texts it 
 });
 
 test('the tracker counts inputs equal under duplicateKey as duplicates, and a different reference as a conflict', () => {
+  for (const reserve of [0, 3, 5000]) {
+    const tracker = new DuplicateTracker();
+    tracker.reserve(reserve);
+    tracker.add('What is the capital of France?', 'Paris');
+    tracker.add('  what IS the   capital of france?\n', ' Paris '); // same key, same trimmed reference
+    tracker.add('ｗｈａｔ is the capital of France?', 'Lyon'); // full-width letters: NFKC makes the same key
+    tracker.add('Café', 'a');
+    tracker.add('cafe\u0301', 'a'); // composed by NFKC: the same key as "Café"
+    tracker.add('数据 数据', 'b');
+    tracker.add('数据\u3000数据', 'b'); // ideographic space collapses like any white space
+    tracker.add('What is the capital of Spain?', 'Madrid');
+    tracker.add('Translate', 'Hallo', 'hello'); // input and context: the key of "Translate\nhello"
+    tracker.add('translate  hello', 'Hallo');
+    tracker.add('Translate', 'Hallo', 'goodbye');
+    assert.equal(tracker.distinctInputs, 6);
+    assert.equal(tracker.duplicates, 5);
+    assert.equal(tracker.conflictingInputs, 1);
+  }
+});
+
+test('the tracker keeps its counts through growth: 20,000 inputs, each twice, every tenth with another reference', () => {
   const tracker = new DuplicateTracker();
-  tracker.add('What is the capital of France?', 'Paris');
-  tracker.add('  what IS the   capital of france?\n', ' Paris '); // same key, same trimmed reference
-  tracker.add('ｗｈａｔ is the capital of France?', 'Lyon'); // full-width letters: NFKC makes the same key
-  tracker.add('Café', 'a');
-  tracker.add('cafe\u0301', 'a'); // composed by NFKC: the same key as "Café"
-  tracker.add('数据 数据', 'b');
-  tracker.add('数据\u3000数据', 'b'); // ideographic space collapses like any white space
-  tracker.add('What is the capital of Spain?', 'Madrid');
-  tracker.add('Translate', 'Hallo', 'hello'); // input and context: the key of "Translate\nhello"
-  tracker.add('translate  hello', 'Hallo');
-  tracker.add('Translate', 'Hallo', 'goodbye');
-  assert.equal(tracker.distinctInputs, 6);
-  assert.equal(tracker.duplicates, 5);
-  assert.equal(tracker.conflictingInputs, 1);
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 20_000; i++) tracker.add(`Question ${i}?`, round === 1 && i % 10 === 0 ? 'other' : `answer ${i}`);
+  }
+  assert.equal(tracker.distinctInputs, 20_000);
+  assert.equal(tracker.duplicates, 20_000);
+  assert.equal(tracker.conflictingInputs, 2_000);
 });
 
 test('the fast path is on: a text of kept characters is hashed without calling duplicateKey', () => {

@@ -70,6 +70,9 @@ export interface DatasetInspection {
 
 export const SAMPLE_EXAMPLES = 500;
 
+/** Bytes read before the record count of the whole file is estimated (for the duplicate table's size). */
+const RESERVE_AFTER_BYTES = 4 * 1024 * 1024;
+
 /** Records kept before the schema is decided; they are then processed like the rest. */
 const DETECTION_SAMPLE = 200;
 
@@ -86,6 +89,7 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
   const characters = { input: new DistributionAccumulator(), reference: new DistributionAccumulator() };
   const tokens = options.tokenizer ? { input: new DistributionAccumulator(), reference: new DistributionAccumulator() } : null;
   const duplicates = new DuplicateTracker();
+  let reserved = false;
   const examples: Example[] = [];
 
   // Field counts by runs of records with the same keys in the same order (most files: one run), so that a
@@ -167,7 +171,17 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
       warningCount++;
       if (warnings.length < MAX_LISTED_PROBLEMS) warnings.push(problem);
     },
-  }, { signal: options.signal, onProgress: options.onProgress });
+  }, {
+    signal: options.signal,
+    onProgress(bytesRead, totalBytes) {
+      // Once a few MiB are read, the table of inputs is sized for the records the whole file will hold.
+      if (!reserved && bytesRead >= RESERVE_AFTER_BYTES && records > 0) {
+        reserved = true;
+        duplicates.reserve(Math.ceil((records / bytesRead) * totalBytes));
+      }
+      options.onProgress?.(bytesRead, totalBytes);
+    },
+  });
   decide();
   endRun();
 

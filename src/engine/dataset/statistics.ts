@@ -185,15 +185,16 @@ const SPACE = 1 << 20;
 /** Two spaces side by side (from the pairs of SPACE bits, in the loop). */
 const SPACES = 1 << 21;
 
-const unitEntries = new Uint32Array(0x10000);
-for (let unit = 0; unit < 0x10000; unit++) {
-  if (unit >= 0xd800 && unit <= 0xdfff) unitEntries[unit] = unit | SURROGATE;
-  else if (unit >= 0x80) unitEntries[unit] = unit | UNDECIDED;
-  else if (unit === 0x20) unitEntries[unit] = unit | SPACE;
+// Filled natively where it can be (a loop over every unit would cost each scan tens of milliseconds to
+// start): an undecided entry needs no unit, since its text is hashed again once decided.
+const unitEntries = new Uint32Array(0x10000).fill(UNDECIDED, 0x80);
+for (let unit = 0; unit < 0x80; unit++) {
+  if (unit === 0x20) unitEntries[unit] = unit | SPACE;
   else if (unit < 0x20) unitEntries[unit] = unit | CONTROL;
   else if (unit >= 0x41 && unit <= 0x5a) unitEntries[unit] = unit + 0x20;
   else unitEntries[unit] = unit;
 }
+for (let unit = 0xd800; unit <= 0xdfff; unit++) unitEntries[unit] = unit | SURROGATE;
 /** Characters beyond U+FFFF by high surrogate, then low: 0 not decided yet, 1 KEPT, 2 not (an array: a pair costs two indexings). */
 const astralKinds: (Uint8Array | undefined)[] = [];
 
@@ -413,6 +414,9 @@ const SLOT = 4;
  * rather than a Map of strings or boxed numbers: a 1 GB file of two and a half million records costs 64 MB
  * here instead of several hundred.
  */
+/** The most slots `reserve` makes on an estimate (64 MB); more inputs than those fit grow the table as they come. */
+const MAX_RESERVED_SLOTS = 1 << 22;
+
 export class DuplicateTracker {
   private capacity = 1 << 12;
   private slots = new Uint32Array(this.capacity * SLOT);
@@ -443,6 +447,12 @@ export class DuplicateTracker {
     }
   }
 
+  /** Makes room for about `inputs` distinct inputs at once, instead of doubling the table (and rehashing) on the way. */
+  reserve(inputs: number): void {
+    const capacity = Math.min(MAX_RESERVED_SLOTS, 2 ** Math.ceil(Math.log2(Math.max(1, inputs) / 0.7)));
+    if (capacity > this.capacity) this.grow(capacity);
+  }
+
   get distinctInputs(): number {
     return this.size;
   }
@@ -463,9 +473,9 @@ export class DuplicateTracker {
     }
   }
 
-  private grow(): void {
+  private grow(capacity = 2 * this.capacity): void {
     const old = this.slots;
-    this.capacity *= 2;
+    this.capacity = capacity;
     const slots = (this.slots = new Uint32Array(this.capacity * SLOT));
     for (let from = 0; from < old.length; from += SLOT) {
       if (old[from + STATE] === EMPTY) continue;
