@@ -78,9 +78,9 @@ const SEED_LOW_ODD = 0x2545f491 | 0;
 const MULTIPLIER_HIGH = 0x5bd1e995;
 const MULTIPLIER_LOW = 0xcc9e2d51;
 const JOIN_HIGH = 0x27d4eb2f;
+const JOIN_LOW = 0x165667b1;
 /** hash32's seed: not the 64-bit hash's, so that a reference's UTF-8 and UTF-16 hashes are not alike by design. */
 const SEED_LOW_UTF8 = 0x3c6ef372 | 0;
-const JOIN_LOW = 0x165667b1;
 
 function fmix32(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
