@@ -1,8 +1,8 @@
 /**
  * The scan's hot path takes shortcuts that must never change a result:
- * - duplicate tracking hashes inputs without building their keys where it can (`duplicateKeyHash`); it must
- *   give exactly `hash64(duplicateKey(text))` for every text, so the counts of distinct, duplicate and
- *   conflicting inputs mean what `duplicateKey` says;
+ * - duplicate tracking hashes inputs without building their keys where it can (`duplicateKeyHash`, an input
+ *   and its context without joining them); it must give exactly `hash64(duplicateKey(text))` for every text,
+ *   so the counts of distinct, duplicate and conflicting inputs mean what `duplicateKey` says;
  * - a record's repeated top-level key is ruled out by native searches where they can decide, else found by
  *   the character scan as before: every repeated key is still reported, with its column.
  *
@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import { inspectDataset } from '../../src/engine/dataset/inspect';
 import { temporaryFolder } from '../support/paths';
 
-import { duplicateKey, duplicateKeyHash, DuplicateTracker, hash64, trimmedHash32 } from '../../src/engine/dataset/statistics';
+import { duplicateKey, duplicateKeyHash, DuplicateTracker, hash32, hash64, trimmedHash32 } from '../../src/engine/dataset/statistics';
 import { seededRandom } from '../../src/engine/random';
 
 /** Characters that stay, and characters that NFKC, lower-casing or composition change (or that change a neighbour). */
@@ -47,29 +47,85 @@ test('duplicateKeyHash is hash64(duplicateKey(text)): each piece alone, in pairs
   assert.deepEqual([...duplicateKeyHash('  \n ')], expected('  \n '));
 });
 
-test('trimmedHash32 is the low half of hash64(text.trim())', () => {
+test('duplicateKeyHash(input, context) is the hash of the key of `${input}\n${context}`, for pieces and random texts', () => {
   for (const a of PIECES) {
-    for (const b of PIECES) {
-      const text = `${a} x ${b}`;
-      assert.equal(trimmedHash32(text), hash64(text.trim())[1], JSON.stringify(text));
-      assert.equal(trimmedHash32(a + b), hash64((a + b).trim())[1], JSON.stringify(a + b));
+    for (const b of PIECES) assert.deepEqual([...duplicateKeyHash(a, b)], expected(`${a}\n${b}`), JSON.stringify([a, b]));
+  }
+  const random = seededRandom(12);
+  const text = (pieces: number): string => Array.from({ length: pieces }, () => PIECES[Math.floor(random() * PIECES.length)]).join('');
+  for (let n = 0; n < 3000; n++) {
+    const input = text(Math.floor(random() * 40));
+    const context = random() < 0.3 ? '' : text(Math.floor(random() * 40));
+    assert.deepEqual([...duplicateKeyHash(input, context)], expected(context ? `${input}\n${context}` : input), JSON.stringify([input, context]));
+  }
+});
+
+test('duplicateKeyHash agrees with duplicateKey for every UTF-16 code unit, at either place in a word, beside capitals and spaces', () => {
+  for (let unit = 0; unit < 0x10000; unit++) {
+    const character = String.fromCharCode(unit);
+    for (const text of [character, `a${character}`, `Ab${character} ${character}`, `${character}${character}Z`]) {
+      assert.deepEqual([...duplicateKeyHash(text)], expected(text), `U+${unit.toString(16)} in ${JSON.stringify(text)}`);
     }
   }
 });
 
+test('texts longer than the scratch, and lone surrogates, are hashed as themselves', () => {
+  const long = 'Ab  c\t'.repeat(60_000);
+  assert.deepEqual([...duplicateKeyHash(long)], expected(long));
+  assert.deepEqual([...duplicateKeyHash(long, long)], expected(`${long}\n${long}`));
+  assert.notDeepEqual(hash64('a\ud800'), hash64('a\ufffd'));
+  assert.notDeepEqual([...duplicateKeyHash('a\ud800')], [...duplicateKeyHash('a\ufffd')]);
+});
+
+test('trimmedHash32 is hash32(text.trim()), and hash32 tells apart the texts it is given', () => {
+  const seen = new Map<number, string>();
+  for (const a of PIECES) {
+    for (const b of PIECES) {
+      const text = `${a} x ${b}`;
+      assert.equal(trimmedHash32(text), hash32(text.trim()), JSON.stringify(text));
+      assert.equal(trimmedHash32(a + b), hash32((a + b).trim()), JSON.stringify(a + b));
+      for (const piece of [text, a + b]) {
+        const other = seen.get(hash32(piece));
+        assert.ok(other === undefined || other === piece, `${JSON.stringify(piece)} and ${JSON.stringify(other)} hash alike`);
+        seen.set(hash32(piece), piece);
+      }
+    }
+  }
+  assert.notEqual(hash32('a\ud800'), hash32('a\ufffd'));
+  const long = 'Réponse 🙂 '.repeat(40_000);
+  assert.equal(hash32(long), hash32(long.slice(0)));
+  assert.notEqual(hash32(long), hash32(`${long}.`));
+});
+
 test('the tracker counts inputs equal under duplicateKey as duplicates, and a different reference as a conflict', () => {
+  for (const reserve of [0, 3, 5000]) {
+    const tracker = new DuplicateTracker();
+    tracker.reserve(reserve);
+    tracker.add('What is the capital of France?', 'Paris');
+    tracker.add('  what IS the   capital of france?\n', ' Paris '); // same key, same trimmed reference
+    tracker.add('ｗｈａｔ is the capital of France?', 'Lyon'); // full-width letters: NFKC makes the same key
+    tracker.add('Café', 'a');
+    tracker.add('cafe\u0301', 'a'); // composed by NFKC: the same key as "Café"
+    tracker.add('数据 数据', 'b');
+    tracker.add('数据\u3000数据', 'b'); // ideographic space collapses like any white space
+    tracker.add('What is the capital of Spain?', 'Madrid');
+    tracker.add('Translate', 'Hallo', 'hello'); // input and context: the key of "Translate\nhello"
+    tracker.add('translate  hello', 'Hallo');
+    tracker.add('Translate', 'Hallo', 'goodbye');
+    assert.equal(tracker.distinctInputs, 6);
+    assert.equal(tracker.duplicates, 5);
+    assert.equal(tracker.conflictingInputs, 1);
+  }
+});
+
+test('the tracker keeps its counts through growth: 20,000 inputs, each twice, every tenth with another reference', () => {
   const tracker = new DuplicateTracker();
-  tracker.add('What is the capital of France?', 'Paris');
-  tracker.add('  what IS the   capital of france?\n', ' Paris '); // same key, same trimmed reference
-  tracker.add('ｗｈａｔ is the capital of France?', 'Lyon'); // full-width letters: NFKC makes the same key
-  tracker.add('Café', 'a');
-  tracker.add('cafe\u0301', 'a'); // composed by NFKC: the same key as "Café"
-  tracker.add('数据 数据', 'b');
-  tracker.add('数据\u3000数据', 'b'); // ideographic space collapses like any white space
-  tracker.add('What is the capital of Spain?', 'Madrid');
-  assert.equal(tracker.distinctInputs, 4);
-  assert.equal(tracker.duplicates, 4);
-  assert.equal(tracker.conflictingInputs, 1);
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 20_000; i++) tracker.add(`Question ${i}?`, round === 1 && i % 10 === 0 ? 'other' : `answer ${i}`);
+  }
+  assert.equal(tracker.distinctInputs, 20_000);
+  assert.equal(tracker.duplicates, 20_000);
+  assert.equal(tracker.conflictingInputs, 2_000);
 });
 
 test('the fast path is on: a text of kept characters is hashed without calling duplicateKey', () => {

@@ -70,6 +70,9 @@ export interface DatasetInspection {
 
 export const SAMPLE_EXAMPLES = 500;
 
+/** Bytes read before the record count of the whole file is estimated (for the duplicate table's size). */
+const RESERVE_AFTER_BYTES = 4 * 1024 * 1024;
+
 /** Records kept before the schema is decided; they are then processed like the rest. */
 const DETECTION_SAMPLE = 200;
 
@@ -86,7 +89,34 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
   const characters = { input: new DistributionAccumulator(), reference: new DistributionAccumulator() };
   const tokens = options.tokenizer ? { input: new DistributionAccumulator(), reference: new DistributionAccumulator() } : null;
   const duplicates = new DuplicateTracker();
+  let reserved = false;
   const examples: Example[] = [];
+
+  // Field counts by runs of records with the same keys in the same order (most files: one run), so that a
+  // record costs a comparison of its keys, not a map update each.
+  let runKeys: string[] = [];
+  let runLength = 0;
+  const endRun = (): void => {
+    for (const key of runKeys) fieldCounts.set(key, (fieldCounts.get(key) ?? 0) + runLength);
+  };
+  const countFields = (record: Record<string, unknown>): void => {
+    let index = 0;
+    for (const key in record) {
+      if (runKeys[index] !== key) {
+        endRun();
+        runKeys = Object.keys(record);
+        runLength = 1;
+        return;
+      }
+      index++;
+    }
+    if (index !== runKeys.length) {
+      endRun();
+      runKeys = Object.keys(record);
+      runLength = 0;
+    }
+    runLength++;
+  };
 
   let sample: { record: Record<string, unknown>; line: number }[] | null = [];
   let schema: SchemaName = 'unknown';
@@ -101,14 +131,14 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
       return;
     }
     const example = extraction.example;
-    const inputText = example.context ? `${example.input}\n${example.context}` : example.input;
-    characters.input.add(inputText.length);
+    // The input as a prompt shows it is `${input}\n${context}`; only a tokenizer needs it built.
+    characters.input.add(example.context ? example.input.length + 1 + example.context.length : example.input.length);
     characters.reference.add(example.reference.length);
     if (tokens && options.tokenizer) {
-      tokens.input.add(options.tokenizer.countTokens(inputText));
+      tokens.input.add(options.tokenizer.countTokens(example.context ? `${example.input}\n${example.context}` : example.input));
       tokens.reference.add(options.tokenizer.countTokens(example.reference));
     }
-    duplicates.add(inputText, example.reference);
+    duplicates.add(example.input, example.reference, example.context);
     if (example.label !== undefined) labels.set(example.label, (labels.get(example.label) ?? 0) + 1);
     if (options.collectExamples || examples.length < SAMPLE_EXAMPLES) examples.push(example);
   };
@@ -127,7 +157,7 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
   const scan = await scanJsonLines(file, {
     onRecord(record, span) {
       records++;
-      for (const key of Object.keys(record)) fieldCounts.set(key, (fieldCounts.get(key) ?? 0) + 1);
+      countFields(record);
       if (sample) {
         sample.push({ record, line: span.line });
         if (sample.length >= DETECTION_SAMPLE) decide();
@@ -141,8 +171,19 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
       warningCount++;
       if (warnings.length < MAX_LISTED_PROBLEMS) warnings.push(problem);
     },
-  }, { signal: options.signal, onProgress: options.onProgress });
+  }, {
+    signal: options.signal,
+    onProgress(bytesRead, totalBytes) {
+      // Once a few MiB are read, the table of inputs is sized for the records the whole file will hold.
+      if (!reserved && bytesRead >= RESERVE_AFTER_BYTES && records > 0) {
+        reserved = true;
+        duplicates.reserve(Math.ceil((records / bytesRead) * totalBytes));
+      }
+      options.onProgress?.(bytesRead, totalBytes);
+    },
+  });
   decide();
+  endRun();
 
   if (scan.multiLineRecords > 0) {
     warningCount++;

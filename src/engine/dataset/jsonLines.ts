@@ -11,6 +11,7 @@
  *   a stray NUL byte, a line too long to hold, a value nested too deep for the recursive code downstream
  *   (JSON.stringify, structured clone) are each one error on their line, never the end of the file.
  */
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parse as tolerantParse, type ParseError } from 'jsonc-parser';
@@ -96,11 +97,12 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
   let firstChunk = true;
   let lastByte = -1;
 
-  const finishLine = (bytes: Buffer): void => {
+  /** The line in `bytes` from `start` to `end`; `knownUtf8` when a check of a larger span found it valid UTF-8. */
+  const finishLine = (bytes: Buffer, start: number, end: number, knownUtf8: boolean): void => {
     lineNumber++;
-    let text = bytes.toString('utf8');
+    let text = bytes.toString('utf8', start, end);
     // Bytes that are not UTF-8 (a Latin-1 file) become U+FFFD: say so, since the text is then not what was written.
-    if (text.includes('\uFFFD') && !isValidUtf8(bytes)) {
+    if (!knownUtf8 && text.includes('\uFFFD') && !isUtf8(bytes.subarray(start, end))) {
       handlers.onWarning({ line: lineNumber, column: 1, message: 'line is not valid UTF-8 (another encoding?); undecodable bytes read as U+FFFD' });
     }
     if (lineNumber === 1 && text.charCodeAt(0) === 0xfeff) {
@@ -134,12 +136,19 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
       bytesRead += chunk.length;
       lastByte = chunk[chunk.length - 1] ?? lastByte;
       let start = 0;
-      for (let newline = chunk.indexOf(lineEnd, start); newline !== -1; newline = chunk.indexOf(lineEnd, start)) {
+      // One native check of the chunk's whole lines (from after its first line end to its last) spares each of
+      // them its own; lines that began in an earlier chunk are checked alone.
+      const firstEnd = chunk.indexOf(lineEnd);
+      const lastEnd = firstEnd === -1 ? -1 : chunk.lastIndexOf(lineEnd);
+      const wholeLinesUtf8 = lastEnd > firstEnd && isUtf8(chunk.subarray(firstEnd + 1, lastEnd));
+      for (let newline = firstEnd; newline !== -1; newline = chunk.indexOf(lineEnd, start)) {
         if (skippingLongLine) {
           skippingLongLine = false;
+        } else if (pending.length) {
+          const joined = Buffer.concat([...pending, chunk.subarray(start, newline)]);
+          finishLine(joined, 0, joined.length, false);
         } else {
-          const piece = chunk.subarray(start, newline);
-          finishLine(pending.length ? Buffer.concat([...pending, piece]) : piece);
+          finishLine(chunk, start, newline, wholeLinesUtf8 && start > firstEnd);
         }
         pending = [];
         pendingBytes = 0;
@@ -161,7 +170,10 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
   } finally {
     stream.destroy();
   }
-  if (pending.length) finishLine(Buffer.concat(pending));
+  if (pending.length) {
+    const rest = Buffer.concat(pending);
+    finishLine(rest, 0, rest.length, false);
+  }
   else if (skippingLongLine) { /* the long line ran to the end of the file and was already reported */ }
   summary.endsWithNewline = lastByte === lineEnd;
   summary.lines = lineNumber;
@@ -175,17 +187,6 @@ const CR_ONLY_WARNING: LineProblem = { line: 1, column: 1, message: 'line ends a
 /** A start of a file with CR bytes and not one LF: its lines end with CR alone. */
 function hasCrOnlyLineEnds(chunk: Buffer): boolean {
   return chunk.indexOf(0x0a) === -1 && chunk.indexOf(0x0d) !== -1;
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isValidUtf8(bytes: Buffer): boolean {
-  try {
-    strictUtf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -214,7 +215,9 @@ function diagnoseBinary(chunk: Buffer): string | undefined {
 }
 
 /** True when `value` has arrays or objects nested deeper than `limit` (iterative, so any depth is safe). */
-function nestedDeeperThan(value: unknown, limit: number): boolean {
+function nestedDeeperThan(value: object, limit: number): boolean {
+  // Most records hold no object or array at all: found without the walk's allocations.
+  if (!Array.isArray(value) && !holdsObject(value)) return false;
   const stack: unknown[] = [value];
   const depths: number[] = [1];
   while (stack.length) {
@@ -228,6 +231,14 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
         depths.push(depth + 1);
       }
     }
+  }
+  return false;
+}
+
+function holdsObject(value: object): boolean {
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child !== null && typeof child === 'object') return true;
   }
   return false;
 }
@@ -378,7 +389,7 @@ class RecordAssembler {
   }
 
   /** Hands a parsed value on as a record, or reports why it is none; true when it was a record. */
-  private accept(value: unknown, span: RecordSpan, warnings: string[], text: string): boolean {
+  private accept(value: unknown, span: RecordSpan, warnings: readonly string[], text: string): boolean {
     // Nesting deeper than the limit takes at least two characters a level: short lines need no walk.
     if (text.length > 2 * MAX_NESTING_DEPTH && value !== null && typeof value === 'object' && nestedDeeperThan(value, MAX_NESTING_DEPTH)) {
       this.handlers.onError({ line: span.line, column: 1, message: `record is nested more than ${MAX_NESTING_DEPTH} levels deep; skipped` });
@@ -411,11 +422,13 @@ class RecordAssembler {
   }
 }
 
-type ParseResult = { ok: true; value: unknown; warnings: string[] } | { ok: false; error: Error };
+type ParseResult = { ok: true; value: unknown; warnings: readonly string[] } | { ok: false; error: Error };
+
+const NO_WARNINGS: readonly string[] = [];
 
 function parseLine(text: string): ParseResult {
   try {
-    return { ok: true, value: JSON.parse(text), warnings: [] };
+    return { ok: true, value: JSON.parse(text), warnings: NO_WARNINGS };
   } catch (error) {
     // Raw tabs and other control characters inside strings are the most common near-miss: read them as escapes.
     if (/[\u0000-\u001f]/.test(text)) {
@@ -479,13 +492,28 @@ function bracketDepth(text: string, from: BracketDepth = { open: 0, inString: fa
  * each key can only be written as JSON.stringify writes it. False means "not sure": scan.
  */
 function eachKeyWrittenOnce(value: object, text: string): boolean {
-  if (text.includes('\\u') || text.includes('\\/')) return false;
+  if (text.includes('\\') && ESCAPE_SPELLING_A_KEY.test(text)) return false;
   for (const key in value) {
-    const quoted = JSON.stringify(key);
+    const quoted = quotedKey(key);
     const first = text.indexOf(quoted);
     if (first === -1 || text.indexOf(quoted, first + quoted.length) !== -1) return false;
   }
   return true;
+}
+
+/** An escape that could spell a key's character another way than JSON.stringify writes it. */
+const ESCAPE_SPELLING_A_KEY = /\\[u/]/;
+
+/** JSON.stringify(key), remembered: the same few keys come back on every line (bounded for files that vary them). */
+const quotedKeys = new Map<string, string>();
+
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    if (quotedKeys.size >= 10_000) quotedKeys.clear();
+    quotedKeys.set(key, (quoted = JSON.stringify(key)));
+  }
+  return quoted;
 }
 
 /** The first key that appears twice at the top level of a one-line object, with its column. */

@@ -176,6 +176,10 @@ export type Extraction = { ok: true; example: Example } | { ok: false; reason: s
  * count: a path such as `__proto__` or `constructor` names data, never what every object inherits.
  */
 export function valueAt(record: unknown, path: string): unknown {
+  // A top-level field (the usual mapping) without split's array: this runs for every record of a scan.
+  if (!path.includes('.')) {
+    return record !== null && typeof record === 'object' && Object.hasOwn(record, path) ? (record as Record<string, unknown>)[path] : undefined;
+  }
   let current: unknown = record;
   for (const segment of path.split('.')) {
     if (current === null || typeof current !== 'object' || !Object.hasOwn(current, segment)) return undefined;
@@ -204,8 +208,10 @@ export function extractExample(record: Record<string, unknown>, line: number, sc
   const reference = asText(valueAt(record, fields.reference));
   if (reference === undefined) return { ok: false, reason: `no "${fields.reference}" field` };
   const context = fields.context ? asText(valueAt(record, fields.context)) ?? '' : '';
+  const example: Example = { line, input, context, reference };
   const label = fields.label ? asText(valueAt(record, fields.label)) : undefined;
-  return { ok: true, example: { line, input, context, reference, ...(label !== undefined ? { label } : {}) } };
+  if (label !== undefined) example.label = label;
+  return { ok: true, example };
 }
 
 /**
