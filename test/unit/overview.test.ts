@@ -42,3 +42,22 @@ test('histogram: equal whole-number bins from the smallest to the largest value'
   assert.equal(wide.bins.reduce((sum, bin) => sum + bin.count, 0), 100);
   assert.deepEqual(wide.bins[0], { from: 0, to: 9, count: 9 });
 });
+
+test('a group is conflicting exactly when the inspection counts it so: references that differ once trimmed, case included', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const folder = mkdtempSync(join(tmpdir(), 'pof-overview-'));
+  try {
+    const file = join(folder, 'cased.jsonl');
+    writeFileSync(file, [
+      { input: 'Capital of France?', output: 'Paris' }, { input: 'capital of  france?', output: 'paris' },
+      { input: 'Two plus two?', output: '4' }, { input: 'two plus two?', output: ' 4 ' },
+    ].map((record) => JSON.stringify(record)).join('\n') + '\n');
+    const inspection = await inspectDataset(file, { collectExamples: true });
+    const overview = datasetOverview(inspection);
+    assert.deepEqual(overview.duplicateGroups.map((group) => [group.lines, group.conflicting]), [[[1, 2], true], [[3, 4], false]]);
+    assert.equal(inspection.conflictingInputs, overview.duplicateGroups.filter((group) => group.conflicting).length);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});

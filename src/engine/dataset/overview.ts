@@ -72,6 +72,8 @@ export function datasetOverview(inspection: DatasetInspection, tokenizer?: Token
   const inputLengths = examples.map((example) => measure(example.context ? `${example.input}\n${example.context}` : example.input));
   const referenceLengths = examples.map((example) => measure(example.reference));
 
+  // Inputs group as the inspection counts duplicates (duplicateKey); references conflict as it counts conflicts
+  // (different once trimmed), so the groups and the count say the same.
   const groups = new Map<string, { input: string; lines: number[]; references: Set<string> }>();
   for (const example of examples) {
     const text = example.context ? `${example.input}\n${example.context}` : example.input;
@@ -79,8 +81,8 @@ export function datasetOverview(inspection: DatasetInspection, tokenizer?: Token
     const group = groups.get(key);
     if (group) {
       group.lines.push(example.line);
-      group.references.add(duplicateKey(example.reference));
-    } else groups.set(key, { input: text, lines: [example.line], references: new Set([duplicateKey(example.reference)]) });
+      group.references.add(example.reference.trim());
+    } else groups.set(key, { input: text, lines: [example.line], references: new Set([example.reference.trim()]) });
   }
   const duplicateGroups = [...groups.values()]
     .filter((group) => group.lines.length > 1)
