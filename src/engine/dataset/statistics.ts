@@ -251,8 +251,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * `hashWords` of the key's units, as the units' entries give them (ASCII capitals lowered), four units at a
  * time; returns the entries' bits above the unit, or'ed, with SPACES where two spaces stand side by side.
  * `out` holds the hash only when nothing but SPACE came back. The four lanes' mixing is written out here as in
- * `hashWords` rather than shared through a function: this loop runs once per code unit of every input, and a
- * call per word cost more than the rest of the loop (the two must stay the same: scanHotPath.test.ts checks it).
+ * `hashWords` rather than shared through a function, since this loop runs over every code unit of every input
+ * (the scan's hottest); the two must give the same hash, which scanHotPath.test.ts checks.
  */
 function hashKeyUnits(scratch: Scratch, length: number, out: Uint32Array): number {
   const units = scratch.units;
