@@ -44,6 +44,10 @@ export interface ModelSettings {
   endpoint?: string;
   /** Requests in flight to `endpoint` at once (default 4). */
   concurrency?: number;
+  /** For an `endpoint` without /tokenize: the folder or Hub id of the served model's tokenizer.json. */
+  endpointTokenizer?: string;
+  /** Render chat data with the `endpoint`'s own chat template and generate through its chat route. */
+  endpointChatTemplate?: boolean;
 }
 
 export const DEFAULT_SETTINGS: CheckSettings = {

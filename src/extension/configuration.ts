@@ -72,8 +72,22 @@ export function readModelSettings(storageFolder: string): ModelSettings {
   };
 }
 
-/** A serving engine instead of the in-process runner: its URL (a restricted setting) and the requests in flight. */
-function endpointSettings(config: vscode.WorkspaceConfiguration): Pick<ModelSettings, 'endpoint' | 'concurrency'> {
+/**
+ * A serving engine instead of the in-process runner: its URL, the requests in flight, the tokenizer for a server
+ * without /tokenize and whether its chat template is used. All but the concurrency are restricted settings
+ * (package.json): an untrusted workspace cannot set them. A relative tokenizer folder is the trusted workspace's,
+ * like a relative model folder.
+ */
+function endpointSettings(config: vscode.WorkspaceConfiguration): Pick<ModelSettings, 'endpoint' | 'concurrency' | 'endpointTokenizer' | 'endpointChatTemplate'> {
   const endpoint = config.get<string>('endpoint', '').trim();
-  return endpoint ? { endpoint, concurrency: config.get<number>('concurrency', 4) } : {};
+  if (!endpoint) return {};
+  const tokenizer = config.get<string>('endpointTokenizer', '').trim();
+  const workspace = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const base = /^\.\.?[/\\]/.test(tokenizer) && vscode.workspace.isTrusted ? workspace : undefined;
+  return {
+    endpoint,
+    concurrency: config.get<number>('concurrency', 4),
+    ...(tokenizer ? { endpointTokenizer: base ? path.resolve(base, tokenizer) : tokenizer } : {}),
+    ...(config.get<boolean>('endpointChatTemplate', false) ? { endpointChatTemplate: true } : {}),
+  };
 }

@@ -18,7 +18,7 @@ import { ReportStore } from './reportStore';
 import { RunController } from './runController';
 
 /** Settings that change what the model is; the rest of this list changes what an inspection finds. */
-const MODEL_SETTINGS = ['model', 'dtype', 'device', 'threads', 'cacheFolder', 'endpoint', 'concurrency'] as const;
+const MODEL_SETTINGS = ['model', 'dtype', 'device', 'threads', 'cacheFolder', 'endpoint', 'concurrency', 'endpointTokenizer', 'endpointChatTemplate'] as const;
 const INSPECTION_SETTINGS = ['fields', 'contextLength', 'inputDimension', 'epsilon', 'delta', 'maxNewTokens', 'heldOut', 'seed', 'chatTemplate', 'template'] as const;
 
 const JSONL: vscode.DocumentSelector = [{ scheme: 'file', pattern: '**/*.jsonl' }];

@@ -9,6 +9,7 @@ import type { ModelFacts } from '../engine/datasetCheck';
 import { ModelLoadError, type LanguageModel } from '../engine/model/languageModel';
 import type { ModelSettings } from '../engine/settings';
 import { readModelSettings } from './configuration';
+import { connectWithSettings } from './endpointConnection';
 import { t } from './l10n';
 
 /** The SecretStorage key of the serving engine's API key. */
@@ -16,7 +17,7 @@ const API_KEY_SECRET = 'promptOrFinetune.endpointApiKey';
 
 /** The settings that make one tokenizer: another value of any of them is another load. */
 function keyOf(settings: ModelSettings): string {
-  return JSON.stringify([settings.model, settings.cacheDir, settings.endpoint, settings.concurrency]);
+  return JSON.stringify([settings.model, settings.cacheDir, settings.endpoint, settings.concurrency, settings.endpointTokenizer, settings.endpointChatTemplate]);
 }
 
 export class ModelService implements vscode.Disposable {
@@ -143,11 +144,7 @@ export class ModelService implements vscode.Disposable {
       async (_progress, token) => {
         const controller = new AbortController();
         token?.onCancellationRequested(() => controller.abort());
-        const { connectEndpoint } = await import('../engine/model/endpoint/endpointModel');
-        const model = await connectEndpoint({
-          endpoint, model: settings.model, apiKey: await this.apiKey(), concurrency: settings.concurrency,
-          cacheDir: settings.cacheDir, allowDownload: settings.allowDownload, signal: controller.signal,
-        }).catch((error: unknown) => {
+        const model = await connectWithSettings({ ...settings, endpoint }, await this.apiKey(), controller.signal).catch((error: unknown) => {
           // The message names the request and the reason: shown as it is, like a model that cannot load.
           throw (error as Error).name === 'EndpointError' ? new ModelLoadError((error as Error).message) : error;
         });

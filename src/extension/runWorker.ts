@@ -7,6 +7,7 @@ import { degenerateNotes } from '../engine/experiment/degenerate';
 import { DatasetNotRunnableError, runExperiment, RunCancelledError } from '../engine/experiment/experiment';
 import { ModelLoadError, ModelRunError, type LanguageModel } from '../engine/model/languageModel';
 import type { ModelSettings } from '../engine/settings';
+import { connectWithSettings } from './endpointConnection';
 import type { HostToWorker, RunRequest, WorkerToHost } from './runProtocol';
 
 const port = parentPort!;
@@ -22,7 +23,7 @@ port.on('message', (message: HostToWorker) => {
 
 /** The settings that make a different model: anything else reuses the one kept. */
 function modelKey(settings: ModelSettings): string {
-  return JSON.stringify([settings.model, settings.dtype, settings.device, settings.threads ?? null, settings.cacheDir ?? null, settings.endpoint ?? null, settings.concurrency ?? null]);
+  return JSON.stringify([settings.model, settings.dtype, settings.device, settings.threads ?? null, settings.cacheDir ?? null, settings.endpoint ?? null, settings.concurrency ?? null, settings.endpointTokenizer ?? null, settings.endpointChatTemplate ?? false]);
 }
 
 async function model(settings: ModelSettings, apiKey: string | undefined, signal: AbortSignal): Promise<{ model: LanguageModel; loaded: boolean }> {
@@ -35,11 +36,7 @@ async function model(settings: ModelSettings, apiKey: string | undefined, signal
   await previous?.model.dispose();
   if (settings.endpoint) {
     post({ type: 'phase', phase: 'loading', message: `Connecting to ${settings.endpoint}…` });
-    const { connectEndpoint } = await import('../engine/model/endpoint/endpointModel');
-    const connected = await connectEndpoint({
-      endpoint: settings.endpoint, model: settings.model, apiKey, concurrency: settings.concurrency,
-      cacheDir: settings.cacheDir, allowDownload: settings.allowDownload, signal,
-    });
+    const connected = await connectWithSettings({ ...settings, endpoint: settings.endpoint }, apiKey, signal);
     kept = { key, model: connected };
     return { model: connected, loaded: true };
   }

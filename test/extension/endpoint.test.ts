@@ -9,10 +9,12 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunOutcome } from '../../src/extension/runController';
+import { startTokenizeHidingProxy, type HidingProxy } from '../support/tokenizeHidingProxy';
 
 const shared = path.resolve(__dirname, '..', '..', '..', '..', 'shared');
 const serverBinary = path.join(shared, 'tools', 'llama-server', 'llama-server');
-const gguf = path.join(shared, 'models', 'stories260K', 'stories260K.gguf');
+const stories = path.join(shared, 'models', 'stories260K');
+const gguf = path.join(stories, 'stories260K.gguf');
 const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('promptOrFinetune');
 const API_KEY = 'sk-pof-extension-test';
 
@@ -27,11 +29,13 @@ function freePort(): Promise<number> {
 
 suite('Prompt or Fine-Tune on a serving engine', () => {
   let server: ChildProcess | undefined;
+  let port = 0;
+  let proxy: HidingProxy | undefined;
 
   suiteSetup(async function () {
     if (!existsSync(serverBinary) || !existsSync(gguf)) return this.skip();
     this.timeout(60000);
-    const port = await freePort();
+    port = await freePort();
     server = spawn(serverBinary, ['-m', gguf, '--host', '127.0.0.1', '--port', String(port), '-c', '2048', '-np', '4', '-t', '1', '--api-key', API_KEY], { stdio: 'ignore' });
     for (const end = Date.now() + 30000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
       const healthy = await fetch(`http://127.0.0.1:${port}/health`).then((response) => response.ok, () => false);
@@ -48,6 +52,8 @@ suite('Prompt or Fine-Tune on a serving engine', () => {
 
   suiteTeardown(async () => {
     await config().update('endpoint', undefined, vscode.ConfigurationTarget.Global);
+    await config().update('endpointTokenizer', undefined, vscode.ConfigurationTarget.Global);
+    await proxy?.close();
     await vscode.commands.executeCommand('promptOrFinetune.setApiKey', '');
     if (server?.pid !== undefined) process.kill(server.pid, 'SIGTERM');
   });
@@ -73,5 +79,31 @@ suite('Prompt or Fine-Tune on a serving engine', () => {
     assert.equal(report.model.id, 'stories260K');
     assert.equal(report.model.capabilities?.tokenization, "the server's /tokenize");
     assert.equal(report.unavailableMeasurements, undefined);
+  });
+
+  test('behind a proxy without /tokenize: counts are estimated; endpointTokenizer makes them exact, and a folder without tokenizer.json is an error naming the setting', async function () {
+    this.timeout(180000);
+    assert.equal(await vscode.commands.executeCommand('promptOrFinetune.setApiKey', API_KEY), true);
+    proxy = await startTokenizeHidingProxy(`http://127.0.0.1:${port}`);
+    await config().update('endpoint', proxy.endpoint, vscode.ConfigurationTarget.Global);
+    const dataset = vscode.Uri.file(path.join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, 'capitals.jsonl'));
+    const capabilitiesOf = (outcome: RunOutcome | undefined): Record<string, string> | undefined => {
+      assert.equal(outcome?.kind, 'done', JSON.stringify(outcome).slice(0, 300));
+      return (outcome as { report: { model: { capabilities?: Record<string, string> } } }).report.model.capabilities;
+    };
+    assert.equal(capabilitiesOf(await vscode.commands.executeCommand<RunOutcome>('promptOrFinetune.runComparison', dataset))?.tokenization, 'estimated as characters ÷ 4');
+
+    const noTokenizer = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    await config().update('endpointTokenizer', noTokenizer, vscode.ConfigurationTarget.Global);
+    const failed = await vscode.commands.executeCommand<RunOutcome>('promptOrFinetune.runComparison', dataset);
+    assert.equal(failed.kind, 'failed');
+    assert.equal((failed as { message: string }).message, `promptOrFinetune.endpointTokenizer: ${noTokenizer} has no tokenizer.json: name the folder (or Hub id) of the served model's tokenizer.`);
+
+    await config().update('endpointTokenizer', stories, vscode.ConfigurationTarget.Global);
+    const preview = await vscode.commands.executeCommand<{ promptTokens: number; text: string }>('promptOrFinetune.previewPrompt', dataset, 1, 1);
+    // The host's connection was replaced too: the preview counts with the named tokenizer, as the server's own /tokenize does.
+    const served = await fetch(`http://127.0.0.1:${port}/tokenize`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` }, body: JSON.stringify({ content: preview.text, add_special: true }) });
+    assert.equal(preview.promptTokens, ((await served.json()) as { tokens: number[] }).tokens.length);
+    assert.equal(capabilitiesOf(await vscode.commands.executeCommand<RunOutcome>('promptOrFinetune.runComparison', dataset))?.tokenization, `local tokenizer.json from ${stories}`);
   });
 });
