@@ -126,7 +126,7 @@ export class EndpointModel implements LanguageModel {
     if (tokenization === 'estimate') {
       unavailable.push({
         measurement: 'token-counts',
-        reason: `${server} has no /tokenize and no tokenizer was named (--tokenizer): token counts, k_fit and the prompt budget are estimated as characters ÷ 4`,
+        reason: `${server} has no /tokenize and no tokenizer was named (--tokenizer on the command line, Endpoint Tokenizer in VS Code): token counts, k_fit and the prompt budget are estimated as characters ÷ 4`,
       });
     }
     if (vocabulary === undefined) {
