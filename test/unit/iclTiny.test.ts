@@ -70,6 +70,14 @@ test('random selection on learnable data, and random labels under either selecti
   }
 });
 
+test('a fixed prompt says the verdict is about its one draw of examples; similar selection does not', () => {
+  assert.deepEqual(reports.get('learnable/random')!.notes, [
+    'Examples: random (one fixed prompt: the same examples for every item), one draw of examples (seed 7), save where one would show an item its own answer or did not fit. ' +
+    'The verdict is about this prompt: another choice of examples may do better or worse; run again with another seed to see how much it matters (a seed kept because it passed carries no guarantee).',
+  ]);
+  assert.deepEqual(reports.get('learnable/similar')!.notes, []);
+});
+
 test('measured ε, 1 − p(reference and its end | prompt), follows label accuracy', () => {
   const learned = reports.get('learnable/similar')!;
   // Teacher-forced scores in float32: asserted to the third decimal.

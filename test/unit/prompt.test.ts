@@ -184,3 +184,32 @@ test('a fixed prompt skips, for one query only, an example that is that query\'s
   assert.deepEqual((await selector.select(example(9, 'BETA ', 'b'), 2)).map((e) => e.line), [1, 3]);
   assert.deepEqual((await selector.select(example(10, 'epsilon', 'e'), 2)).map((e) => e.line), [1, 2]);
 });
+
+test('a fixed prompt leaves out of its draw an example that cannot fit beside the longest query, so no item loses its shots to it', async () => {
+  const { planExperiment, previewPrompt } = await import('../../src/engine/experiment/experiment');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { DEFAULT_SETTINGS } = await import('../../src/engine/settings');
+  const folder = mkdtempSync(join(tmpdir(), 'pof-fits-'));
+  try {
+    // 40 short records and 4 of 120 words, first in the file: `first` would draw them first. A long one fits as a
+    // query, but not beside another long one.
+    const long = Array.from({ length: 4 }, (_, i) => ({ input: `long ${i} ${'word '.repeat(120)}`, output: `L${i}` }));
+    const short = Array.from({ length: 40 }, (_, i) => ({ input: `short question ${i}`, output: `answer ${i}` }));
+    const file = join(folder, 'mixed.jsonl');
+    writeFileSync(file, [...long, ...short].map((record) => JSON.stringify(record)).join('\n') + '\n');
+    const model = { tokenizer: wordTokenizer, contextLength: 200, vocabularySize: 1000, id: 'words' };
+    for (const selection of ['first', 'random', 'stratified'] as const) {
+      const plan = await planExperiment(file, { ...DEFAULT_SETTINGS, selection, shots: [0, 1, 3], heldOut: 10, seed: 2, maxNewTokens: 4 }, model);
+      for (const item of plan.heldOut) {
+        const { result } = await previewPrompt(plan, item.line, 3, wordTokenizer);
+        assert.ok(result.ok, selection);
+        assert.equal(result.built.shots, 3, `${selection}, line ${item.line}: ${result.built.exampleLines.join(', ')}`);
+        assert.ok(result.built.exampleLines.every((line) => line > 4), `${selection}: a long record was drawn`);
+      }
+    }
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});

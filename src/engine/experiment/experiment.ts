@@ -9,13 +9,15 @@ import { checkDataset, type DatasetCheck } from '../datasetCheck';
 import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
 import { settleTokens, type ContinuationScore, type GenerateOptions, type Generation, type LanguageModel, type PromptInput, type Tokenizer } from '../model/languageModel';
-import { buildPrompt, type BuiltPrompt, type PromptResult, type PromptSettings } from '../prompt/builder';
+import { assemblePrompt, buildPrompt, type BuiltPrompt, type PromptResult, type PromptSettings } from '../prompt/builder';
 import { createSelector, type Embedder, type ExampleSelector } from '../prompt/selection';
 import { answerLead, templateFor } from '../prompt/template';
 import type { CheckSettings } from '../settings';
 import { agreementSamples, curvePoint, measuredVerdict, withAdjustedPairedTests } from './aggregate';
 import { cacheKey, OutputCache } from './outputCache';
 import { SharedPrefixes } from './prefixPlan';
+import { degenerateNotes } from './degenerate';
+import { promptNotes } from './promptNotes';
 import { REPORT_VERSION, type CurvePoint, type ExperimentReport, type ItemRow, type MetricId, type SkippedItem } from './report';
 import { splitExamples } from './split';
 import { answerText, distributionCaveat, epsilonAtK, labelDistributionFromScores, referenceTokensWithin, unscorableReason, unscoredWarnings } from './measuredEpsilon';
@@ -108,12 +110,19 @@ export async function planExperiment(
     return false;
   });
   const template = templateFor(inspection.schema, settings.template);
-  const selector = await createSelector(pool, { strategy: settings.selection, seed: settings.seed, embedder: options.embedder, signal: options.signal });
   const promptSettings: PromptSettings = {
     schema: inspection.schema, template, chatTemplate: settings.chatTemplate, contextLength: model.contextLength,
     reservedOutputTokens: reservedOutputTokens(estimate.answer.maxNewTokens, estimate.inputs.outputLength), labels,
-    exampleOrder: selector.ranked ? 'most-relevant-last' : 'as-given',
+    exampleOrder: settings.selection === 'similar' ? 'most-relevant-last' : 'as-given',
   };
+  // A fixed prompt draws only examples that fit beside the longest held-out query: one that cannot would take
+  // every item's prompt down to the examples before it.
+  const longest = heldOut.reduce<Example | undefined>((a, b) => (a === undefined || textLength(b) > textLength(a) ? b : a), undefined);
+  const fits = longest && (async (example: Example): Promise<boolean> => {
+    const result = await settleTokens(model.tokenizer, () => assemblePrompt(longest, [example], model.tokenizer, promptSettings), options.signal);
+    return result.ok && result.built.shots === 1;
+  });
+  const selector = await createSelector(pool, { strategy: settings.selection, seed: settings.seed, embedder: options.embedder, signal: options.signal, fits: fits || undefined });
   return { check, inspection, estimate, heldOut, pool, shots, leftOutShots, selector, promptSettings, classification, labels };
 }
 
@@ -169,7 +178,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     }
     const measured = measuredVerdict(agreementSamples(items, shots, primary), settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match');
     const caveat = distributionCaveat(measured, curve, settings.epsilon);
-    return {
+    const built: ExperimentReport = {
       version: REPORT_VERSION, createdAt: new Date().toISOString(), complete,
       dataset: { file: inspection.file, name: inspection.name, schema: inspection.schema, fields: inspection.fields, records: inspection.records, usable: inspection.usable, invalid: inspection.invalid },
       model: {
@@ -192,6 +201,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         scoredTokensPerSecond: timing.scoringSeconds > 0 ? timing.scoredTokens / timing.scoringSeconds : null,
       },
     };
+    return { ...built, notes: [...degenerateNotes(built), ...promptNotes(built)] };
   };
 
   /**
@@ -397,6 +407,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       conditionalLabelTV: labelProbabilities ? 1 - labelProbabilities[item.query.reference]! : null,
     };
   }
+}
+
+/** The characters of a record's input and context, to find the longest query cheaply. */
+function textLength(example: Example): number {
+  return example.input.length + example.context.length;
 }
 
 /** An item of a model that cannot score given text: nothing measured, and no per-item reason (the report's `unavailableMeasurements` says why). */

@@ -54,9 +54,16 @@ export class ExamplePool {
   }
 }
 
-/** A fixed prompt: the first k examples of `order` that are eligible for the query (see the file's comment). */
-function fixedOrderSelector(strategy: SelectionStrategy, pool: readonly Example[], order: readonly Example[]): ExampleSelector {
+/**
+ * Whether an example can stand in a prompt at all (beside the longest query, in the context): a fixed prompt
+ * leaves out those that cannot, or one long example early in the draw would cut every item's prompt short.
+ */
+export type ExampleFits = (example: Example) => Promise<boolean>;
+
+/** A fixed prompt: the first k examples of `order` that are eligible for the query and fit (see the file's comment). */
+function fixedOrderSelector(strategy: SelectionStrategy, pool: readonly Example[], order: readonly Example[], fits?: ExampleFits): ExampleSelector {
   const cached = new ExamplePool(pool);
+  const fitting = new Map<Example, boolean>();
   return {
     strategy,
     ranked: false,
@@ -65,28 +72,30 @@ function fixedOrderSelector(strategy: SelectionStrategy, pool: readonly Example[
       const chosen: Example[] = [];
       for (const example of order) {
         if (chosen.length >= k) break;
-        if (eligible.has(example)) chosen.push(example);
+        if (!eligible.has(example)) continue;
+        if (fits && !fitting.has(example)) fitting.set(example, await fits(example));
+        if (fitting.get(example) !== false) chosen.push(example);
       }
       return chosen;
     },
   };
 }
 
-/** The pool's first records, in file order. */
-export function firstSelector(pool: readonly Example[]): ExampleSelector {
-  return fixedOrderSelector('first', pool, pool);
+/** The pool's first records (that fit), in file order. */
+export function firstSelector(pool: readonly Example[], fits?: ExampleFits): ExampleSelector {
+  return fixedOrderSelector('first', pool, pool, fits);
 }
 
 /** One seeded shuffle of the pool, shared by every query: the same seed gives the same prompt. */
-export function randomSelector(pool: readonly Example[], seed: number): ExampleSelector {
-  return fixedOrderSelector('random', pool, shuffled(pool, seededRandom(deriveSeed(seed, 'random'))));
+export function randomSelector(pool: readonly Example[], seed: number, fits?: ExampleFits): ExampleSelector {
+  return fixedOrderSelector('random', pool, shuffled(pool, seededRandom(deriveSeed(seed, 'random'))), fits);
 }
 
 /**
  * Round-robin over labels (most frequent first), each label's examples in one seeded shuffle shared by every
  * query, so that any k examples cover the labels as evenly as k allows.
  */
-export function stratifiedSelector(pool: readonly Example[], seed: number): ExampleSelector {
+export function stratifiedSelector(pool: readonly Example[], seed: number, fits?: ExampleFits): ExampleSelector {
   const byLabel = new Map<string, Example[]>();
   for (const example of shuffled(pool, seededRandom(deriveSeed(seed, 'stratified')))) {
     const label = example.label ?? example.reference;
@@ -99,7 +108,7 @@ export function stratifiedSelector(pool: readonly Example[], seed: number): Exam
   for (let round = 0; queues.some((queue) => queue.length > round); round++) {
     for (const queue of queues) if (queue[round]) order.push(queue[round]!);
   }
-  return fixedOrderSelector('stratified', pool, order);
+  return fixedOrderSelector('stratified', pool, order, fits);
 }
 
 /** Nearest neighbours by BM25 over word tokens (CJK characters count as words), via MiniSearch. */
@@ -178,15 +187,17 @@ export interface SelectorOptions {
   seed: number;
   /** Used by 'similar' when given; BM25 otherwise. */
   embedder?: Embedder;
+  /** For a fixed prompt: which examples can stand in a prompt at all (see ExampleFits). */
+  fits?: ExampleFits;
   signal?: AbortSignal;
 }
 
 /** The one place runs, previews and tests get a selector from. */
 export async function createSelector(pool: readonly Example[], options: SelectorOptions): Promise<ExampleSelector> {
   switch (options.strategy) {
-    case 'first': return firstSelector(pool);
-    case 'random': return randomSelector(pool, options.seed);
-    case 'stratified': return stratifiedSelector(pool, options.seed);
+    case 'first': return firstSelector(pool, options.fits);
+    case 'random': return randomSelector(pool, options.seed, options.fits);
+    case 'stratified': return stratifiedSelector(pool, options.seed, options.fits);
     case 'similar': return options.embedder ? embeddingSelector(pool, options.embedder, options.signal) : bm25Selector(pool);
   }
 }

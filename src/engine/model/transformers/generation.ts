@@ -66,9 +66,12 @@ export async function decodePadded(s: DecoderSession, decoding: PaddedDecoding):
   const lastLogits = lastPositionRows(outputs.logits);
   // Kept for the references' scores: the prompts' cache is not changed by the steps below (each returns a new
   // one). Without the prefix's columns, which the prefix itself holds.
-  const cache = prefix ? cacheColumnsFrom(s.tf, pastFromOutputs(outputs), skip) : pastFromOutputs(outputs);
+  // (Only [batch, heads, length, dim] key/value tensors can be cut so; other states, e.g. a recurrent one, keep all.)
+  const present = pastFromOutputs(outputs);
+  const cut = prefix !== undefined && Object.values(present).every((tensor) => tensor.dims.length === 4 && tensor.dims[2] === columns);
+  const cache = cut ? cacheColumnsFrom(s.tf, present, skip) : present;
   const bytes = Object.values(cache).reduce((sum, tensor) => sum + (tensor.data as unknown as ArrayBufferView).byteLength, 0);
-  keepPromptPass({ prompts: rows, ...(prefix ? { prefix } : {}), cache, mask, columns, lastLogits, bytes });
+  keepPromptPass({ prompts: rows, ...(cut ? { prefix } : {}), cache, mask, columns, lastLogits, bytes });
   let maskColumns = columns;
   let next = lastLogits.map(argmax);
   for (;;) {
