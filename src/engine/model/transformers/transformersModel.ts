@@ -219,10 +219,9 @@ class TransformersLanguageModel implements LanguageModel {
         const cacheTokens = (index: number): number => encoded[index]!.length + this.newTokenLimit(encoded[index]!.length, options.maxNewTokens);
         for (const chunk of subBatches(pending.map((index) => encoded[index]!.length - skip), pending.map(cacheTokens), this.kvBytesPerToken())) {
           const indices = chunk.map((position) => pending[position]!);
-          const generations = await this.generatePadded(indices.map((index) => encoded[index]!), options, shared);
-          indices.forEach((index, row) => {
-            results[index] = generations[row];
-            options.onEach?.(index, generations[row]!);
+          await this.generatePadded(indices.map((index) => encoded[index]!), options, shared, (row, generation) => {
+            results[indices[row]!] = generation;
+            options.onEach?.(indices[row]!, generation);
           });
         }
       }
@@ -490,7 +489,9 @@ class TransformersLanguageModel implements LanguageModel {
    * maximum of the last position's logits (as transformers' greedy sampler picks it), and a row leaves the
    * batch as soon as it has ended, taking its cache with it.
    */
-  private async generatePadded(rows: readonly number[][], options: GenerateOptions, prefix?: TransformersPrefix): Promise<Generation[]> {
+  private async generatePadded(
+    rows: readonly number[][], options: GenerateOptions, prefix: TransformersPrefix | undefined, done: (row: number, generation: Generation) => void,
+  ): Promise<void> {
     const { signal } = options;
     const stopSequences = nonEmptyStops(options.stopSequences);
     const limits = rows.map((ids) => this.newTokenLimit(ids.length, options.maxNewTokens));
@@ -499,12 +500,12 @@ class TransformersLanguageModel implements LanguageModel {
     const steps = Math.max(...limits);
     const faithful = hasInput(this.decoder, 'position_ids') && skip + width + steps <= this.contextLength;
     if (!faithful) {
-      const generations: Generation[] = [];
-      for (const ids of rows) {
+      // One at a time, each handed over as it ends (so a failure later loses none of them).
+      for (const [row, ids] of rows.entries()) {
         signal?.throwIfAborted();
-        generations.push(await this.generateNow(undefined, ids, options));
+        done(row, await this.generateNow(undefined, ids, options));
       }
-      return generations;
+      return;
     }
 
     const generated = await decodePadded(this.decoder, {
@@ -522,7 +523,7 @@ class TransformersLanguageModel implements LanguageModel {
       },
     });
     signal?.throwIfAborted();
-    return rows.map((ids, row) => this.finish(ids, generated[row]!, stopSequences));
+    rows.forEach((ids, row) => done(row, this.finish(ids, generated[row]!, stopSequences)));
   }
 
 
