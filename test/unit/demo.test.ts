@@ -24,6 +24,7 @@ test('the demo runs offline and shows the difference the examples make, with eac
     assert.match(out, /^ {2}1 {2}95\.0% {5}54\.\d% \[\d+\.\d%, \d+\.\d%\] +26\.7% {5}79\.\d% /m);
     assert.match(out, /^With similar examples: Prompting suffices/m); // depends on the rule
     assert.match(out, /^With random examples: (?!Prompting suffices)/m); // depends on the rule
+    assert.match(out, /^Note \(random examples\): Examples: random \(one fixed prompt: the same examples for every item\), one draw of examples \(seed 1\)/m);
     assert.match(out, /^ {4}Evidence: k = 1, n = 60 held-out items, disagreement 5\.0%, upper 98\.8% bound 15\.3% against ε = 20\.0%; one-sided exact binomial test, Holm over 4 shot counts, p = 0\.0041\.$/m);
     assert.match(out, /--model HuggingFaceTB\/SmolLM2-135M-Instruct --select similar/);
     for (const select of ['similar', 'random']) {
