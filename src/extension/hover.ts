@@ -13,6 +13,7 @@ import { plainMarkdown } from './markdownText';
 import type { DatasetStore } from './datasetStore';
 import type { ModelService } from './modelService';
 import type { ReportStore } from './reportStore';
+import { formatBytes } from '../engine/report/formatBytes';
 
 const SHOWN_CHARACTERS = 400;
 
@@ -139,16 +140,4 @@ export class DatasetHoverProvider implements vscode.HoverProvider {
     }
     return markdown;
   }
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }

@@ -1,4 +1,5 @@
 /** How numbers are shown in the report panel: the same conventions as the Markdown export. */
+import { formatBytes } from '../../engine/report/formatBytes';
 
 const DASH = '—';
 
@@ -62,16 +63,7 @@ export function duration(seconds: number): string {
   return minutes < 60 ? `${minutes} min ${rest} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-/** File sizes: B, KB, MB, GB (powers of 1024). */
+/** File sizes: B, KB, MB, GB (powers of 1024); a dash for what is not a size. */
 export function bytes(value: number): string {
-  if (!isNumber(value) || value < 0) return DASH;
-  if (value < 1024) return `${value} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let size = value / 1024;
-  let unit = 0;
-  while (size >= 1024 && unit < units.length - 1) {
-    size /= 1024;
-    unit += 1;
-  }
-  return `${size.toFixed(size < 10 ? 1 : 0)} ${units[unit]}`;
+  return !isNumber(value) || value < 0 ? DASH : formatBytes(value);
 }
