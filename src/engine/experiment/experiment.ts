@@ -10,7 +10,7 @@ import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
 import { settleTokens, type ContinuationScore, type GenerateOptions, type Generation, type LanguageModel, type PromptInput, type Tokenizer } from '../model/languageModel';
 import { assemblePrompt, buildPrompt, type BuiltPrompt, type PromptResult, type PromptSettings } from '../prompt/builder';
-import { createSelector, type Embedder, type ExampleSelector } from '../prompt/selection';
+import { createSelector, isFixedPrompt, type Embedder, type ExampleSelector } from '../prompt/selection';
 import { answerLead, templateFor } from '../prompt/template';
 import type { CheckSettings } from '../settings';
 import { agreementSamples, curvePoint, measuredVerdict, withAdjustedPairedTests } from './aggregate';
@@ -113,7 +113,7 @@ export async function planExperiment(
   const promptSettings: PromptSettings = {
     schema: inspection.schema, template, chatTemplate: settings.chatTemplate, contextLength: model.contextLength,
     reservedOutputTokens: reservedOutputTokens(estimate.answer.maxNewTokens, estimate.inputs.outputLength), labels,
-    exampleOrder: settings.selection === 'similar' ? 'most-relevant-last' : 'as-given',
+    exampleOrder: isFixedPrompt(settings.selection) ? 'as-given' : 'most-relevant-last',
   };
   // A fixed prompt draws only examples that fit beside the longest held-out query: one that cannot would take
   // every item's prompt down to the examples before it.

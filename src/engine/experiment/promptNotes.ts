@@ -3,7 +3,7 @@
  * prompt is one draw of examples, so the verdict is about that prompt and not another; and a shot count whose
  * items were shown fewer examples than k (the rest did not fit) measures fewer shots for them.
  */
-import { describeSelection } from '../prompt/strategies';
+import { describeSelection, isFixedPrompt } from '../prompt/strategies';
 import type { ExperimentReport } from './report';
 
 type NotesInput = Pick<ExperimentReport, 'settings' | 'items' | 'shots'>;
@@ -11,7 +11,7 @@ type NotesInput = Pick<ExperimentReport, 'settings' | 'items' | 'shots'>;
 export function promptNotes(report: NotesInput): string[] {
   const notes: string[] = [];
   const { selection, seed } = report.settings;
-  if (selection !== 'similar' && report.items.some((item) => item.shotsUsed > 0)) {
+  if (isFixedPrompt(selection) && report.items.some((item) => item.shotsUsed > 0)) {
     const which = selection === 'first' ? "the pool's first records" : `one draw of examples (seed ${seed})`;
     notes.push(
       `Examples: ${describeSelection(selection)}, ${which}, save where one would show an item its own answer or did not fit. ` +

@@ -20,12 +20,10 @@ import { wordTokens } from '../compare/text';
 import { keysOf, leaksInto, type ItemKeys } from './identity';
 
 import type { SelectionStrategy } from './strategies';
-export { SELECTION_STRATEGIES, type SelectionStrategy } from './strategies';
+export { isFixedPrompt, SELECTION_STRATEGIES, type SelectionStrategy } from './strategies';
 
 export interface ExampleSelector {
   readonly strategy: SelectionStrategy;
-  /** True when the order is a relevance ranking for each query; false for one fixed order shared by every query. */
-  readonly ranked: boolean;
   /** Up to `k` examples for `query`, most relevant first. */
   select(query: Example, k: number): Promise<Example[]>;
 }
@@ -66,7 +64,6 @@ function fixedOrderSelector(strategy: SelectionStrategy, pool: readonly Example[
   const fitting = new Map<Example, boolean>();
   return {
     strategy,
-    ranked: false,
     async select(query, k) {
       const eligible = new Set(cached.eligible(query));
       const chosen: Example[] = [];
@@ -123,7 +120,6 @@ export function bm25Selector(pool: readonly Example[]): ExampleSelector {
   index.addAll(pool.map((example, id) => ({ id, text: textOf(example) })));
   return {
     strategy: 'similar',
-    ranked: true,
     async select(query, k) {
       const eligible = new Set(cached.eligible(query));
       const hits = index.search(textOf(query), { combineWith: 'OR' });
@@ -155,7 +151,6 @@ export async function embeddingSelector(pool: readonly Example[], embedder: Embe
   const queryVectors = new Map<number, Float32Array>();
   return {
     strategy: 'similar',
-    ranked: true,
     async select(query, k) {
       let queryVector = queryVectors.get(query.line);
       if (!queryVector) {
