@@ -20,6 +20,7 @@ import type { GenerateOptions, Generation, LanguageModel, PrefixState, PromptInp
 import { subBatches } from '../../src/engine/model/transformers/batchSizing';
 import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
 import { STORIES_260K, temporaryFolder } from '../support/paths';
+import { type ForwardCall, recordingCalls } from '../support/forwardCalls';
 import { buildTinyLlama, TINY_SHAPE } from '../support/tinyLlama';
 
 const storiesPresent = fs.existsSync(join(STORIES_260K, 'onnx', 'model.onnx'));
@@ -64,44 +65,6 @@ async function assertBatchEqualsSequential(
 
 function reasons(generations: readonly Generation[]): Set<string> {
   return new Set(generations.map((g) => g.finishReason));
-}
-
-interface ForwardCall {
-  dims: number[];
-  mask: number[];
-  positions: number[];
-  /** Sequence length of the key/value cache passed in; 0 without one. */
-  pastLength: number;
-}
-
-/**
- * Records the runner's forward passes (the private `inner` model's `forward`), so a test can tell a real
- * batch from the one-at-a-time fallback, whose results would equal `generate`'s trivially, and see what a
- * prefix saves. Only the calls made while `body` runs are recorded.
- */
-async function recordingCalls<T>(model: LanguageModel, body: () => Promise<T>): Promise<{ value: T; calls: ForwardCall[] }> {
-  type Tensor = { dims: number[]; data: BigInt64Array };
-  type Inner = { forward(inputs: Record<string, unknown>): Promise<unknown> };
-  await (model as unknown as { loadWeights(): Promise<void> }).loadWeights(); // the session opens on first use
-  const inner = (model as unknown as { inner: Inner }).inner;
-  const original = inner.forward;
-  const calls: ForwardCall[] = [];
-  inner.forward = function (this: Inner, inputs) {
-    const ids = inputs.input_ids as Tensor;
-    const past = inputs.past_key_values as Record<string, Tensor> | undefined;
-    calls.push({
-      dims: [...ids.dims],
-      mask: Array.from((inputs.attention_mask as Tensor).data, Number),
-      positions: Array.from((inputs.position_ids as Tensor | undefined)?.data ?? [], Number),
-      pastLength: past ? (Object.values(past)[0]?.dims[2] ?? 0) : 0,
-    });
-    return original.call(this, inputs);
-  };
-  try {
-    return { value: await body(), calls };
-  } finally {
-    inner.forward = original;
-  }
 }
 
 /** The first pass of each sub-batch: the one over the prompts (every later step feeds one token per row). */

@@ -63,6 +63,13 @@ export interface GenerateOptions {
   /** A prefix computed once by `prefill`, when `prompt.text` starts with `prefix.text`. */
   prefix?: PrefixState;
   /**
+   * Per prompt (in `generateBatch`, by index), text expected to follow it, such as the reference answer. It only
+   * saves time, never changes a result: each of its tokens is checked against the model's own greedy choice and
+   * kept only where they agree, so the output is what greedy decoding gives (a model that answers like the
+   * draft costs one forward pass instead of one per token). Runners that cannot check a draft ignore it.
+   */
+  drafts?: readonly (string | undefined)[];
+  /**
    * `generateBatch` calls this as each prompt's generation is done (its index in the prompts), before the batch
    * returns, so the caller keeps it even if another prompt of the batch then fails (a server that goes away).
    */

@@ -20,18 +20,31 @@ export function hasInput(s: DecoderSession, name: string): boolean {
   return s.model.sessions.model?.inputNames.includes(name) ?? false;
 }
 
-/** One forward pass of the decoder over `inputIds` after `past` (none: an empty cache); logits of the last position only where the graph can. */
+/**
+ * One forward pass of the decoder over `inputIds` after `past` (none: an empty cache); logits of the last
+ * `logitsToKeep` positions only where the graph can.
+ */
 export async function forwardRows(
   s: DecoderSession,
   inputIds: TfTensor,
   attentionMask: TfTensor,
   positionIds: TfTensor,
   past: Record<string, TfTensor> | undefined,
+  logitsToKeep = 1,
 ): Promise<Record<string, TfTensor>> {
   const inputs: Record<string, unknown> = { input_ids: inputIds, attention_mask: attentionMask, position_ids: positionIds };
   if (past) inputs.past_key_values = past;
-  if (hasInput(s, 'num_logits_to_keep')) inputs.num_logits_to_keep = new s.tf.Tensor('int64', BigInt64Array.from([1n]), []);
+  if (hasInput(s, 'num_logits_to_keep')) inputs.num_logits_to_keep = new s.tf.Tensor('int64', BigInt64Array.from([BigInt(logitsToKeep)]), []);
   return s.model.forward(inputs);
+}
+
+/**
+ * Whether the graph's cache is key/value tensors only (`past_key_values.N.key|value`), which can be cut to any
+ * number of columns; a recurrent state (past_ssm, past_conv…) cannot be taken back to an earlier token.
+ */
+export function hasKeyValueCacheOnly(s: DecoderSession): boolean {
+  const names = s.model.sessions.model?.inputNames ?? [];
+  return names.filter((name) => name.startsWith('past_')).every((name) => /^past_key_values\.\d+\.(key|value)$/.test(name));
 }
 
 /** One unpadded sequence's inputs, with the last `logitsToKeep` positions' logits only where the graph can. */

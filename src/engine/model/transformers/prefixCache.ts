@@ -66,20 +66,23 @@ export interface PromptPass {
   mask: BigInt64Array;
   columns: number;
   lastLogits: Float32Array[];
+  /** Per row, the draft tokens the pass ran after the prompt (not in `cache`), and their log-probabilities there. */
+  drafts?: readonly (readonly number[])[];
+  draftLogProbs?: readonly (readonly number[])[];
   /** Bytes of its cache. */
   bytes: number;
 }
 
-/** The columns from `from` on of a cache's [batch, heads, length, dim] tensors. */
-export function cacheColumnsFrom(tf: TransformersApi, cache: Record<string, TfTensor>, from: number): Record<string, TfTensor> {
+/** Columns `from` to `to` (exclusive) of a cache's [batch, heads, length, dim] tensors. */
+export function cacheColumns(tf: TransformersApi, cache: Record<string, TfTensor>, from: number, to: number): Record<string, TfTensor> {
   const sliced: Record<string, TfTensor> = {};
   for (const [name, tensor] of Object.entries(cache)) {
     const [batch, heads, length, dim] = tensor.dims as [number, number, number, number];
     const data = tensor.data as unknown as TypedArray;
-    const kept = length - from;
+    const kept = to - from;
     const copy = newLike(tensor.data, batch * heads * kept * dim);
     for (let block = 0; block < batch * heads; block++) {
-      (copy as Float32Array).set((data as Float32Array).subarray((block * length + from) * dim, (block + 1) * length * dim), block * kept * dim);
+      (copy as Float32Array).set((data as Float32Array).subarray((block * length + from) * dim, (block * length + to) * dim), block * kept * dim);
     }
     sliced[name] = new tf.Tensor(tensor.type, copy, [batch, heads, kept, dim]);
   }

@@ -70,7 +70,7 @@ import {
   subBatches,
   UNKNOWN_VOCABULARY_SIZE,
 } from './batchSizing';
-import { type DecoderSession, forwardRows, hasInput, idsTensor, onesTensor } from './forward';
+import { type DecoderSession, forwardRows, hasInput, hasKeyValueCacheOnly, idsTensor, onesTensor } from './forward';
 import { decodePadded } from './generation';
 import { loadModel, type ModelParts } from './load';
 import { emptyScore } from './logits';
@@ -212,6 +212,7 @@ class TransformersLanguageModel implements LanguageModel {
         }
       });
       const prefix = options.prefix as TransformersPrefix | undefined;
+      const drafts = this.draftIds(prompts, encoded, options);
       for (const [pending, shared] of [[withPrefix, prefix], [without, undefined]] as const) {
         // Similar lengths together: less padding per sub-batch. The sort is stable, so ties keep their order.
         const skip = shared?.tokenCount ?? 0;
@@ -219,7 +220,7 @@ class TransformersLanguageModel implements LanguageModel {
         const cacheTokens = (index: number): number => encoded[index]!.length + this.newTokenLimit(encoded[index]!.length, options.maxNewTokens);
         for (const chunk of subBatches(pending.map((index) => encoded[index]!.length - skip), pending.map(cacheTokens), this.kvBytesPerToken())) {
           const indices = chunk.map((position) => pending[position]!);
-          await this.generatePadded(indices.map((index) => encoded[index]!), options, shared, (row, generation) => {
+          await this.generatePadded(indices.map((index) => encoded[index]!), indices.map((index) => drafts[index]!), options, shared, (row, generation) => {
             results[indices[row]!] = generation;
             options.onEach?.(indices[row]!, generation);
           });
@@ -274,8 +275,12 @@ class TransformersLanguageModel implements LanguageModel {
       const afterPrompts = new Map<PromptPass, { index: number; passRow: number }[]>();
       rows.forEach((row, index) => {
         const found = row && this.promptPassRow(row);
+        const drafted = found && draftScore(found.pass, found.passRow, row!);
         if (!row) results[index] = emptyScore();
-        else if (found) afterPrompts.set(found.pass, [...(afterPrompts.get(found.pass) ?? []), { index, passRow: found.passRow }]);
+        else if (drafted) {
+          results[index] = drafted;
+          options?.onEach?.(index, drafted);
+        } else if (found) afterPrompts.set(found.pass, [...(afterPrompts.get(found.pass) ?? []), { index, passRow: found.passRow }]);
         else if (this.prefixFitsScoring(prefix, pairs[index]!.prompt, row)) withPrefix.push(index);
         else without.push(index);
       });
@@ -490,7 +495,8 @@ class TransformersLanguageModel implements LanguageModel {
    * batch as soon as it has ended, taking its cache with it.
    */
   private async generatePadded(
-    rows: readonly number[][], options: GenerateOptions, prefix: TransformersPrefix | undefined, done: (row: number, generation: Generation) => void,
+    rows: readonly number[][], drafts: readonly (readonly number[])[], options: GenerateOptions, prefix: TransformersPrefix | undefined,
+    done: (row: number, generation: Generation) => void,
   ): Promise<void> {
     const { signal } = options;
     const stopSequences = nonEmptyStops(options.stopSequences);
@@ -512,6 +518,7 @@ class TransformersLanguageModel implements LanguageModel {
       rows,
       width,
       prefix,
+      drafts,
       signal,
       ended: (row, ids) =>
         ids.length >= limits[row]! ||
@@ -526,6 +533,24 @@ class TransformersLanguageModel implements LanguageModel {
     rows.forEach((ids, row) => done(row, this.finish(ids, generated[row]!, stopSequences)));
   }
 
+
+  /**
+   * Each prompt's draft (`options.drafts`) as the tokens that follow its prompt's own: the joint tokenization of
+   * prompt and draft after the prompt's tokens, as scoring splits a continuation, cut to the prompt's token limit
+   * (generation stops there). [] where there is none, where the joint tokens do not begin with the prompt's (the
+   * boundary merged), or where the graph's cache cannot be taken back to the accepted tokens (a recurrent state).
+   */
+  private draftIds(prompts: readonly PromptInput[], encoded: readonly number[][], options: GenerateOptions): number[][] {
+    const usable = options.drafts !== undefined && hasKeyValueCacheOnly(this.decoder);
+    return prompts.map((prompt, index) => {
+      const draft = usable ? options.drafts![index] : undefined;
+      if (!draft) return [];
+      const promptIds = encoded[index]!;
+      const joint = this.rawTokenizer.encode(prompt.text + draft, { add_special_tokens: prompt.addSpecialTokens });
+      if (joint.length <= promptIds.length || promptIds.some((id, i) => joint[i] !== id)) return [];
+      return joint.slice(promptIds.length, promptIds.length + this.newTokenLimit(promptIds.length, options.maxNewTokens));
+    });
+  }
 
   /**
    * Bytes of key/value cache one token takes in one row (every layer's key and value), from config.json;
@@ -651,6 +676,19 @@ class TransformersLanguageModel implements LanguageModel {
 
 
 
+}
+
+/**
+ * The score of a continuation that is exactly the draft a kept prompt pass ran after its prompt: its tokens'
+ * log-probabilities from that very pass (teacher-forced, as `score` computes them). Undefined otherwise.
+ */
+function draftScore(pass: PromptPass, passRow: number, row: ScoredRow): ContinuationScore | undefined {
+  const draft = pass.drafts?.[passRow];
+  const logProbs = pass.draftLogProbs?.[passRow];
+  if (!draft || !logProbs || draft.length === 0 || draft.length !== row.jointIds.length - row.start) return undefined;
+  if (draft.some((id, i) => row.jointIds[row.start + i] !== id)) return undefined;
+  const tokenLogProbs = [...logProbs];
+  return { logProb: tokenLogProbs.reduce((sum, value) => sum + value, 0), tokenCount: tokenLogProbs.length, tokenLogProbs };
 }
 
 function checkMaxNewTokens(maxNewTokens: number): void {

@@ -1,0 +1,164 @@
+/**
+ * Drafts (`GenerateOptions.drafts`): the expected answer runs after the prompt in the prompt pass and each of its
+ * tokens is checked against the model's own greedy choice. Whatever the draft (the model's own answer, a wrong
+ * one, one right for a word then wrong, one longer than the token limit, none), `generateBatch` must give exactly
+ * what transformers.js' own `generate` gives, token ids included; a draft the model agrees with must save the
+ * steps it covers (counted in forward passes), and the pass must score the draft as `score` does.
+ *
+ * On icl-tiny (examples/models/icl-tiny), which copies the answer of the matching demonstration, so its answers can
+ * be drafted; and on a built random Llama with a shared prefix, where accepted counts differ from row to row.
+ *
+ * Run: node --import tsx --test test/unit/draftVerification.test.ts
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import type { GenerateOptions, Generation, LanguageModel, PromptInput } from '../../src/engine/model/languageModel';
+import { type DecoderSession } from '../../src/engine/model/transformers/forward';
+import { decodePadded } from '../../src/engine/model/transformers/generation';
+import { type TransformersPrefix } from '../../src/engine/model/transformers/prefixCache';
+import { loadLanguageModel } from '../../src/engine/model/transformers/transformersModel';
+import { loadBuiltModel } from '../support/builtModel';
+import { recordingCalls } from '../support/forwardCalls';
+import { REPO_ROOT, temporaryFolder } from '../support/paths';
+
+const ICL_TINY = join(REPO_ROOT, 'examples', 'models', 'icl-tiny');
+/** Per token, as in prefixReuse.test.ts: float rounding of kernel shapes, never a different computation. */
+const TOLERANCE_PER_TOKEN = 1e-5;
+
+async function oneAtATime(model: LanguageModel, prompts: readonly PromptInput[], options: GenerateOptions): Promise<Generation[]> {
+  const results: Generation[] = [];
+  for (const prompt of prompts) results.push(await model.generate(prompt, options));
+  return results;
+}
+
+/** Single-token passes: the decoding steps after the prompt pass. */
+function steps(calls: readonly { dims: number[]; pastLength: number }[]): number {
+  return calls.filter((call) => call.dims[1] === 1 && call.pastLength > 0).length;
+}
+
+/** Rows decoded in those steps, summed: one per row and step. */
+function rowSteps(calls: readonly { dims: number[]; pastLength: number }[]): number {
+  return calls.filter((call) => call.dims[1] === 1 && call.pastLength > 0).reduce((sum, call) => sum + call.dims[0]!, 0);
+}
+
+/** Prompt-completion demonstrations in icl-tiny's format; the query's key is among them. */
+const DEMONSTRATIONS = [
+  'my dot -> ink hot', 'one king -> ten oar happy dad ear', 'its lime -> for was car', 'its old -> pad saw ring',
+  'this tot -> nest dam day', 'that wad -> tan lily dad herb', 'no day -> yes dam',
+];
+function phrasePrompt(query: string): PromptInput {
+  return { text: `${DEMONSTRATIONS.join('\n')}\n${query} ->`, addSpecialTokens: true };
+}
+const ICL_PROMPTS = ['her dot', 'the king', 'my lime', 'a old', 'his tot', 'her wad'].map(phrasePrompt);
+const OPTIONS: GenerateOptions = { maxNewTokens: 12, stopSequences: ['\n'] };
+
+describe('drafts on icl-tiny (answers it gives by copying a demonstration)', () => {
+  let model: LanguageModel;
+  let expected: Generation[];
+
+  before(async () => {
+    model = await loadLanguageModel({ model: ICL_TINY, allowDownload: false, threads: 1 });
+    expected = await oneAtATime(model, ICL_PROMPTS, OPTIONS);
+  });
+  after(async () => model?.dispose());
+
+  test('the model answers by copying (what makes its drafts worth checking)', () => {
+    // Greedy decoding is deterministic: three are the matching demonstration's answer, the others come from other
+    // demonstrations' words (icl-tiny does not always pick the matching one; its SOURCE.md).
+    assert.deepEqual(expected.map((generation) => generation.text), [' ink hot', ' tar dad', ' tar dad', ' pad saw ring', ' pad saw ring', ' new pit']);
+    assert.ok(expected.every((generation) => generation.finishReason === 'stop-sequence'));
+  });
+
+  test('its own answers as drafts: the same generations from the prompt pass alone, no decoding step', async () => {
+    const drafts = expected.map((generation) => `${generation.text}\n`);
+    const { value, calls } = await recordingCalls(model, () => model.generateBatch!(ICL_PROMPTS, { ...OPTIONS, drafts }));
+    assert.deepEqual(value, expected);
+    assert.equal(calls.length, 1);
+    const plain = await recordingCalls(model, () => model.generateBatch!(ICL_PROMPTS, OPTIONS));
+    assert.deepEqual(plain.value, expected);
+    assert.equal(steps(plain.calls), Math.max(...expected.map((generation) => generation.tokenIds.length)) - 1);
+  });
+
+  test('wrong, half-right, too long, empty and missing drafts: the same generations', async () => {
+    const drafts = [' ink cold\n', ' ten oar sad', ' the end of a very long answer that goes on past the limit of twelve tokens', '', undefined, ' tan lily dad herb\nmore'];
+    const { value, calls } = await recordingCalls(model, () => model.generateBatch!(ICL_PROMPTS, { ...OPTIONS, drafts }));
+    assert.deepEqual(value, expected);
+    assert.ok(steps(calls) > 0, 'the rows whose drafts fail decode on');
+  });
+
+  test('a draft longer than the token limit ends at the limit, as generation does', async () => {
+    const options = { maxNewTokens: 2, stopSequences: ['\n'] };
+    const limited = await oneAtATime(model, ICL_PROMPTS, options);
+    const drafts = expected.map((generation) => `${generation.text}\n`);
+    const { value, calls } = await recordingCalls(model, () => model.generateBatch!(ICL_PROMPTS, { ...options, drafts }));
+    assert.deepEqual(value, limited);
+    assert.ok(value.every((generation) => generation.tokenIds.length === 2 && generation.finishReason === 'max-new-tokens'));
+    assert.equal(calls.length, 1);
+  });
+
+  test('the draft is scored from the pass that checked it: no forward pass, the score `score` gives', async () => {
+    const drafts = expected.map((generation) => `${generation.text}\n`);
+    await model.generateBatch!(ICL_PROMPTS, { ...OPTIONS, drafts });
+    const pairs = ICL_PROMPTS.map((prompt, i) => ({ prompt, continuation: drafts[i]! }));
+    const { value, calls } = await recordingCalls(model, () => model.scoreBatch!(pairs));
+    assert.equal(calls.length, 0);
+    for (const [i, pair] of pairs.entries()) {
+      const alone = await model.score(pair.prompt, pair.continuation);
+      assert.equal(value[i]!.tokenCount, alone.tokenCount);
+      assert.ok(Math.abs(value[i]!.logProb - alone.logProb) <= TOLERANCE_PER_TOKEN * alone.tokenCount, `pair ${i}: ${value[i]!.logProb} vs ${alone.logProb}`);
+    }
+    // Another continuation of the same prompts is scored after the kept prompt pass, as before drafts.
+    const others = ICL_PROMPTS.map((prompt) => ({ prompt, continuation: ' yes dam\n' }));
+    const other = await recordingCalls(model, () => model.scoreBatch!(others));
+    assert.equal(other.calls.length, 1);
+    const alone = await model.score(others[0]!.prompt, others[0]!.continuation);
+    assert.ok(Math.abs(other.value[0]!.logProb - alone.logProb) <= TOLERANCE_PER_TOKEN * alone.tokenCount);
+  });
+});
+
+describe('drafts on a built random Llama with a shared prefix (accepted counts differ by row)', () => {
+  const folder = temporaryFolder('pof-drafts-');
+  let model: LanguageModel;
+  const shared = 'Some shared instruction text that every prompt begins with.\n';
+  const tails = ['alpha', 'beta gamma delta', 'epsilon', 'zeta eta theta iota kappa', 'lambda mu'];
+  const limit = 10;
+
+  before(async () => {
+    model = await loadBuiltModel(folder.path, 11);
+  });
+  after(async () => {
+    await model?.dispose();
+    folder.remove();
+  });
+
+  // Random weights emit byte tokens that need not come back from their text, so this test gives the decoding
+  // loop drafts as tokens (what the runner makes of a draft's text): each row's own greedy answer held for a
+  // chosen number of tokens, then a token it would not choose.
+  test('drafts that hold for 0 to all of the answer, after a prefix: the same tokens, only the steps after each draft', async () => {
+    await (model as unknown as { loadWeights(): Promise<void> }).loadWeights();
+    const decoder = (model as unknown as { decoder: DecoderSession }).decoder;
+    const prefix = (await model.prefill!({ text: shared, addSpecialTokens: true })) as TransformersPrefix;
+    try {
+      const rows = tails.map((tail) => model.tokenizer.encode(shared + tail));
+      const width = Math.max(...rows.map((ids) => ids.length - prefix.tokenCount));
+      const decode = (drafts?: number[][]): Promise<number[][]> =>
+        decodePadded(decoder, { rows, width, prefix, drafts, ended: (_, ids) => ids.length >= limit, keepPromptPass: () => undefined });
+      const plain = await recordingCalls(model, () => decode());
+      const expected = plain.value;
+      const holds = [10, 3, 1, 0, 6];
+      const drafts = expected.map((ids, row) => [...ids.slice(0, holds[row]), (ids[holds[row]!] ?? 0) === 7 ? 8 : 7].slice(0, limit));
+      const drafted = await recordingCalls(model, () => decode(drafts));
+      assert.deepEqual(drafted.value, expected);
+      assert.ok(expected.every((ids) => ids.length === limit));
+      // A row decodes one step per token after the pass's: its held draft tokens and the token after them are free.
+      assert.deepEqual([rowSteps(drafted.calls), rowSteps(plain.calls)], [0 + 6 + 8 + 9 + 3, 5 * 9]);
+      // generateBatch (no drafts) agrees: the loop above is the one it runs.
+      const prompts = tails.map((tail) => ({ text: shared + tail, addSpecialTokens: true }));
+      assert.deepEqual((await model.generateBatch!(prompts, { maxNewTokens: limit, prefix })).map((generation) => generation.tokenIds), expected);
+    } finally {
+      prefix.dispose();
+    }
+  });
+});
