@@ -1,13 +1,14 @@
 /**
  * The k-sweep benchmark's pieces, each run in a child process of its own (scripts/bench.ts starts them):
  *
- *   --child ours   --model DIR --data FILE --selection random|first --held-out N --out FILE
+ *   --child ours   --model DIR --data FILE --selection random|first|similar --held-out N --out FILE
  *       runExperiment with the real runner (1 thread), no output cache; writes the CPU seconds and peak RSS of
  *       the sweep, and every prompt it generated for with the token ids it got.
  *   --child plain  --model DIR --prompts FILE --out FILE
  *       a plain transformers.js loop over the prompts the sweep sends (planned by `sweepPrompts`): tokenizer,
- *       then `model.generate` greedy per prompt (1 thread), no reuse of anything; writes its CPU seconds, peak
- *       RSS and the token ids it generated (scripts/bench.ts compares them with ours: `agreement`).
+ *       then `model.generate` greedy per prompt (1 thread), stopping at the prompt's stop sequences (a stopping
+ *       criterion that decodes the new tokens, as anyone would write it) and EOS, no reuse of anything; writes its
+ *       CPU seconds, peak RSS and the token ids it generated (scripts/bench.ts compares them with ours: `agreement`).
  *   --child llama  --gguf FILE --prompts FILE --out FILE
  *       the same prompts (as token ids) to llama-server (../shared/tools/llama-server, 1 thread, its prompt
  *       cache on), one request at a time; the server's CPU seconds and peak RSS from /proc.
@@ -48,8 +49,10 @@ export function sweepDataset(records: number): string {
   return lines.join('\n') + '\n';
 }
 
+export type SweepSelection = 'random' | 'first' | 'similar';
+
 /** Default settings (the answer cap from the references: maxNewTokens null) but the shot grid and held-out count. */
-function settingsFor(selection: 'random' | 'first', heldOut: number): CheckSettings {
+function settingsFor(selection: SweepSelection, heldOut: number): CheckSettings {
   return { ...DEFAULT_SETTINGS, shots: SWEEP_SHOTS, heldOut, seed: 1, selection };
 }
 
@@ -80,7 +83,7 @@ async function ours(values: Record<string, string | undefined>): Promise<SweepRe
   const start = process.cpuUsage();
   const began = performance.now();
   const report = await runExperiment({
-    file: values.data!, settings: settingsFor(values.selection as 'random' | 'first', Number(values['held-out'])), model: recording, cacheFolder: null,
+    file: values.data!, settings: settingsFor(values.selection as SweepSelection, Number(values['held-out'])), model: recording, cacheFolder: null,
   });
   const result: SweepResult = {
     cpuSeconds: cpuSecondsSince(start), wallSeconds: (performance.now() - began) / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024,
@@ -93,7 +96,8 @@ async function ours(values: Record<string, string | undefined>): Promise<SweepRe
 interface PlainTensor { data: ArrayLike<bigint | number>; dims: number[] }
 interface PlainApi {
   Tensor: new (type: string, data: BigInt64Array, dims: number[]) => PlainTensor;
-  AutoTokenizer: { from_pretrained(id: string, options: object): Promise<{ encode(text: string, options: object): number[] }> };
+  AutoTokenizer: { from_pretrained(id: string, options: object): Promise<{ encode(text: string, options: object): number[]; decode(ids: number[], options: object): string }> };
+  StoppingCriteria: new () => object;
   AutoModelForCausalLM: { from_pretrained(id: string, options: object): Promise<{ generate(options: object): Promise<PlainTensor>; dispose(): Promise<unknown> }> };
 }
 
@@ -110,10 +114,20 @@ async function plain(values: Record<string, string | undefined>): Promise<SweepR
   const generated: SweepResult['prompts'] = [];
   for (const prompt of prompts) {
     const ids = tokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
+    // Stop when the new tokens' text holds a stop sequence (transformers.js has no stop strings of its own).
+    class StopSequences extends tf.StoppingCriteria {
+      _call(rows: (number | bigint)[][]): boolean[] {
+        return rows.map((row) => {
+          const text = tokenizer.decode(row.slice(ids.length).map(Number), { skip_special_tokens: true });
+          return prompt.stopSequences.some((stop) => text.includes(stop));
+        });
+      }
+    }
     const output = await model.generate({
       input_ids: new tf.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
       attention_mask: new tf.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
       max_new_tokens: prompt.maxNewTokens, do_sample: false,
+      ...(prompt.stopSequences.length ? { stopping_criteria: [new StopSequences()] } : {}),
     });
     generated.push({ ...prompt, ids: Array.from(output.data, Number).slice(ids.length) });
   }
@@ -170,7 +184,7 @@ async function llama(values: Record<string, string | undefined>): Promise<SweepR
 }
 
 /** Every prompt the sweep will send (held-out items × shot counts, as a run builds them), without running the model. */
-export async function sweepPrompts(model: LanguageModel, file: string, selection: 'random' | 'first', heldOut: number): Promise<NonNullable<SweepResult['prompts']>> {
+export async function sweepPrompts(model: LanguageModel, file: string, selection: SweepSelection, heldOut: number): Promise<NonNullable<SweepResult['prompts']>> {
   const { planExperiment, previewPrompt } = await import('../src/engine/experiment/experiment');
   const plan = await planExperiment(file, settingsFor(selection, heldOut), model);
   const prompts: NonNullable<SweepResult['prompts']> = [];

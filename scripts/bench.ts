@@ -3,7 +3,7 @@
  * (ours, baseline, ours, baseline…), so a busy moment of the machine falls on both alike. Prints one table:
  * CPU seconds (minimum and median over the rounds) and peak RSS, and the ratio of the medians.
  *
- *   npm run bench [-- --quick] [-- --rounds N] [-- --megabytes N] [-- --only sweep|scan]
+ *   npm run bench [-- --quick] [-- --rounds N] [-- --megabytes N] [-- --only sweep|scan|stories|smol|icl]
  *
  * - k-sweep: shots 0, 1, 2, 4, 8, 16 on held-out items of a generated question/answer file (20 items; 4 with
  *   --quick), 24 new tokens, 1 onnxruntime thread, no output cache; on a random Llama of SmolLM2-135M's shape
@@ -26,7 +26,8 @@ import { build } from 'esbuild';
 import { buildTinyLlama, SMOLLM2_135M_SHAPE } from '../test/support/tinyLlama';
 import { generateScanFile, type ScanFileKind } from './bench-scan';
 import { loadLanguageModel } from '../src/engine/model/transformers/transformersModel';
-import { agreement, sweepDataset, sweepPrompts, type SweepResult } from './bench-sweep';
+import { agreement, sweepDataset, sweepPrompts, type SweepResult, type SweepSelection } from './bench-sweep';
+import { ICL_CHECKED_LABELS, writeIclClassification } from '../test/support/iclData';
 
 const { values } = parseArgs({
   options: {
@@ -83,7 +84,7 @@ function sweepChild(args: string[]): Promise<SweepResult> {
  * Each round runs ours, then the baseline (one child at a time: two at once would share the memory bandwidth
  * that decoding is bound by, unevenly), over the same prompts, planned beforehand as a run plans them.
  */
-async function sweepRow(model: string, file: string, selection: 'random' | 'first', heldOut: number, figure: string, baseline: 'plain' | 'llama'): Promise<Row> {
+async function sweepRow(model: string, file: string, selection: SweepSelection, heldOut: number, figure: string, baseline: 'plain' | 'llama'): Promise<Row> {
   const loaded = await loadLanguageModel({ model, allowDownload: false });
   const prompts = join(data, `sweep-prompts-${baseline}-${selection}.json`);
   writeFileSync(prompts, JSON.stringify({ prompts: await sweepPrompts(loaded, file, selection, heldOut) }));
@@ -109,17 +110,27 @@ async function sweep(): Promise<void> {
   const heldOut = quick ? 4 : 20;
   const file = join(data, 'sweep.jsonl');
   writeFileSync(file, sweepDataset(200));
-  if (existsSync(join(stories, 'stories260K.gguf'))) {
+  // --only names the sweep's rows to run: all of them, or one model's.
+  const wanted = (name: 'stories' | 'smol' | 'icl'): boolean => !values.only || values.only === 'sweep' || values.only === name;
+  if (wanted('stories') && existsSync(join(stories, 'stories260K.gguf'))) {
     rows.push(await sweepRow(stories, file, 'random', heldOut, `k-sweep, stories260K, random selection, ${heldOut} items`, 'llama'));
   }
   const smol = join(data, 'smollm2-135m-shape');
-  if (!existsSync(join(smol, 'onnx', 'model.onnx'))) {
+  if (wanted('smol') && !existsSync(join(smol, 'onnx', 'model.onnx'))) {
     log(`building a random Llama of SmolLM2-135M's shape in ${smol}`);
     await buildTinyLlama(smol, { shape: SMOLLM2_135M_SHAPE, seed: 1 });
   }
-  for (const selection of ['first', 'random'] as const) {
+  for (const selection of wanted('smol') ? (['first', 'random'] as const) : []) {
     rows.push(await sweepRow(smol, file, selection, heldOut, `k-sweep, SmolLM2-135M shape, ${selection} selection, ${heldOut} items × k = 0–16`, 'plain'));
   }
+  // A model that answers from its examples (icl-tiny copies the matching demonstration's label): its answers are
+  // mostly the references, which a random Llama's never are, so this row shows what checking the reference as a
+  // draft saves. Learnable labels as in test/unit/iclTiny.test.ts, 60 items.
+  if (!wanted('icl')) return;
+  const icl = join(data, 'icl-learnable.jsonl');
+  writeIclClassification(icl, { seed: 2026, records: 300, keys: 24, labels: ICL_CHECKED_LABELS });
+  const iclItems = quick ? 12 : 60;
+  rows.push(await sweepRow(join(root, 'examples', 'models', 'icl-tiny'), icl, 'similar', iclItems, `k-sweep, icl-tiny, similar selection, ${iclItems} items × k = 0–16`, 'plain'));
 }
 
 /** CPU seconds (user + system) and peak RSS of a command, from GNU time. */
@@ -182,8 +193,8 @@ function table(): string {
 async function main(): Promise<void> {
   const started = Date.now();
   const load = loadavg()[0]!;
-  if (values.only !== 'scan') await sweep();
-  if (values.only !== 'sweep') await scan();
+  if (!values.only || values.only !== 'scan') await sweep();
+  if (!values.only || values.only === 'scan') await scan();
   process.stdout.write(`${table()}\n\n${rounds} interleaved round(s)${quick ? ', --quick' : ''}; load average ${load.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores; ${((Date.now() - started) / 60000).toFixed(1)} min.\n`);
 }
 

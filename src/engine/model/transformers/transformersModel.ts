@@ -71,6 +71,7 @@ import {
   UNKNOWN_VOCABULARY_SIZE,
 } from './batchSizing';
 import { type DecoderSession, forwardRows, hasInput, hasKeyValueCacheOnly, idsTensor, onesTensor } from './forward';
+import { withEncodeMemo } from './encodeMemo';
 import { decodePadded } from './generation';
 import { loadModel, type ModelParts } from './load';
 import { emptyScore } from './logits';
@@ -135,11 +136,11 @@ class TransformersLanguageModel implements LanguageModel {
     this.tf = parts.tf;
     this.session = parts.session;
     this.openSession = parts.openSession;
-    this.rawTokenizer = parts.tokenizer;
+    this.rawTokenizer = withEncodeMemo(parts.tokenizer);
     this.id = parts.id;
     this.fingerprint = parts.fingerprint;
     this.loadMilliseconds = parts.loadMilliseconds;
-    this.tokenizer = new PretrainedTokenizer(parts.tokenizer);
+    this.tokenizer = new PretrainedTokenizer(this.rawTokenizer);
     const config = parts.config;
     const textConfig = isRecord(config.text_config) ? config.text_config : {};
     this.contextLength =
