@@ -47,6 +47,10 @@
  *   holds once), and `scoreBatch` scores continuations of those very prompts after it: a reference costs its
  *   own tokens, not its prompt's again;
  * - `prefill` may extend an earlier prefix (a fixed prompt's k shots begin its 2k): only the new tokens run.
+ * - drafts (`options.drafts`, the expected answers): run after the prompts in the prompt pass and kept while each
+ *   token is the greedy choice (generation.ts), so an answer the model gives anyway costs no decoding step, and a
+ *   continuation that is exactly the draft is scored from that pass (`draftScore`);
+ * - encodings are remembered (encodeMemo.ts): a run encodes each prompt for several purposes.
  *
  * `scoreBatch` pads pairs the same way for one forward pass per sub-batch; see its comment for the bounds.
  *
