@@ -8,6 +8,8 @@ import { parseTemplate, type PromptTemplate } from '../engine/prompt/template';
 import { DEFAULT_SETTINGS, type CheckSettings } from '../engine/settings';
 import { UsageError, UserFacingError } from './errors';
 import { ProgressLine } from './progress';
+import { modelsFolder } from '../engine/cacheFolders';
+import { cacheRoot } from './cacheFolder';
 
 export const INSPECT_OPTIONS = {
   json: { type: 'boolean' },
@@ -129,7 +131,7 @@ async function modelFacts(values: Values): Promise<ModelFacts> {
   const { loadLanguageModel } = await import('../engine/model/transformers/transformersModel');
   const model = await loadLanguageModel({
     model: String(values.model), dtype: (values.dtype as 'fp32' | undefined) ?? 'fp32',
-    cacheDir: values['cache-dir'] as string | undefined, allowDownload: !values.offline,
+    cacheDir: modelsFolder(cacheRoot(values)), allowDownload: !values.offline,
   });
   return { tokenizer: model.tokenizer, contextLength: model.contextLength, vocabularySize: model.vocabularySize, id: model.id };
 }

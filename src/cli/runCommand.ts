@@ -1,6 +1,5 @@
 /** `prompt-or-finetune run` and `demo`: measure the base model at several shot counts. */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { runExperiment, RunCancelledError, DatasetNotRunnableError } from '../engine/experiment/experiment';
@@ -12,7 +11,9 @@ import { renderReportMarkdown, summaryParagraph } from '../engine/report/markdow
 import { type CheckSettings, DEFAULT_MODEL, DEFAULT_SETTINGS, parseShots } from '../engine/settings';
 import { UsageError, UserFacingError } from './errors';
 import { checkSettings, datasetArgument, INSPECT_OPTIONS, integerOption, LIMITS, numberOption } from './inspectCommand';
+import { cacheRoot } from './cacheFolder';
 import { ProgressLine } from './progress';
+import { modelsFolder, outputsFolder } from '../engine/cacheFolders';
 
 export const RUN_OPTIONS = {
   ...INSPECT_OPTIONS,
@@ -37,12 +38,6 @@ export const RUN_OPTIONS = {
 } satisfies ParseArgsConfig['options'];
 
 type Values = Record<string, string | boolean | undefined>;
-
-/** Where outputs are cached between runs unless --cache-dir says otherwise. */
-export function defaultCacheFolder(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'prompt-or-finetune');
-}
 
 export async function runCommand(positionals: string[], values: Values): Promise<number> {
   const file = datasetArgument(positionals, 'run');
@@ -89,7 +84,7 @@ async function connectToEndpoint(endpoint: string, name: string, values: Values)
       endpoint, model: name, apiKey, concurrency, allowDownload: !values.offline,
       tokenizer: typeof values.tokenizer === 'string' ? values.tokenizer : undefined,
       chatTemplate: values['chat-template'] === true,
-      cacheDir: join(typeof values['cache-dir'] === 'string' ? values['cache-dir'] : defaultCacheFolder(), 'models'),
+      cacheDir: modelsFolder(cacheRoot(values)),
     });
   } catch (error) {
     if ((error as Error).name === 'EndpointError') throw new UserFacingError((error as Error).message);
@@ -187,7 +182,7 @@ async function loadModel(id: string, values: Values): Promise<LanguageModel> {
   try {
     return await loadLanguageModel({
       model: id, dtype, device, threads, allowDownload: !values.offline,
-      cacheDir: typeof values['cache-dir'] === 'string' ? join(values['cache-dir'], 'models') : join(defaultCacheFolder(), 'models'),
+      cacheDir: modelsFolder(cacheRoot(values)),
       onProgress: (event) => progress.update((event.percent ?? 0) / 100, event.file),
     });
   } finally {
@@ -243,7 +238,7 @@ async function measure(file: string, model: LanguageModel, values: Values): Prom
   if (settings.maxNewTokens !== null && settings.maxNewTokens >= model.contextLength) {
     throw new UsageError(`--max-new-tokens ${settings.maxNewTokens} leaves no room for a prompt in ${model.id}'s context of ${model.contextLength} tokens; give at most ${model.contextLength - 1}`);
   }
-  const cacheFolder = values['no-cache'] ? null : join(typeof values['cache-dir'] === 'string' ? values['cache-dir'] : defaultCacheFolder(), 'outputs');
+  const cacheFolder = values['no-cache'] ? null : outputsFolder(cacheRoot(values));
   const embedder = typeof values['embedding-model'] === 'string' ? await loadEmbedder(values['embedding-model'], values) : undefined;
 
   const controller = new AbortController();
@@ -290,7 +285,7 @@ const MEASURED_KINDS: readonly MeasuredVerdictKind[] = ['prompting-suffices', 's
 
 async function loadEmbedder(id: string, values: Values): Promise<Embedder> {
   const { loadEmbedder: load } = await import('../engine/model/embeddingModel');
-  return load({ model: id, allowDownload: !values.offline, cacheDir: join(typeof values['cache-dir'] === 'string' ? values['cache-dir'] : defaultCacheFolder(), 'models') });
+  return load({ model: id, allowDownload: !values.offline, cacheDir: modelsFolder(cacheRoot(values)) });
 }
 
 /**

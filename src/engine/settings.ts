@@ -36,6 +36,7 @@ export interface ModelSettings {
   dtype: ModelDtype;
   device: ModelDevice;
   threads?: number;
+  /** The cache folder: Hub downloads in its `models/`, cached outputs in `outputs/` (cacheFolders.ts), as the CLI's --cache-dir. */
   cacheDir?: string;
   allowDownload: boolean;
   /** An embedding model for similarity selection; BM25 when unset. */

@@ -6,6 +6,7 @@
 import { ModelLoadError } from '../engine/model/languageModel';
 import type { EndpointModel } from '../engine/model/endpoint/endpointModel';
 import type { ModelSettings } from '../engine/settings';
+import { modelsFolder } from '../engine/cacheFolders';
 
 export const ENDPOINT_TOKENIZER_SETTING = 'promptOrFinetune.endpointTokenizer';
 
@@ -15,7 +16,7 @@ export async function connectWithSettings(settings: ModelSettings & { endpoint: 
     return await connectEndpoint({
       endpoint: settings.endpoint, model: settings.model, apiKey, concurrency: settings.concurrency,
       tokenizer: settings.endpointTokenizer, chatTemplate: settings.endpointChatTemplate,
-      cacheDir: settings.cacheDir, allowDownload: settings.allowDownload, signal,
+      cacheDir: modelsFolder(settings.cacheDir), allowDownload: settings.allowDownload, signal,
     });
   } catch (error) {
     // Within connectEndpoint only the named tokenizer's load throws ModelLoadError (the server's faults are

@@ -11,6 +11,7 @@ import type { ModelSettings } from '../engine/settings';
 import { readModelSettings } from './configuration';
 import { connectWithSettings } from './endpointConnection';
 import { t } from './l10n';
+import { modelsFolder } from '../engine/cacheFolders';
 
 /** The SecretStorage key of the serving engine's API key. */
 const API_KEY_SECRET = 'promptOrFinetune.endpointApiKey';
@@ -127,7 +128,7 @@ export class ModelService implements vscode.Disposable {
         token?.onCancellationRequested(() => controller.abort());
         const { loadTokenizerOnly } = await import('../engine/model/tokenizerOnly');
         const started = Date.now();
-        const facts = await loadTokenizerOnly({ model: settings.model, cacheDir: settings.cacheDir, allowDownload: settings.allowDownload, signal: controller.signal });
+        const facts = await loadTokenizerOnly({ model: settings.model, cacheDir: modelsFolder(settings.cacheDir), allowDownload: settings.allowDownload, signal: controller.signal });
         this.log.info(`Read the tokenizer and config of ${settings.model} in ${Date.now() - started} ms (context ${facts.contextLength}, vocabulary ${facts.vocabularySize}); the weights load in the run worker only`);
         return facts;
       },

@@ -9,6 +9,7 @@ import { DatasetNotRunnableError, planExperiment, previewPrompt, type Experiment
 import type { BuiltPrompt } from '../engine/prompt/builder';
 import { readCheckSettings } from './configuration';
 import type { ModelService } from './modelService';
+import { modelsFolder } from '../engine/cacheFolders';
 
 export const PREVIEW_SCHEME = 'prompt-or-finetune-prompt';
 
@@ -90,7 +91,7 @@ export class PromptPreviews implements vscode.TextDocumentContentProvider, vscod
     this.invalidate();
     // Similar selection with an embedding model: the preview embeds the pool too, so it shows what a run sends.
     const embedder = settings.selection === 'similar' && modelSettings.embeddingModel
-      ? await (await import('../engine/model/embeddingModel')).loadEmbedder({ model: modelSettings.embeddingModel, cacheDir: modelSettings.cacheDir, allowDownload: modelSettings.allowDownload })
+      ? await (await import('../engine/model/embeddingModel')).loadEmbedder({ model: modelSettings.embeddingModel, cacheDir: modelsFolder(modelSettings.cacheDir), allowDownload: modelSettings.allowDownload })
       : undefined;
     const plan = planExperiment(dataset.fsPath, settings, model, { embedder });
     this.plan = { key, plan, ...(embedder ? { dispose: () => embedder.dispose() } : {}) };

@@ -14,6 +14,7 @@ import { t } from './l10n';
 import type { ModelService } from './modelService';
 import type { ReportStore } from './reportStore';
 import type { RunRequest, WorkerToHost } from './runProtocol';
+import { outputsFolder } from '../engine/cacheFolders';
 
 /** A kept model is freed after this long without a run. */
 const IDLE_MS = 10 * 60 * 1000;
@@ -86,7 +87,7 @@ export class RunController implements vscode.Disposable {
     const apiKey = model.endpoint ? await this.models.apiKey() : undefined;
     const request: RunRequest = {
       file: uri.fsPath, settings: readCheckSettings(), model,
-      outputCache: path.join(model.cacheDir ?? this.storageFolder, 'outputs'),
+      outputCache: outputsFolder(model.cacheDir ?? this.storageFolder),
       ...(apiKey ? { apiKey } : {}),
     };
     this.log.info(`Run on ${uri.fsPath} with ${model.model}${model.endpoint ? ` at ${model.endpoint}` : ''}: shots ${request.settings.shots.join(',')}, ${request.settings.heldOut} held out, selection ${request.settings.selection}`);

@@ -9,6 +9,7 @@ import { ModelLoadError, ModelRunError, type LanguageModel } from '../engine/mod
 import type { ModelSettings } from '../engine/settings';
 import { connectWithSettings } from './endpointConnection';
 import type { HostToWorker, RunRequest, WorkerToHost } from './runProtocol';
+import { modelsFolder } from '../engine/cacheFolders';
 
 const port = parentPort!;
 const post = (message: WorkerToHost): void => port.postMessage(message);
@@ -44,7 +45,7 @@ async function model(settings: ModelSettings, apiKey: string | undefined, signal
   const { loadLanguageModel } = await import('../engine/model/transformers/transformersModel');
   const loaded = await loadLanguageModel({
     model: settings.model, dtype: settings.dtype, device: settings.device, threads: settings.threads,
-    cacheDir: settings.cacheDir, allowDownload: settings.allowDownload, signal,
+    cacheDir: modelsFolder(settings.cacheDir), allowDownload: settings.allowDownload, signal,
     onProgress: (event) => {
       // Only real downloads are news: a local folder has none, and 'ready' is the end of the load.
       if (event.status !== 'download' && event.status !== 'progress') return;
@@ -64,7 +65,7 @@ async function run(request: RunRequest): Promise<void> {
     modelLoaded = held.loaded;
     controller.signal.throwIfAborted();
     const embedder = request.model.embeddingModel
-      ? await (await import('../engine/model/embeddingModel')).loadEmbedder({ model: request.model.embeddingModel, cacheDir: request.model.cacheDir, allowDownload: request.model.allowDownload })
+      ? await (await import('../engine/model/embeddingModel')).loadEmbedder({ model: request.model.embeddingModel, cacheDir: modelsFolder(request.model.cacheDir), allowDownload: request.model.allowDownload })
       : undefined;
     try {
       post({ type: 'phase', phase: 'reading', message: 'Reading the dataset and building the prompts…' });

@@ -110,3 +110,12 @@ test('an offline Hub model fails with a message that says how to point at a loca
   assert.equal(result.status, 1);
   assert.match(result.stderr, /^prompt-or-finetune: no-such-org\/no-such-model is not in the model cache .* downloads are disabled\. .*local folder/);
 });
+
+test('run and inspect look for a Hub model in one place: the cache folder\'s models/ (as the extension does)', () => {
+  const cache = join('/tmp', 'pof-no-such-cache');
+  for (const command of ['run', 'inspect']) {
+    const result = cli(command, join(REPO_ROOT, 'examples', 'capitals.jsonl'), '--model', 'no-such-org/no-such-model', '--cache-dir', cache, '--offline');
+    assert.equal(result.status, 1, `${command}: ${result.stderr}`);
+    assert.ok(result.stderr.includes(`is not in the model cache (${join(cache, 'models')}:`), `${command}: ${result.stderr}`);
+  }
+});
