@@ -22,6 +22,8 @@ export interface OnnxSummary {
   outputs: OnnxValue[];
   /** External data files (relative to the ONNX file's folder) and the bytes of each that the weights need. */
   externalData: Map<string, number>;
+  /** The operators of the main graph's nodes (`MatMul`, `DynamicQuantizeLinear`…). */
+  opTypes: Set<string>;
 }
 
 /** The file is not a whole ONNX model; the message says why, in a phrase ("it is cut short: …"). */
@@ -31,6 +33,8 @@ export class OnnxFormatError extends Error {
 
 // Field numbers from onnx.proto.
 const MODEL_GRAPH = 7;
+const GRAPH_NODE = 1;
+const NODE_OP_TYPE = 4;
 const GRAPH_INITIALIZER = 5;
 const GRAPH_INPUT = 11;
 const GRAPH_OUTPUT = 12;
@@ -212,10 +216,25 @@ function initializerExternalData(cursor: FileCursor, end: number): [string, numb
   return external && location ? [location, dataEnd] : undefined;
 }
 
+/** A node's operator; its other fields (a Constant's tensor among them) are skipped unread. */
+function nodeOpType(cursor: FileCursor, end: number): string | undefined {
+  let opType: string | undefined;
+  while (cursor.position < end) {
+    const header = fieldHeader(cursor);
+    if (header.field === NODE_OP_TYPE && header.wire === LENGTH_DELIMITED) opType = cursor.bytes(fieldLength(cursor, end, 'node')).toString('utf8');
+    else skipValue(cursor, header, end, 'node');
+  }
+  return opType;
+}
+
 function readGraph(cursor: FileCursor, end: number, summary: OnnxSummary): void {
   while (cursor.position < end) {
     const header = fieldHeader(cursor);
-    if (header.wire === LENGTH_DELIMITED && (header.field === GRAPH_INPUT || header.field === GRAPH_OUTPUT)) {
+    if (header.wire === LENGTH_DELIMITED && header.field === GRAPH_NODE) {
+      const length = fieldLength(cursor, end, 'graph');
+      const opType = nodeOpType(cursor, cursor.position + length);
+      if (opType) summary.opTypes.add(opType);
+    } else if (header.wire === LENGTH_DELIMITED && (header.field === GRAPH_INPUT || header.field === GRAPH_OUTPUT)) {
       const value = valueInfo(cursor.bytes(fieldLength(cursor, end, 'graph')));
       (header.field === GRAPH_INPUT ? summary.inputs : summary.outputs).push(value);
     } else if (header.wire === LENGTH_DELIMITED && header.field === GRAPH_INITIALIZER) {
@@ -233,7 +252,7 @@ export function readOnnxSummary(file: string): OnnxSummary {
   const fd = fs.openSync(file, 'r');
   try {
     const cursor = new FileCursor(fd, fs.fstatSync(fd).size);
-    const summary: OnnxSummary = { inputs: [], outputs: [], externalData: new Map() };
+    const summary: OnnxSummary = { inputs: [], outputs: [], externalData: new Map(), opTypes: new Set() };
     let graphs = 0;
     while (cursor.position < cursor.size) {
       const header = fieldHeader(cursor);
@@ -251,6 +270,18 @@ export function readOnnxSummary(file: string): OnnxSummary {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Operators that compute one statistic over their whole input, every row of a batch and every position at once:
+ * dynamic quantization's activation scale (the `q8` files' MatMulInteger inputs). In such a graph a row's result
+ * depends on the rows and tokens run beside it.
+ */
+const BATCH_COUPLED_OPS = ['DynamicQuantizeLinear', 'DynamicQuantizeMatMul', 'DynamicQuantizeLSTM'];
+
+/** The batch-coupled operators (BATCH_COUPLED_OPS) a summary's graph uses. */
+export function batchCoupledOps(summary: OnnxSummary): string[] {
+  return BATCH_COUPLED_OPS.filter((op) => summary.opTypes.has(op));
 }
 
 /** The external data files a summary names that are missing or shorter than the weights need: one phrase each. */

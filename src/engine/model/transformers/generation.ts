@@ -95,28 +95,33 @@ export async function decodePadded(s: DecoderSession, decoding: PaddedDecoding):
   past = undefined;
 
   const { generated, next, live, lastLogits, draftLogProbs } = readPass(outputs.logits, rows, drafts, read, total, ended);
-  // Kept for the references' scores (the steps below do not change it: each returns a new cache): the prompts'
-  // columns only, without the prefix's, which the prefix itself holds, nor the drafts'.
-  // (Only [batch, heads, length, dim] key/value tensors can be cut so; other states, e.g. a recurrent one, keep
-  // all, and a pass with drafts cannot be kept without cutting them.)
-  const present = pastFromOutputs(outputs);
+  let present: Record<string, TfTensor> | undefined = pastFromOutputs(outputs);
   outputs = {};
+  // (Only [batch, heads, length, dim] key/value tensors can be cut to some columns; other states, e.g. a recurrent
+  // one, cannot, and then the runner gives no drafts.)
   const cuttable = Object.values(present).every((tensor) => tensor.dims.length === 4 && tensor.dims[2] === inputColumns);
-  if (cuttable || draftWidth === 0) {
-    const from = prefix && cuttable ? skip : 0;
-    const cache = cuttable && (from > 0 || draftWidth > 0) ? cacheColumns(s.tf, present, from, columns) : present;
-    const bytes = Object.values(cache).reduce((sum, tensor) => sum + (tensor.data as unknown as ArrayBufferView).byteLength, 0);
-    keepPromptPass({ prompts: rows, ...(from > 0 ? { prefix } : {}), cache, mask: padded.mask, columns, lastLogits, drafts, draftLogProbs, bytes });
-  }
-  if (live.length === 0) return generated;
   if (draftWidth > 0 && !cuttable) throw new Error('A draft was given for a model whose cache cannot be cut to the accepted tokens.');
+
+  // Kept for the references' scores (the steps below do not change it: each returns a new cache): the prompts'
+  // columns only, without the prefix's, which the prefix itself holds, nor the drafts'. Copied out before the
+  // pass's cache is realigned in place; where it is exactly the decoding cache (no prefix, every row live, no draft
+  // token accepted) it is the same tensors, not a copy.
+  const accepted = live.map((row) => generated[row]!.length);
+  const from = prefix && cuttable ? skip : 0;
+  const sameAsDecoding = from === 0 && draftWidth > 0 && live.length === count && Math.max(...accepted) === 0;
+  let cache = from === 0 && draftWidth === 0 ? present : sameAsDecoding ? undefined : cacheColumns(s.tf, present, from, columns);
 
   // The live rows' cache and mask: each row's prompt and accepted draft tokens, aligned to end at the same
   // column (the accepted counts differ), padding (mask 0) between the prefix and the row's tokens.
-  const accepted = live.map((row) => generated[row]!.length);
-  let { cache: pastCache, mask, maskColumns } = draftWidth > 0
-    ? alignAccepted(s, present, inputMask, inputColumns, columns, skip, live, accepted)
+  const decodingState = live.length === 0 ? undefined : draftWidth > 0
+    ? alignAcceptedInPlace(s, present, inputMask, inputColumns, columns, skip, live, accepted)
     : { cache: present, mask: padded.mask, maskColumns: columns };
+  cache ??= decodingState!.cache;
+  const bytes = Object.values(cache).reduce((sum, tensor) => sum + (tensor.data as unknown as ArrayBufferView).byteLength, 0);
+  keepPromptPass({ prompts: rows, ...(from > 0 ? { prefix } : {}), cache, mask: padded.mask, columns, lastLogits, drafts, draftLogProbs, bytes });
+  present = undefined; // held from here by the decoding cache (realigned in its buffers) and the kept pass only
+  if (!decodingState) return generated;
+  let { cache: pastCache, mask, maskColumns } = decodingState;
   let liveRows = live;
   let nextTokens = next;
   for (;;) {
@@ -228,8 +233,13 @@ function withDrafts(
  * its prompt and its first `accepted[r]` draft columns, shifted right so that every row ends at the same column;
  * the columns opened between prefix and prompt are padding (mask 0, never attended to). Keys carry their
  * positions already (rotary embeddings are applied before the cache), so moving columns changes nothing.
+ *
+ * Done inside the pass's own buffers (`present` is not used afterwards), so the realigned cache costs no second
+ * copy of the batch's cache at its peak: row blocks only move towards the start (live rows ascend, and a new block,
+ * at most the drafts' width shorter, never begins after its old place), and `copyWithin` moves overlapping ranges
+ * as memmove does. The padding keeps stale, finite values, which the mask hides.
  */
-function alignAccepted(
+function alignAcceptedInPlace(
   s: DecoderSession, present: Record<string, TfTensor>, inputMask: BigInt64Array, inputColumns: number, columns: number, skip: number,
   live: readonly number[], accepted: readonly number[],
 ): { cache: Record<string, TfTensor>; mask: BigInt64Array; maskColumns: number } {
@@ -246,17 +256,16 @@ function alignAccepted(
   for (const [name, tensor] of Object.entries(present)) {
     const [, heads, length, dim] = tensor.dims as [number, number, number, number];
     const data = tensor.data as unknown as Float32Array;
-    const copy = new (data.constructor as Float32ArrayConstructor)(live.length * heads * maskColumns * dim);
     live.forEach((row, r) => {
       const shift = most - accepted[r]!;
       for (let head = 0; head < heads; head++) {
         const from = (row * heads + head) * length * dim;
         const to = (r * heads + head) * maskColumns * dim;
-        copy.set(data.subarray(from, from + skip * dim), to);
-        copy.set(data.subarray(from + skip * dim, from + (columns + accepted[r]!) * dim), to + (skip + shift) * dim);
+        data.copyWithin(to, from, from + skip * dim);
+        data.copyWithin(to + (skip + shift) * dim, from + skip * dim, from + (columns + accepted[r]!) * dim);
       }
     });
-    cache[name] = new s.tf.Tensor(tensor.type, copy, [live.length, heads, maskColumns, dim]);
+    cache[name] = new s.tf.Tensor(tensor.type, data.subarray(0, live.length * heads * maskColumns * dim), [live.length, heads, maskColumns, dim]);
   }
   return { cache, mask, maskColumns };
 }

@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { fingerprintModelFolder } from '../fingerprint';
+import { fingerprintModelFolder, onnxFileForDtype } from '../fingerprint';
+import { batchCoupledOps, readOnnxSummary } from '../onnxSummary';
 import { ModelLoadError, type LanguageModel, type LoadProgress, type ModelLoadOptions } from '../languageModel';
 import {
   checkLocalModel,
@@ -222,6 +223,7 @@ async function loadSerialized(
     });
     const context: LoadContext = { plan, stage: 'model', dtype, device };
     parts = {
+      batchCoupledOps: graphBatchCoupledOps(path.join(folder, onnxFileForDtype(dtype))),
       tf,
       tokenizer,
       config,
@@ -326,4 +328,18 @@ export interface ModelParts {
   id: string;
   fingerprint: string;
   loadMilliseconds: number;
+  /**
+   * Operators of the graph that couple the rows of a batch (onnxSummary.ts, batchCoupledOps: dynamic
+   * quantization's one activation scale per input); [] when each row computes alone.
+   */
+  batchCoupledOps: string[];
+}
+
+/** The ONNX file's batch-coupled operators; [] when the file cannot be read here (opening it will say why). */
+function graphBatchCoupledOps(file: string): string[] {
+  try {
+    return batchCoupledOps(readOnnxSummary(file));
+  } catch {
+    return [];
+  }
 }

@@ -115,6 +115,7 @@ class TransformersLanguageModel implements LanguageModel {
   readonly tokenizer: PretrainedTokenizer;
   /** How long `loadLanguageModel` spent in transformers (tokenizer and session), in milliseconds. */
   readonly loadMilliseconds: number;
+  readonly capabilities?: Readonly<Record<string, string>>;
 
   private readonly tf: TransformersApi;
   private session: TfModel | undefined;
@@ -135,6 +136,12 @@ class TransformersLanguageModel implements LanguageModel {
    * a prefix it computed serves the model it wraps and the other way round.
    */
   private readonly sessionIdentity = {};
+  /**
+   * True when the graph couples the rows of a batch (dynamic quantization: one activation scale for its whole
+   * input; ModelParts.batchCoupledOps): a prompt's result would then depend on the prompts, prefix or draft run
+   * beside it, so every prompt and scored pair runs alone, as `generate` and `score` run it, and prefixes hold no cache.
+   */
+  private readonly rowsAlone: boolean;
 
   constructor(parts: ModelParts) {
     this.tf = parts.tf;
@@ -145,6 +152,12 @@ class TransformersLanguageModel implements LanguageModel {
     this.fingerprint = parts.fingerprint;
     this.loadMilliseconds = parts.loadMilliseconds;
     this.tokenizer = new PretrainedTokenizer(this.rawTokenizer);
+    this.rowsAlone = parts.batchCoupledOps.length > 0;
+    if (this.rowsAlone) {
+      this.capabilities = {
+        batching: `none: the graph quantizes activations with one scale for all of its input (${parts.batchCoupledOps.join(', ')}), so a prompt's output would depend on the prompts beside it; each prompt runs alone`,
+      };
+    }
     const config = parts.config;
     const textConfig = isRecord(config.text_config) ? config.text_config : {};
     this.contextLength =
@@ -203,6 +216,7 @@ class TransformersLanguageModel implements LanguageModel {
       const encoded = prompts.map((prompt) => this.encodePrompt(prompt));
       encoded.forEach((ids, index) => this.checkPromptLength(ids.length, prompts.length > 1 ? index : undefined));
       this.lastPromptPasses = [];
+      if (this.rowsAlone) return this.eachAlone(encoded, (ids) => this.generateNow(undefined, ids, options), options.onEach, signal);
       const results = new Array<Generation | undefined>(prompts.length);
       const withPrefix: number[] = [];
       const without: number[] = [];
@@ -273,6 +287,7 @@ class TransformersLanguageModel implements LanguageModel {
       const rows = pairs.map((pair, index) =>
         this.scoredRow(pair.prompt, pair.continuation, pairs.length > 1 ? index : undefined),
       );
+      if (this.rowsAlone) return this.eachAlone(rows, async (row) => (row ? scoreAlone(this.decoder, row) : emptyScore()), options?.onEach, signal);
       const results = new Array<ContinuationScore | undefined>(pairs.length);
       const withPrefix: number[] = [];
       const without: number[] = [];
@@ -343,6 +358,8 @@ class TransformersLanguageModel implements LanguageModel {
       if (ids.length >= this.contextLength) {
         throw new Error(`The prefix has ${ids.length} tokens; the model's context is ${this.contextLength}.`);
       }
+      // A prefix computed apart would change what the prompts after it compute where rows are coupled.
+      if (this.rowsAlone) return new TransformersPrefix(this.sessionIdentity, prefix.text, ids, undefined);
       const vocabulary = this.vocabularySize > 0 ? this.vocabularySize : UNKNOWN_VOCABULARY_SIZE;
       const positioned = hasInput(this.decoder, 'position_ids');
       const chunk = positioned ? Math.max(1, options?.chunkTokens ?? Math.floor(MAX_PREFILL_LOGIT_BYTES / (vocabulary * 4))) : ids.length;
@@ -538,6 +555,18 @@ class TransformersLanguageModel implements LanguageModel {
     rows.forEach((ids, row) => done(row, this.finish(ids, generated[row]!, stopSequences)));
   }
 
+
+  /** `run` for each item in turn, inside the queue, each result handed to `onEach` as it ends. */
+  private async eachAlone<I, R>(items: readonly I[], run: (item: I) => Promise<R>, onEach: ((index: number, result: R) => void) | undefined, signal?: AbortSignal): Promise<R[]> {
+    const results: R[] = [];
+    for (const [index, item] of items.entries()) {
+      signal?.throwIfAborted();
+      results.push(await run(item));
+      onEach?.(index, results[index]!);
+    }
+    signal?.throwIfAborted();
+    return results;
+  }
 
   /**
    * Each prompt's draft (`options.drafts`) as the tokens that follow its prompt's own: the joint tokenization of
