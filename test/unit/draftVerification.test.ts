@@ -104,7 +104,7 @@ describe('drafts on icl-tiny (answers it gives by copying a demonstration)', () 
       while (held < draftIds.length && draftIds[held] === expected[row]!.tokenIds[held]) held++;
       return held;
     });
-    assert.deepEqual(holds, [2, 0, 0, 0, 0, 0]);
+    assert.deepEqual(holds, [2, 1, 5, 0, 0, 3]); // the third holds to its end of answer, where generation stops
     const after = expected.map((generation, row) => generation.tokenIds.length - Math.min(generation.tokenIds.length, holds[row]! + 1));
     assert.equal(rowSteps(calls), after.reduce((sum, n) => sum + n, 0));
   });
