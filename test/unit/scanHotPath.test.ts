@@ -9,14 +9,15 @@
  * Run: node --import tsx --test test/unit/scanHotPath.test.ts
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { inspectDataset } from '../../src/engine/dataset/inspect';
 import { temporaryFolder } from '../support/paths';
 
-import { duplicateKey, duplicateKeyHash, DuplicateTracker, hash32, hash64, trimmedHash32 } from '../../src/engine/dataset/statistics';
+import { duplicateKeyHash, DuplicateTracker, hash32, hash64, trimmedHash32 } from '../../src/engine/dataset/duplicates';
+import { duplicateKey } from '../../src/engine/dataset/statistics';
 import { seededRandom } from '../../src/engine/random';
 
 /** Characters that stay, and characters that NFKC, lower-casing or composition change (or that change a neighbour). */
@@ -67,6 +68,33 @@ test('duplicateKeyHash agrees with duplicateKey for every UTF-16 code unit, at e
       assert.deepEqual([...duplicateKeyHash(text)], expected(text), `U+${unit.toString(16)} in ${JSON.stringify(text)}`);
     }
   }
+});
+
+test('duplicateKeyHash agrees with duplicateKey for characters beyond U+FFFF (every 61st, and the first of each block of 1,024)', () => {
+  for (let point = 0x10000; point <= 0x10ffff; point += point % 1024 === 0 ? 1 : 61) {
+    const character = String.fromCodePoint(point);
+    for (const text of [character, `a${character}`, `Ab${character} ${character}`, `${character}${character}Z`]) {
+      assert.deepEqual([...duplicateKeyHash(text)], expected(text), `U+${point.toString(16)} in ${JSON.stringify(text)}`);
+    }
+  }
+});
+
+test('duplicateKeyHash agrees with duplicateKey wherever a piece stands in a block of eight code units', () => {
+  const pieces = ['  ', ' ', '\t', 'É', 'é', '🙂', '🄰', '\ud83d', '\ude42', 'e\u0301', '数', '\u3000', 'Z'];
+  for (const piece of pieces) {
+    for (let before = 0; before <= 17; before++) {
+      for (const after of ['', 'b', 'abcdefg', 'abcdefgh ']) {
+        const text = `${'xY'.repeat(9).slice(0, before)}${piece}${after}`;
+        assert.deepEqual([...duplicateKeyHash(text)], expected(text), JSON.stringify(text));
+        assert.deepEqual([...duplicateKeyHash(text, text)], expected(`${text}\n${text}`), JSON.stringify([text, text]));
+      }
+    }
+  }
+});
+
+test('the committed WebAssembly (keyHashModule.ts) is what keyHash.wat compiles to', async () => {
+  const { keyHashModuleSource, MODULE_FILE } = await import('../../scripts/build-wasm.mjs');
+  assert.equal(readFileSync(MODULE_FILE, 'utf8'), await keyHashModuleSource(), 'run `npm run build` and commit keyHashModule.ts');
 });
 
 test('texts longer than the scratch, and lone surrogates, are hashed as themselves', () => {
