@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import { inspectDataset } from '../../src/engine/dataset/inspect';
 import { temporaryFolder } from '../support/paths';
 
-import { duplicateKeyHash, DuplicateTracker, hash32, hash64, trimmedHash32 } from '../../src/engine/dataset/duplicates';
+import { duplicateKeyHash, DuplicateTracker, hash32, hash64, keyAndReferenceHash, trimmedHash32 } from '../../src/engine/dataset/duplicates';
 import { duplicateKey } from '../../src/engine/dataset/statistics';
 import { seededRandom } from '../../src/engine/random';
 
@@ -89,6 +89,17 @@ test('duplicateKeyHash agrees with duplicateKey wherever a piece stands in a blo
         assert.deepEqual([...duplicateKeyHash(text, text)], expected(`${text}\n${text}`), JSON.stringify([text, text]));
       }
     }
+  }
+});
+
+test('keyAndReferenceHash is duplicateKeyHash and trimmedHash32 at once, for pieces and random texts', () => {
+  const random = seededRandom(13);
+  const text = (pieces: number): string => Array.from({ length: pieces }, () => PIECES[Math.floor(random() * PIECES.length)]).join('');
+  for (let n = 0; n < 3000; n++) {
+    const [input, reference] = [text(Math.floor(random() * 30)), text(Math.floor(random() * 30))];
+    const context = random() < 0.5 ? '' : text(Math.floor(random() * 30));
+    const both = [...keyAndReferenceHash(input, reference, context)];
+    assert.deepEqual(both, [...duplicateKeyHash(input, context), trimmedHash32(reference)], JSON.stringify([input, reference, context]));
   }
 });
 

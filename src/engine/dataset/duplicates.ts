@@ -28,7 +28,7 @@ const SPACES = 16;
 const ASTRAL_TABLE = 0x10000;
 const HASH_OUT = 0x110000;
 const TEXT = 0x110100;
-/** The module stores 16 bytes of padding after the text. */
+/** The module reads up to 14 bytes past a text (and does not use them). */
 const PADDING_BYTES = 16;
 
 interface KeyHasher {
@@ -103,20 +103,12 @@ export function hash64(text: string): [number, number] {
 /**
  * A 32-bit hash of a reference, which the tracker only compares with the first reference of the same input
  * (a different one is a conflict; two that differ hash alike with odds of 1 in 4 billion, and the conflict
- * would go uncounted). References are most of a long record, so they are hashed as UTF-8 (one byte a
- * character where they are ASCII, half the memory of UTF-16). A text with a lone surrogate, which UTF-8
- * writes as U+FFFD like a real one, is hashed by its UTF-16 code units instead.
+ * would go uncounted): the bytes of its UTF-16 code units, sixteen a block.
  */
 export function hash32(text: string): number {
   const state = hasher();
-  reserveText(state, Math.ceil((3 * text.length) / 2));
-  const length = state.bytes.write(text, TEXT, 'utf8');
-  // ASCII text (one byte a unit) cannot hold a surrogate.
-  if (length !== text.length && !(text as string & { isWellFormed(): boolean }).isWellFormed()) {
-    hashText(state, writeUnits(state, text, 0), false);
-  } else {
-    state.hashBytes(TEXT, length);
-  }
+  reserveText(state, text.length);
+  state.hashBytes(TEXT, 2 * writeUnits(state, text, 0));
   return state.out[0]!;
 }
 
@@ -134,23 +126,60 @@ const keyHash = new Uint32Array(2);
  */
 export function duplicateKeyHash(input: string, context = ''): Uint32Array {
   const state = hasher();
-  const fast = state.fastPathAgrees ? fastKeyHash(state, input, context) : undefined;
-  if (fast) return fast;
+  return (state.fastPathAgrees && fastKeyHash(state, input, context)) || builtKeyHash(input, context);
+}
+
+/** The key's hash by building the key. */
+function builtKeyHash(input: string, context: string): Uint32Array {
   const [high, low] = hash64(duplicateKey(context ? `${input}\n${context}` : input));
   keyHash[0] = high;
   keyHash[1] = low;
   return keyHash;
 }
 
-/** The key's hash by the fast path, or undefined where the key must be built. */
-function fastKeyHash(state: KeyHasher, input: string, context: string): Uint32Array | undefined {
+/**
+ * `duplicateKeyHash(input, context)` and `trimmedHash32(reference)` at once, in `[high, low, reference]`
+ * (overwritten by the next call): the input, its context and the reference of a short record are copied
+ * into the module's memory as one string, since each copy costs more in the call than in the copying.
+ */
+export function keyAndReferenceHash(input: string, reference: string, context = ''): Uint32Array {
+  const state = hasher();
+  const trimmed = reference.trim();
+  const keyLength = context ? input.length + 1 + context.length : input.length;
+  reserveText(state, keyLength + trimmed.length);
+  if (keyLength + trimmed.length <= JOINED_WRITE_UNITS) {
+    writeUnits(state, context ? `${input} ${context}${trimmed}` : input + trimmed, 0);
+  } else {
+    // Longer texts: joining them would cost a copy (Node flattens the string) for a call saved.
+    writeUnits(state, input, 0);
+    if (context) {
+      state.bytes[TEXT + 2 * input.length] = 0x20;
+      state.bytes[TEXT + 2 * input.length + 1] = 0;
+      writeUnits(state, context, input.length + 1);
+    }
+    writeUnits(state, trimmed, keyLength);
+  }
+  state.hashBytes(TEXT + 2 * keyLength, 2 * trimmed.length);
+  keyAndReference[2] = state.out[0]!;
+  const key = (state.fastPathAgrees && fastKeyHash(state, input, context, true)) || builtKeyHash(input, context);
+  keyAndReference[0] = key[0]!;
+  keyAndReference[1] = key[1]!;
+  return keyAndReference;
+}
+
+const keyAndReference = new Uint32Array(3);
+/** Up to this many code units, the texts of a record are copied as one string. */
+const JOINED_WRITE_UNITS = 1024;
+
+/**
+ * The key's hash by the fast path, or undefined where the key must be built. `written`: the input (and a
+ * space and the context) are in memory already.
+ */
+function fastKeyHash(state: KeyHasher, input: string, context: string, written = false): Uint32Array | undefined {
   const length = context ? input.length + 1 + context.length : input.length;
-  reserveText(state, length);
-  writeUnits(state, input, 0);
-  if (context) {
-    state.bytes[TEXT + 2 * input.length] = 0x20;
-    state.bytes[TEXT + 2 * input.length + 1] = 0;
-    writeUnits(state, context, input.length + 1);
+  if (!written) {
+    reserveText(state, length);
+    writeUnits(state, context ? `${input} ${context}` : input, 0);
   }
   let flags = hashText(state, length, true);
   if (flags & UNDECIDED) {
@@ -237,11 +266,11 @@ export class DuplicateTracker {
 
   /** An input (with its context, joined as `${input}\n${context}`: see duplicateKeyHash) and its reference. */
   add(input: string, reference: string, context = ''): void {
-    const key = duplicateKeyHash(input, context);
+    const hashes = keyAndReferenceHash(input, reference, context);
     const at = 3 * this.batched;
-    this.batch[at] = key[0]!;
-    this.batch[at + 1] = key[1]!;
-    this.batch[at + 2] = trimmedHash32(reference);
+    this.batch[at] = hashes[0]!;
+    this.batch[at + 1] = hashes[1]!;
+    this.batch[at + 2] = hashes[2]!;
     if (++this.batched === BATCH) this.countBatch();
   }
 

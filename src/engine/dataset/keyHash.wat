@@ -9,7 +9,8 @@
 ;;   [0, 0x10000)          one byte for each code unit 0x80–0xffff: what it does to the key (below)
 ;;   [0x10000, 0x110000)   one byte for each character beyond U+FFFF, by code point − 0x10000: the same
 ;;   [0x110000, +8)        the last hash, 64 bits, little-endian
-;;   [0x110100, …)         the text, as UTF-16LE code units (or UTF-8 bytes); 16 bytes after it are overwritten
+;;   [0x110100, …)         the texts, as UTF-16LE code units (or UTF-8 bytes); the 14 bytes after a text are read
+;;                         (and left as they are: the last block of a text is padded in registers)
 ;;
 ;; Flags, in the tables and in the result (or'ed over the text):
 ;;   1 CHANGES     NFKC or lower case could change the character, or it composes with its neighbour, or it is
@@ -30,9 +31,8 @@
     (local $at i32) (local $end i32) (local $block v128) (local $even v128) (local $odd v128) (local $swap v128)
     (local $lowerBits v128) (local $flags i32) (local $spaces i32) (local $previousSpace i32)
     (local $wide i32) (local $unit i32) (local $unitAt i32) (local $kind i32) (local $next i32) (local $hash i64)
-
-    ;; Padding after the text, so that the last block of eight reads no stale units.
-    (v128.store (i32.add (local.get $text) (i32.shl (local.get $length) (i32.const 1))) (i16x8.splat (i32.const 0x7f)))
+    (local $textEnd i32)
+    (local.set $textEnd (i32.add (local.get $text) (i32.shl (local.get $length) (i32.const 1))))
     (local.set $lowerBits (select (result v128) (i16x8.splat (i32.const 0x20)) (v128.const i64x2 0 0) (local.get $lower)))
     (local.set $even (v128.const i64x2 0x9e3779b97f4a7c15 0xc2b2ae3d27d4eb4f))
     (local.set $odd (v128.const i64x2 0x27d4eb2f165667b1 0x85ebca6bc2b2ae35))
@@ -43,6 +43,11 @@
       (loop $blocks
         (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
         (local.set $block (v128.load (local.get $at)))
+        ;; The last block: the units past the text read as 0x7f.
+        (if (i32.gt_u (i32.add (local.get $at) (i32.const 16)) (local.get $textEnd))
+          (then (local.set $block (v128.bitselect (local.get $block) (i16x8.splat (i32.const 0x7f))
+            (i16x8.gt_u (i16x8.splat (i32.shr_u (i32.sub (local.get $textEnd) (local.get $at)) (i32.const 1)))
+                        (v128.const i16x8 0 1 2 3 4 5 6 7))))))
 
         ;; Units above ASCII: each looked up in the tables (most blocks of most texts have none).
         (if (v128.any_true (v128.and (local.get $block) (i16x8.splat (i32.const 0xff80))))
@@ -56,8 +61,11 @@
                 (then
                   (if (i32.lt_u (local.get $unit) (i32.const 0xdc00))
                     (then
-                      ;; A high surrogate: its character, when a low one follows, else a lone one.
-                      (local.set $next (i32.sub (i32.load16_u offset=2 (local.get $unitAt)) (i32.const 0xdc00)))
+                      ;; A high surrogate: its character, when a low one follows in the text, else a lone one.
+                      (local.set $next (i32.sub
+                        (select (i32.load16_u offset=2 (local.get $unitAt)) (i32.const 0)
+                          (i32.lt_u (i32.add (local.get $unitAt) (i32.const 2)) (local.get $textEnd)))
+                        (i32.const 0xdc00)))
                       (local.set $kind
                         (if (result i32) (i32.ge_u (local.get $next) (i32.const 0x400))
                           (then (i32.const 1))
@@ -121,12 +129,12 @@
     (i64.store (i32.const 0x110000) (i64.xor (local.get $hash) (i64.shr_u (local.get $hash) (i64.const 33))))
     (local.get $flags))
 
-  ;; Hashes the `length` bytes at `text` (a reference as UTF-8: most references are ASCII, one byte a
-  ;; character) as `hash` hashes code units, sixteen bytes a block, without looking at what they are; stores
-  ;; the 64-bit hash at 0x110000.
+  ;; Hashes the `length` bytes at `text` (a reference's code units) like `hash`, sixteen bytes a block,
+  ;; without looking at what they are; stores the 64-bit hash at 0x110000.
   (func (export "hashBytes") (param $text i32) (param $length i32)
     (local $at i32) (local $end i32) (local $even v128) (local $odd v128) (local $swap v128) (local $hash i64)
-    (v128.store (i32.add (local.get $text) (local.get $length)) (i8x16.splat (i32.const 0x7f)))
+    (local $block v128) (local $textEnd i32)
+    (local.set $textEnd (i32.add (local.get $text) (local.get $length)))
     (local.set $even (v128.const i64x2 0x9e3779b97f4a7c15 0xc2b2ae3d27d4eb4f))
     (local.set $odd (v128.const i64x2 0x27d4eb2f165667b1 0x85ebca6bc2b2ae35))
     (local.set $end (i32.add (local.get $text) (i32.and (i32.add (local.get $length) (i32.const 15)) (i32.const -16))))
@@ -134,7 +142,12 @@
     (block $done
       (loop $blocks
         (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
-        (local.set $even (i64x2.mul (v128.xor (local.get $even) (v128.load (local.get $at)))
+        (local.set $block (v128.load (local.get $at)))
+        (if (i32.gt_u (i32.add (local.get $at) (i32.const 16)) (local.get $textEnd))
+          (then (local.set $block (v128.bitselect (local.get $block) (i8x16.splat (i32.const 0x7f))
+            (i8x16.gt_u (i8x16.splat (i32.sub (local.get $textEnd) (local.get $at)))
+                        (v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15))))))
+        (local.set $even (i64x2.mul (v128.xor (local.get $even) (local.get $block))
           (v128.const i64x2 0x9fb21c651e98df25 0xff51afd7ed558ccd)))
         (local.set $even (v128.xor (local.get $even) (i64x2.shr_u (local.get $even) (i32.const 29))))
         (local.set $swap (local.get $even))
