@@ -196,16 +196,20 @@ test('repeated top-level keys are reported as the character scan reports them; k
     '{"text":"a/b","lab\\/el":"x","lab/el":"y"}', // 5: "\/" spells "/"
     '{"text":"a\\"label\\":","label":"x"}', // 6: a quoted key inside a string value: no repeat
     '{"te\\"xt":"a","te\\"xt":"b"}', // 7: a key with an escaped quote, repeated
+    '{"q":"x","q":"x"}', // 8: compact, every value a string: ruled out by length only when no key repeats
+    '{"q":"\\u0078","r":""}', // 9: an escape makes the line longer than its parts: the searches decide
+    '{"q":"x","r":"y"}', // 10: compact, no repeat
   ];
   const folder = temporaryFolder();
   try {
     const file = join(folder.path, 'keys.jsonl');
     writeFileSync(file, lines.join('\n') + '\n');
     const result = await inspectDataset(file);
-    assert.equal(result.records, 7);
+    assert.equal(result.records, 10);
     assert.deepEqual(result.warnings.map((warning) => [warning.line, warning.column, warning.message.replace(/ appears more.*/, '')]), [
       [1, 25, 'key "label"'],
       [7, 15, 'key "te\\"xt"'],
+      [8, 10, 'key "q"'],
     ]);
   } finally {
     folder.remove();
