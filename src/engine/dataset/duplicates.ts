@@ -139,26 +139,22 @@ function builtKeyHash(input: string, context: string): Uint32Array {
 
 /**
  * `duplicateKeyHash(input, context)` and `trimmedHash32(reference)` at once, in `[high, low, reference]`
- * (overwritten by the next call): the input, its context and the reference of a short record are copied
- * into the module's memory as one string, since each copy costs more in the call than in the copying.
+ * (overwritten by the next call): the input (a space, its context) and the reference are copied into the
+ * module's memory one after the other and hashed from there. (Joining them into one string to save calls
+ * costs more: Node flattens the joined string, a copy and its garbage.)
  */
 export function keyAndReferenceHash(input: string, reference: string, context = ''): Uint32Array {
   const state = hasher();
   const trimmed = reference.trim();
   const keyLength = context ? input.length + 1 + context.length : input.length;
   reserveText(state, keyLength + trimmed.length);
-  if (keyLength + trimmed.length <= JOINED_WRITE_UNITS) {
-    writeUnits(state, context ? `${input} ${context}${trimmed}` : input + trimmed, 0);
-  } else {
-    // Longer texts: joining them would cost a copy (Node flattens the string) for a call saved.
-    writeUnits(state, input, 0);
-    if (context) {
-      state.bytes[TEXT + 2 * input.length] = 0x20;
-      state.bytes[TEXT + 2 * input.length + 1] = 0;
-      writeUnits(state, context, input.length + 1);
-    }
-    writeUnits(state, trimmed, keyLength);
+  writeUnits(state, input, 0);
+  if (context) {
+    state.bytes[TEXT + 2 * input.length] = 0x20;
+    state.bytes[TEXT + 2 * input.length + 1] = 0;
+    writeUnits(state, context, input.length + 1);
   }
+  writeUnits(state, trimmed, keyLength);
   state.hashBytes(TEXT + 2 * keyLength, 2 * trimmed.length);
   keyAndReference[2] = state.out[0]!;
   const key = (state.fastPathAgrees && fastKeyHash(state, input, context, true)) || builtKeyHash(input, context);
@@ -168,8 +164,6 @@ export function keyAndReferenceHash(input: string, reference: string, context = 
 }
 
 const keyAndReference = new Uint32Array(3);
-/** Up to this many code units, the texts of a record are copied as one string. */
-const JOINED_WRITE_UNITS = 1024;
 
 /**
  * The key's hash by the fast path, or undefined where the key must be built. `written`: the input (and a
