@@ -1,7 +1,8 @@
 ;; The duplicate tracker's hash, in WebAssembly: one pass over a text's UTF-16 code units, eight at a time
 ;; (SIMD), that hashes them with ASCII capitals lowered and says whether the text is its own duplicate key
 ;; (see duplicates.ts, which writes the text into memory, reads the results and decides new characters).
-;; JavaScript does the same work at 3.5–4 ns a code unit; this takes about 0.6.
+;; On the benchmark's short non-ASCII records, JavaScript did this work at 3.5–4 ns a code unit, this at about 1
+;; (both with the copy of the text into memory, about a third of it).
 ;;
 ;; Compiled by scripts/build-wasm.mjs (wabt) into keyHashModule.ts; a unit test checks that the two agree.
 ;;
