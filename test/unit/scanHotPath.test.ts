@@ -103,6 +103,30 @@ test('keyAndReferenceHash is duplicateKeyHash and trimmedHash32 at once, for pie
   }
 });
 
+test('the 64-bit hashes of 200,000 texts that differ by one code unit, by length or by the padding character are all distinct', () => {
+  const seen = new Set<string>();
+  const texts = new Set<string>();
+  const add = (text: string): void => {
+    if (texts.has(text)) return;
+    texts.add(text);
+    const [high, low] = hash64(text);
+    seen.add(`${high}:${low}`);
+  };
+  const base = 'The quick brown fox, 数据 🙂 jumps over the lazy dog again and again.';
+  for (let length = 0; length <= base.length; length++) {
+    const text = base.slice(0, length);
+    add(text);
+    add(`${text}\u007f`);
+    for (let at = 0; at < length; at++) {
+      for (const unit of [0x00, 0x20, 0x61, 0x7f, 0xe9, 0x6570, 0xd83d, 0xffff]) {
+        if (text.charCodeAt(at) !== unit) add(text.slice(0, at) + String.fromCharCode(unit) + text.slice(at + 1));
+      }
+    }
+  }
+  for (let i = 0; texts.size < 200_000; i++) add(`Question ${i}?`);
+  assert.equal(seen.size, texts.size);
+});
+
 test('the committed WebAssembly (keyHashModule.ts) is what keyHash.wat compiles to', async () => {
   const { keyHashModuleSource, MODULE_FILE } = await import('../../scripts/build-wasm.mjs');
   assert.equal(readFileSync(MODULE_FILE, 'utf8'), await keyHashModuleSource(), 'run `npm run build` and commit keyHashModule.ts');

@@ -47,7 +47,12 @@ let loaded: KeyHasher | undefined;
 /** The module, instantiated at the first hash (not at import: the webviews' bundles import this file's neighbours). */
 function hasher(): KeyHasher {
   if (loaded) return loaded;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(KEY_HASH_WASM, 'base64')));
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(KEY_HASH_WASM, 'base64')));
+  } catch (error) {
+    throw new Error(`counting duplicate inputs needs WebAssembly with SIMD (Node 20 or later, not --jitless): ${(error as Error).message}`);
+  }
   const memory = instance.exports.memory as WebAssembly.Memory;
   const state: KeyHasher = {
     memory, bytes: Buffer.alloc(0), out: new Uint32Array(0),
