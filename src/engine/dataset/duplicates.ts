@@ -339,6 +339,10 @@ export class DuplicateTracker {
     const old = this.slots;
     this.capacity = capacity;
     const slots = (this.slots = new Uint32Array(this.capacity * SLOT));
+    // Written once now, in order: the operating system then maps the table's pages one after another, where
+    // the batch's early reads would map each page as zeros first and its first count copy it (two faults a
+    // page, in random order: a tenth of a 1 GB scan).
+    slots.fill(0);
     for (let from = 0; from < old.length; from += SLOT) {
       if (old[from + STATE] === EMPTY) continue;
       const at = this.find(old[from + HIGH]!, old[from + LOW]!);
