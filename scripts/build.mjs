@@ -2,11 +2,15 @@
 // the webviews for the browser. Native and ML packages stay external and ship as dependencies.
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
+import { buildKeyHashModule } from './build-wasm.mjs';
 
 const production = process.argv.includes('--production');
 const external = ['vscode', '@huggingface/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'];
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
 // Node bundles prefer a package's ES module build: UMD builds (jsonc-parser's) require their parts at run time.
+
+// The scan's WebAssembly first: the bundles include what it compiles to.
+await buildKeyHashModule();
 
 await Promise.all([
   build({

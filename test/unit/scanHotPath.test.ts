@@ -9,14 +9,15 @@
  * Run: node --import tsx --test test/unit/scanHotPath.test.ts
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { inspectDataset } from '../../src/engine/dataset/inspect';
 import { temporaryFolder } from '../support/paths';
 
-import { duplicateKey, duplicateKeyHash, DuplicateTracker, hash32, hash64, trimmedHash32 } from '../../src/engine/dataset/statistics';
+import { duplicateKeyHash, DuplicateTracker, hash32, hash64, keyAndReferenceHash, trimmedHash32 } from '../../src/engine/dataset/duplicates';
+import { duplicateKey } from '../../src/engine/dataset/statistics';
 import { seededRandom } from '../../src/engine/random';
 
 /** Characters that stay, and characters that NFKC, lower-casing or composition change (or that change a neighbour). */
@@ -67,6 +68,68 @@ test('duplicateKeyHash agrees with duplicateKey for every UTF-16 code unit, at e
       assert.deepEqual([...duplicateKeyHash(text)], expected(text), `U+${unit.toString(16)} in ${JSON.stringify(text)}`);
     }
   }
+});
+
+test('duplicateKeyHash agrees with duplicateKey for characters beyond U+FFFF (every 61st, and the first of each block of 1,024)', () => {
+  for (let point = 0x10000; point <= 0x10ffff; point += point % 1024 === 0 ? 1 : 61) {
+    const character = String.fromCodePoint(point);
+    for (const text of [character, `a${character}`, `Ab${character} ${character}`, `${character}${character}Z`]) {
+      assert.deepEqual([...duplicateKeyHash(text)], expected(text), `U+${point.toString(16)} in ${JSON.stringify(text)}`);
+    }
+  }
+});
+
+test('duplicateKeyHash agrees with duplicateKey wherever a piece stands in a block of eight code units', () => {
+  const pieces = ['  ', ' ', '\t', 'É', 'é', '🙂', '🄰', '\ud83d', '\ude42', 'e\u0301', '数', '\u3000', 'Z'];
+  for (const piece of pieces) {
+    for (let before = 0; before <= 17; before++) {
+      for (const after of ['', 'b', 'abcdefg', 'abcdefgh ']) {
+        const text = `${'xY'.repeat(9).slice(0, before)}${piece}${after}`;
+        assert.deepEqual([...duplicateKeyHash(text)], expected(text), JSON.stringify(text));
+        assert.deepEqual([...duplicateKeyHash(text, text)], expected(`${text}\n${text}`), JSON.stringify([text, text]));
+      }
+    }
+  }
+});
+
+test('keyAndReferenceHash is duplicateKeyHash and trimmedHash32 at once, for pieces and random texts', () => {
+  const random = seededRandom(13);
+  const text = (pieces: number): string => Array.from({ length: pieces }, () => PIECES[Math.floor(random() * PIECES.length)]).join('');
+  for (let n = 0; n < 3000; n++) {
+    const [input, reference] = [text(Math.floor(random() * 30)), text(Math.floor(random() * 30))];
+    const context = random() < 0.5 ? '' : text(Math.floor(random() * 30));
+    const both = [...keyAndReferenceHash(input, reference, context)];
+    assert.deepEqual(both, [...duplicateKeyHash(input, context), trimmedHash32(reference)], JSON.stringify([input, reference, context]));
+  }
+});
+
+test('the 64-bit hashes of 200,000 texts that differ by one code unit, by length or by the padding character are all distinct', () => {
+  const seen = new Set<string>();
+  const texts = new Set<string>();
+  const add = (text: string): void => {
+    if (texts.has(text)) return;
+    texts.add(text);
+    const [high, low] = hash64(text);
+    seen.add(`${high}:${low}`);
+  };
+  const base = 'The quick brown fox, 数据 🙂 jumps over the lazy dog again and again.';
+  for (let length = 0; length <= base.length; length++) {
+    const text = base.slice(0, length);
+    add(text);
+    add(`${text}\u007f`);
+    for (let at = 0; at < length; at++) {
+      for (const unit of [0x00, 0x20, 0x61, 0x7f, 0xe9, 0x6570, 0xd83d, 0xffff]) {
+        if (text.charCodeAt(at) !== unit) add(text.slice(0, at) + String.fromCharCode(unit) + text.slice(at + 1));
+      }
+    }
+  }
+  for (let i = 0; texts.size < 200_000; i++) add(`Question ${i}?`);
+  assert.equal(seen.size, texts.size);
+});
+
+test('the committed WebAssembly (keyHashModule.ts) is what keyHash.wat compiles to', async () => {
+  const { keyHashModuleSource, MODULE_FILE } = await import('../../scripts/build-wasm.mjs');
+  assert.equal(readFileSync(MODULE_FILE, 'utf8'), await keyHashModuleSource(), 'run `npm run build` and commit keyHashModule.ts');
 });
 
 test('texts longer than the scratch, and lone surrogates, are hashed as themselves', () => {
@@ -157,16 +220,20 @@ test('repeated top-level keys are reported as the character scan reports them; k
     '{"text":"a/b","lab\\/el":"x","lab/el":"y"}', // 5: "\/" spells "/"
     '{"text":"a\\"label\\":","label":"x"}', // 6: a quoted key inside a string value: no repeat
     '{"te\\"xt":"a","te\\"xt":"b"}', // 7: a key with an escaped quote, repeated
+    '{"q":"x","q":"x"}', // 8: compact, every value a string: ruled out by length only when no key repeats
+    '{"q":"\\u0078","r":""}', // 9: an escape makes the line longer than its parts: the searches decide
+    '{"q":"x","r":"y"}', // 10: compact, no repeat
   ];
   const folder = temporaryFolder();
   try {
     const file = join(folder.path, 'keys.jsonl');
     writeFileSync(file, lines.join('\n') + '\n');
     const result = await inspectDataset(file);
-    assert.equal(result.records, 7);
+    assert.equal(result.records, 10);
     assert.deepEqual(result.warnings.map((warning) => [warning.line, warning.column, warning.message.replace(/ appears more.*/, '')]), [
       [1, 25, 'key "label"'],
       [7, 15, 'key "te\\"xt"'],
+      [8, 10, 'key "q"'],
     ]);
   } finally {
     folder.remove();

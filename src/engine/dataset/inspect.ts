@@ -8,7 +8,8 @@ import { scanJsonLines, type LineProblem, type ScanSummary } from './jsonLines';
 import {
   detectSchema, extractExample, type Example, type FieldMapping, type ReferenceCandidate, type SchemaName,
 } from './schema';
-import { DistributionAccumulator, DuplicateTracker, type Distribution } from './statistics';
+import { DuplicateTracker } from './duplicates';
+import { DistributionAccumulator, type Distribution } from './statistics';
 
 export interface InspectOptions {
   /** Overrides of the detected field mapping; a schema override too. */

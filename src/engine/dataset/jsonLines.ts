@@ -109,7 +109,7 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
       summary.hasByteOrderMark = true;
       text = text.slice(1);
     }
-    if (lineEnd === 0x0a && text.endsWith('\r')) {
+    if (lineEnd === 0x0a && text.charCodeAt(text.length - 1) === 0x0d) {
       summary.crlfLines++;
       text = text.slice(0, -1);
     }
@@ -264,7 +264,9 @@ class RecordAssembler {
 
   /** A line of the file (not a line read again after a broken record: those are counted once, here). */
   line(text: string, lineNumber: number): void {
-    if (/\S/.test(text)) this.nonBlankLines++;
+    // A printable ASCII character first (a record's brace) shows it without the search.
+    const first = text.charCodeAt(0);
+    if ((first > 0x20 && first < 0x7f) || /\S/.test(text)) this.nonBlankLines++;
     this.read(text, lineNumber);
   }
 
@@ -407,8 +409,9 @@ class RecordAssembler {
       return false;
     }
     for (const warning of warnings) this.handlers.onWarning({ line: span.line, column: 1, message: warning });
-    // Native searches rule out a repeated key in most lines; the character scan decides the others.
-    const mayRepeat = span.line === span.endLine && !eachKeyWrittenOnce(value as object, text);
+    // The line's length, or else native searches, rule out a repeated key in most lines; the character scan
+    // decides the others.
+    const mayRepeat = span.line === span.endLine && !isCompactStringRecord(value as object, text) && !eachKeyWrittenOnce(value as object, text);
     const duplicate = mayRepeat ? duplicateTopLevelKey(text) : undefined;
     if (duplicate) {
       this.handlers.onWarning({
@@ -483,6 +486,24 @@ function bracketDepth(text: string, from: BracketDepth = { open: 0, inString: fa
   // A string never spans lines in JSON; a line that ends inside one is broken, not pretty-printed.
   if (inString) broken = true;
   return { open, inString: false, escaped: false, broken };
+}
+
+/**
+ * True when the line is exactly the compact JSON of an object whose values are all strings, with no escape:
+ * as an escape is longer than the character it spells, the line is at least as long as the sum of the
+ * parsed object's parts (`{`, and for each key `"key":"value"` and a comma or `}`), and equal only when it
+ * holds nothing more: no white space, no escape, and no repeated key (an earlier `"key":value,` is at least
+ * five characters). So a repeated key is ruled out by two additions a key, where searching the line for each
+ * key costs a pass over it.
+ */
+function isCompactStringRecord(value: object, text: string): boolean {
+  let length = 1;
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (typeof child !== 'string') return false;
+    length += key.length + child.length + 6;
+  }
+  return length === text.length;
 }
 
 /**
