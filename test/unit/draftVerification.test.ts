@@ -85,7 +85,9 @@ describe('drafts on icl-tiny (answers it gives by copying a demonstration)', () 
     const drafts = expected.map((generation) => `${generation.text}\n`);
     const { value, calls } = await recordingCalls(model, () => model.generateBatch!(ICL_PROMPTS, { ...OPTIONS, drafts }));
     assert.deepEqual(value, expected);
-    assert.equal(calls.length, 1);
+    // The prompt pass only, in two chunks (the prompts' columns, then the drafts' from the prompts' last token on).
+    assert.deepEqual(calls.map((call) => call.pastLength > 0), [false, true]);
+    assert.equal(steps(calls), 0);
     const plain = await recordingCalls(model, () => model.generateBatch!(ICL_PROMPTS, OPTIONS));
     assert.deepEqual(plain.value, expected);
     assert.equal(steps(plain.calls), Math.max(...expected.map((generation) => generation.tokenIds.length)) - 1);
@@ -116,7 +118,7 @@ describe('drafts on icl-tiny (answers it gives by copying a demonstration)', () 
     const { value, calls } = await recordingCalls(model, () => model.generateBatch!(ICL_PROMPTS, { ...options, drafts }));
     assert.deepEqual(value, limited);
     assert.ok(value.every((generation) => generation.tokenIds.length === 2 && generation.finishReason === 'max-new-tokens'));
-    assert.equal(calls.length, 1);
+    assert.equal(calls.length, 2); // the prompt pass's two chunks, no decoding step
   });
 
   test('the draft is scored from the pass that checked it: no forward pass, the score `score` gives', async () => {

@@ -333,7 +333,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     }
     // At one k every prompt has the template's stop sequences (none with a chat template).
     // Each prompt's expected answer is its draft: checked token by token against the model's own greedy choice, it
-    // changes no output, and an answer the model gives anyway costs one pass instead of a step per token.
+    // changes no output, and an answer the model gives anyway costs a chunk of the prompt pass instead of a step per token.
     const drafts = built.map(({ query, prompt }) => answerText(prompt.answerLead, query.reference, prompt.answerEnd));
     const generations = built.length ? await generateAll(built.map((entry) => entry.prompt.prompt), built[0]!.prompt.stopSequences, drafts) : [];
     answerEndSeen ??= built[0]?.prompt.answerEnd;

@@ -66,7 +66,7 @@ export interface GenerateOptions {
    * Per prompt (in `generateBatch`, by index), text expected to follow it, such as the reference answer. It only
    * saves time, never changes a result: each of its tokens is checked against the model's own greedy choice and
    * kept only where they agree, so the output is what greedy decoding gives (a model that answers like the
-   * draft costs one forward pass instead of one per token). Runners that cannot check a draft ignore it.
+   * draft costs a part of the prompt pass instead of a forward pass per token). Runners that cannot check a draft ignore it.
    */
   drafts?: readonly (string | undefined)[];
   /**

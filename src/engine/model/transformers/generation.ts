@@ -11,7 +11,7 @@
  * decoding with the reference as the draft, verified greedily). At the first difference the row goes on
  * decoding one step at a time from the model's own token. So the output is exactly greedy decoding's (up to
  * the float rounding of kernel shapes that batching already has, on a near-tie of the top two logits; the
- * draft does not choose between them), and a model that answers like the references costs one pass instead
+ * draft does not choose between them), and a model that answers like the references costs a chunk of the prompt pass instead
  * of a step per token. The pass also yields the draft's teacher-forced log-probabilities: the reference's
  * score without a second pass.
  */
@@ -68,7 +68,13 @@ export async function decodePadded(s: DecoderSession, decoding: PaddedDecoding):
   const chunks: [number, number][] = [];
   for (let begin = 0; begin < total; begin += chunk) chunks.push([begin, Math.min(total, begin + chunk)]);
   const last = chunks.at(-1)!;
-  if (last[0] > read) {
+  if (draftWidth > 0 && !keepsLogits && read > 0 && last[0] < read) {
+    // The prompts' columns and the drafts' in chunks of their own: the all-position logits and the activations then
+    // peak at the larger of the two, not their sum (measured on a SmolLM2-135M-shaped sweep: 120 MB lower peak RSS,
+    // 2,441 against 2,562 MB, for one more read of the weights a sub-batch, 4% more CPU).
+    last[1] = read;
+    chunks.push([read, total]);
+  } else if (last[0] > read) {
     // Move the last boundary back to the prompt's last token (the drafts' room keeps the chunk within bounds).
     chunks.at(-2)![1] = read;
     last[0] = read;
