@@ -196,12 +196,12 @@ describe('drafts held for 0 to all of the answer on built random Llamas (accepte
     await checkHeldDrafts(models.at(-1)!, shared, tails, holds, true);
   });
 
-  test('a vocabulary of 65,536: the pass runs in chunks, the last one moved back to the prompt\'s last token', async () => {
+  test('a vocabulary of 65,536: the pass runs in chunks, the drafts\' one from the prompt\'s last token', async () => {
     const modelFolder = join(folder.path, 'large-vocabulary');
     await buildTinyLlama(modelFolder, { seed: 13, shape: { ...TINY_SHAPE, vocabularySize: 65_536 } });
     models.push(await loadLanguageModel({ model: modelFolder, allowDownload: false }));
     // 5 rows × 65,536 × 4 bytes of logits: chunks of 51 columns. The longest prompt has 47 tokens and the drafts
-    // 10, so the second chunk would begin at column 51, after the prompt's last token: it is moved back to it.
+    // 10: regular chunks would begin the second at column 51, after the prompt's last token; the drafts' begins at it.
     const long = (n: number): string => Array.from({ length: n }, (_, i) => `w${i % 7}`).join(' ');
     const tailsOf = [long(20), long(23), long(21), long(18), long(22)];
     assert.deepEqual(tailsOf.map((text) => models.at(-1)!.tokenizer.encode(text).length), [41, 47, 43, 37, 45]);

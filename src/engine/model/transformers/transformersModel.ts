@@ -555,7 +555,6 @@ class TransformersLanguageModel implements LanguageModel {
     rows.forEach((ids, row) => done(row, this.finish(ids, generated[row]!, stopSequences)));
   }
 
-
   /** `run` for each item in turn, inside the queue, each result handed to `onEach` as it ends. */
   private async eachAlone<I, R>(items: readonly I[], run: (item: I) => Promise<R>, onEach: ((index: number, result: R) => void) | undefined, signal?: AbortSignal): Promise<R[]> {
     const results: R[] = [];
@@ -579,10 +578,11 @@ class TransformersLanguageModel implements LanguageModel {
     return prompts.map((prompt, index) => {
       const draft = usable ? options.drafts![index] : undefined;
       if (!draft) return [];
-      const promptIds = encoded[index]!;
-      const joint = this.rawTokenizer.encode(prompt.text + draft, { add_special_tokens: prompt.addSpecialTokens });
-      if (joint.length <= promptIds.length || promptIds.some((id, i) => joint[i] !== id)) return [];
-      return joint.slice(promptIds.length, promptIds.length + this.newTokenLimit(promptIds.length, options.maxNewTokens));
+      // Split as scoring splits a continuation, so a draft that is the scored answer is found by `draftScore`.
+      const { jointIds, start } = this.splitContinuation(prompt, draft);
+      const promptLength = encoded[index]!.length;
+      if (start !== promptLength) return [];
+      return jointIds.slice(start, start + this.newTokenLimit(promptLength, options.maxNewTokens));
     });
   }
 
