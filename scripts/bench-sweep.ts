@@ -12,6 +12,9 @@
  *   --child llama  --gguf FILE --prompts FILE --out FILE
  *       the same prompts (as token ids) to llama-server (../shared/tools/llama-server, 1 thread, its prompt
  *       cache on), one request at a time; the server's CPU seconds and peak RSS from /proc.
+ *   --child floor  --model DIR --out FILE
+ *       what one decoding step of one row costs per token of its past on this graph (onnxruntime directly,
+ *       1 thread): the part of decoding no runner of the graph avoids, whatever it reuses or batches.
  *
  * CPU seconds are user + system of the whole process (every onnxruntime thread), counted around the sweep
  * only: loading the model is left out on both sides. Peak RSS is the process's maximum (model included).
@@ -33,7 +36,7 @@ export interface SweepResult {
   wallSeconds: number;
   peakRssMb: number;
   /** Prompts generated for, with the answer cap the run used and the token ids generated for each. */
-  prompts?: { text: string; addSpecialTokens: boolean; stopSequences: string[]; maxNewTokens: number; ids: number[] }[];
+  prompts?: { text: string; addSpecialTokens: boolean; stopSequences: string[]; maxNewTokens: number; ids: number[]; promptTokens?: number }[];
   /** Report rows of the run (ours). */
   items?: number;
 }
@@ -67,7 +70,7 @@ async function ours(values: Record<string, string | undefined>): Promise<SweepRe
   await (model as LanguageModel & { loadWeights(): Promise<void> }).loadWeights();
   const seen = new Map<string, NonNullable<SweepResult['prompts']>[number]>();
   const note = (prompt: PromptInput, options: GenerateOptions, generation: Generation): void => {
-    seen.set(prompt.text, { text: prompt.text, addSpecialTokens: prompt.addSpecialTokens, stopSequences: [...(options.stopSequences ?? [])], maxNewTokens: options.maxNewTokens, ids: generation.tokenIds });
+    seen.set(prompt.text, { text: prompt.text, addSpecialTokens: prompt.addSpecialTokens, stopSequences: [...(options.stopSequences ?? [])], maxNewTokens: options.maxNewTokens, ids: generation.tokenIds, promptTokens: generation.promptTokenCount });
   };
   const recording = Object.create(model) as LanguageModel;
   recording.generate = async (prompt, options) => {
@@ -197,6 +200,62 @@ export async function sweepPrompts(model: LanguageModel, file: string, selection
   return prompts;
 }
 
+export interface FloorResult {
+  /** CPU milliseconds one row's decoding step costs per token of its past (batch of one, median slope). */
+  contextMsPerToken: number;
+}
+
+/**
+ * The graph takes each row's past as an input and returns it with the new token appended (Concat), then
+ * multiplies the query over it: a step costs every row time in proportion to its context, whatever was reused
+ * to build that past. Measured as the slope between steps over 16 and 1,040 tokens of past (or the model's context), interleaved.
+ */
+async function floor(values: Record<string, string | undefined>): Promise<FloorResult> {
+  const ort = await import('onnxruntime-node');
+  const config = JSON.parse(readFileSync(join(values.model!, 'config.json'), 'utf8')) as {
+    num_hidden_layers: number; num_attention_heads: number; num_key_value_heads?: number; hidden_size: number; head_dim?: number; max_position_embeddings?: number;
+  };
+  const headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
+  const kvHeads = config.num_key_value_heads ?? config.num_attention_heads;
+  const session = await ort.InferenceSession.create(join(values.model!, 'onnx', 'model.onnx'), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const step = (past: number): Record<string, InstanceType<typeof ort.Tensor>> => {
+    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
+      input_ids: new ort.Tensor('int64', new BigInt64Array([5n]), [1, 1]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(past + 1).fill(1n), [1, past + 1]),
+    };
+    if (session.inputNames.includes('position_ids')) feeds.position_ids = new ort.Tensor('int64', new BigInt64Array([BigInt(past)]), [1, 1]);
+    for (let layer = 0; layer < config.num_hidden_layers; layer++) {
+      for (const part of ['key', 'value']) feeds[`past_key_values.${layer}.${part}`] = new ort.Tensor('float32', new Float32Array(kvHeads * past * headDim).fill(0.01), [1, kvHeads, past, headDim]);
+    }
+    return feeds;
+  };
+  const [short, long] = [16, Math.min(1040, (config.max_position_embeddings ?? 2048) - 1)];
+  const [shortFeeds, longFeeds] = [step(short), step(long)];
+  const msPerStep = async (feeds: Record<string, InstanceType<typeof ort.Tensor>>): Promise<number> => {
+    const start = process.cpuUsage();
+    for (let i = 0; i < 4; i++) await session.run(feeds);
+    return (cpuSecondsSince(start) * 1000) / 4;
+  };
+  await msPerStep(shortFeeds);
+  await msPerStep(longFeeds);
+  const slopes: number[] = [];
+  for (let round = 0; round < 7; round++) slopes.push(((await msPerStep(longFeeds)) - (await msPerStep(shortFeeds))) / (long - short));
+  await session.release();
+  return { contextMsPerToken: slopes.sort((a, b) => a - b)[3]! };
+}
+
+/**
+ * Tokens of context summed over a sweep's decoding steps (each prompt's first new token comes from its prompt
+ * pass; the j-th step after it runs over the prompt and j new tokens), from ours' record of the prompts.
+ */
+export function decodingContextTokens(result: SweepResult): number {
+  let total = 0;
+  for (const prompt of result.prompts ?? []) {
+    for (let j = 1; j < prompt.ids.length; j++) total += (prompt.promptTokens ?? 0) + j;
+  }
+  return total;
+}
+
 /** How many prompts a baseline answered as we did: ours must be the beginning of its output (ours also stops at stop sequences, which a plain loop does not know; llama-server drops a stop sequence's tokens, ours keeps them: compared over what both have). */
 export function agreement(ours: SweepResult, baseline: SweepResult): { agree: number; total: number } {
   const byText = new Map((ours.prompts ?? []).map((prompt) => [prompt.text, prompt.ids]));
@@ -217,8 +276,8 @@ async function main(): Promise<void> {
       'held-out': { type: 'string', default: '20' }, prompts: { type: 'string' }, gguf: { type: 'string' }, out: { type: 'string' },
     },
   });
-  const run = values.child === 'ours' ? ours : values.child === 'plain' ? plain : values.child === 'llama' ? llama : undefined;
-  if (!run) throw new Error('bench-sweep.ts runs as a child of scripts/bench.ts: --child ours|plain|llama');
+  const run = values.child === 'ours' ? ours : values.child === 'plain' ? plain : values.child === 'llama' ? llama : values.child === 'floor' ? floor : undefined;
+  if (!run) throw new Error('bench-sweep.ts runs as a child of scripts/bench.ts: --child ours|plain|llama|floor');
   writeFileSync(values.out!, JSON.stringify(await run(values)));
 }
 

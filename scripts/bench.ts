@@ -26,7 +26,7 @@ import { build } from 'esbuild';
 import { buildTinyLlama, SMOLLM2_135M_SHAPE } from '../test/support/tinyLlama';
 import { generateScanFile, type ScanFileKind } from './bench-scan';
 import { loadLanguageModel } from '../src/engine/model/transformers/transformersModel';
-import { agreement, sweepDataset, sweepPrompts, type SweepResult, type SweepSelection } from './bench-sweep';
+import { agreement, decodingContextTokens, sweepDataset, sweepPrompts, type FloorResult, type SweepResult, type SweepSelection } from './bench-sweep';
 import { ICL_CHECKED_LABELS, writeIclClassification } from '../test/support/iclData';
 
 const { values } = parseArgs({
@@ -70,12 +70,12 @@ function log(message: string): void {
 }
 
 /** A sweep child under nice; resolves to what it wrote. */
-function sweepChild(args: string[]): Promise<SweepResult> {
+function sweepChild<Result = SweepResult>(args: string[]): Promise<Result> {
   const out = join(data, `sweep-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   return new Promise((resolvePromise, reject) => {
     execFile('nice', ['-n', '10', process.execPath, '--import', 'tsx', join(__dirname, 'bench-sweep.ts'), ...args, '--out', out], { maxBuffer: 1 << 20 }, (error, _stdout, stderr) => {
       if (error) reject(new Error(`${args.slice(0, 2).join(' ')} failed: ${stderr || error.message}`));
-      else resolvePromise(JSON.parse(readFileSync(out, 'utf8')) as SweepResult);
+      else resolvePromise(JSON.parse(readFileSync(out, 'utf8')) as Result);
     });
   });
 }
@@ -90,6 +90,7 @@ async function sweepRow(model: string, file: string, selection: SweepSelection, 
   writeFileSync(prompts, JSON.stringify({ prompts: await sweepPrompts(loaded, file, selection, heldOut) }));
   await loaded.dispose();
   const row: Row = { figure, ours: [], baselineName: baseline === 'plain' ? 'plain transformers.js loop' : 'llama-server (its prompt cache)', baseline: [], note: '' };
+  let oursLast: SweepResult | undefined;
   for (let round = 0; round < rounds; round++) {
     log(`${figure}, round ${round + 1}`);
     const ours = await sweepChild(['--child', 'ours', '--model', model, '--data', file, '--selection', selection, '--held-out', String(heldOut)]);
@@ -97,11 +98,13 @@ async function sweepRow(model: string, file: string, selection: SweepSelection, 
       ? await sweepChild(['--child', 'plain', '--model', model, '--prompts', prompts])
       : await sweepChild(['--child', 'llama', '--model', model, '--gguf', join(model, 'stories260K.gguf'), '--prompts', prompts]);
     row.ours.push(ours);
+    oursLast = ours;
     row.baseline.push(other);
     const { agree, total } = agreement(ours, other);
     row.note = `${ours.prompts!.length} prompts; outputs ${baseline === 'plain' ? 'equal' : 'agree'}: ${agree}/${total}`;
     log(`  ours ${ours.cpuSeconds.toFixed(1)} CPU-s, ${ours.peakRssMb.toFixed(0)} MB; baseline ${other.cpuSeconds.toFixed(1)} CPU-s, ${other.peakRssMb.toFixed(0)} MB; ${row.note}`);
   }
+  if (baseline === 'plain' && oursLast) row.note += `; ${contextFloorNote(await sweepChild<FloorResult>(['--child', 'floor', '--model', model]), oursLast, row)}`;
   return row;
 }
 
@@ -131,6 +134,18 @@ async function sweep(): Promise<void> {
   writeIclClassification(icl, { seed: 2026, records: 300, keys: 24, labels: ICL_CHECKED_LABELS });
   const iclItems = quick ? 12 : 60;
   rows.push(await sweepRow(join(root, 'examples', 'models', 'icl-tiny'), icl, 'similar', iclItems, `k-sweep, icl-tiny, similar selection, ${iclItems} items × k = 0–16`, 'plain'));
+}
+
+/**
+ * What every runner of this graph pays in decoding steps, however it reuses and batches: each step's cost over
+ * its row's past (Concat of the past into the present, the attention's products), summed over the steps the
+ * sweep's answers take. Ours ÷ baseline cannot fall below floor ÷ baseline unless answers end sooner.
+ */
+function contextFloorNote(floor: FloorResult, ours: SweepResult, row: Row): string {
+  const tokens = decodingContextTokens(ours);
+  const seconds = (tokens * floor.contextMsPerToken) / 1000;
+  const bound = seconds / median(row.baseline.map((m) => m.cpuSeconds));
+  return `decoding's context floor ${seconds.toFixed(seconds >= 10 ? 0 : 2)} CPU-s (${tokens.toLocaleString('en')} tokens of past over the steps × ${floor.contextMsPerToken.toFixed(4)} ms), so ours ÷ baseline ≥ ${bound.toFixed(2)}`;
 }
 
 /** CPU seconds (user + system) and peak RSS of a command, from GNU time. */
