@@ -1,7 +1,12 @@
 /** The four bounds reproduce bounds.md's worked example; k_fit and the verdict rule. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { computeBounds, shotsThatFit, theoryVerdict } from '../../src/engine/bounds/bounds';
+import { checkDataset } from '../../src/engine/datasetCheck';
+import { DEFAULT_SETTINGS } from '../../src/engine/settings';
 
 const worked = computeBounds({ epsilon: 0.1, delta: 0.05, vocabularySize: 32_000, contexts: 100, outputLength: 256, inputDimension: 768 });
 const byId = Object.fromEntries(worked.map((bound) => [bound.id, bound]));
@@ -49,5 +54,30 @@ test('verdict: prompting suffices, retrieval, or no guarantee', () => {
   const none = theoryVerdict(worked, 'generation', 50, 1000);
   assert.equal(none.kind, 'no-guarantee');
   assert.equal(none.needed, 132_966);
-  assert.equal(none.sentence, 'No guarantee from theory: 132,966 examples are needed and only 1,000 are available; decide from the measured curve, and consider fine-tuning.');
+  assert.equal(none.sentence, 'No guarantee from theory: 132,966 examples are needed and only 1,000 distinct examples are available; decide from the measured curve, and consider fine-tuning.');
+});
+
+test('examples available are distinct inputs: a file of repeated records claims no more examples than it holds', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'pof-available-'));
+  try {
+    // 40 distinct sentences, each written 5 times: 200 records, 40 examples.
+    const lines = Array.from({ length: 200 }, (_, i) => JSON.stringify({ text: `sentence number ${i % 40} about the weather`, label: i % 2 ? 'yes' : 'no' }));
+    const file = join(folder, 'repeated.jsonl');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const { inspection, estimate } = await checkDataset(file, { ...DEFAULT_SETTINGS, epsilon: 0.3 });
+    assert.equal(inspection.usable, 200);
+    assert.equal(inspection.distinctInputs, 40);
+    // Hoeffding at ε = 0.3, δ = 0.05: ceil(ln(40) / 0.18) = 21 ≤ 40 available.
+    assert.equal(estimate!.verdict.available, 40);
+    assert.equal(estimate!.verdict.needed, 21);
+    const strict = await checkDataset(file, { ...DEFAULT_SETTINGS, epsilon: 0.2 });
+    // ceil(ln(40) / 0.08) = 47 > 40 distinct examples, though 200 records: no guarantee.
+    assert.equal(strict.estimate!.verdict.needed, 47);
+    assert.equal(strict.estimate!.verdict.kind, 'no-guarantee');
+    // k_fit keeps room for the whole answer cap (labels of 1 token: p95 + 8 = 9), so a full prompt never cuts an answer.
+    assert.equal(estimate!.answer.maxNewTokens, 9);
+    assert.equal(estimate!.fit.reservedOutputTokens, 9);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 });

@@ -190,3 +190,15 @@ test('a batch that fails part-way keeps the generations it finished: the next ru
   assert.equal(first.filter((row) => row.cached).length, 3);
   assert.equal(resumed.timing.cachedCalls, 3);
 });
+
+test('a classification run in which the model never gives a label is not decided: the curve measures the format', { skip: sharedMissing }, async () => {
+  const emotions = join(folder.path, 'emotions.jsonl');
+  writeFileSync(emotions, readFileSync(realDataset('05-classify-emotion-text-label-str.jsonl'), 'utf8').split('\n').slice(0, 60).join('\n') + '\n');
+  // The built random Llama answers with random tokens: no answer is one of the six emotions.
+  const report = await runExperiment({ file: emotions, settings: { ...settings, shots: [0, 1, 2] }, model: tinyModel, cacheFolder: null });
+  assert.equal(report.items.every((row) => row.predictedLabel === null), true);
+  assert.deepEqual(report.curve.map((point) => point.disagreement.rate), [1, 1, 1]);
+  assert.equal(report.verdict.measured.kind, 'undecided');
+  assert.equal(report.verdict.measured.itemsNeeded, null);
+  assert.match(report.verdict.measured.sentence, /^Not decided: the model gave none of the dataset's labels in any of its 18 answers, so the curve measures the answer format, not the task \(the rule alone: Fine-tune: .*\)\.$/);
+});

@@ -132,10 +132,10 @@ export function theoryVerdict(bounds: readonly Bound[], task: 'generation' | 'cl
   const needed = Math.ceil(bound.standardValue);
   const count = (n: number): string => n.toLocaleString('en-US');
   if (needed <= kFit && needed <= available) {
-    return { kind: 'prompting-suffices', bound: bound.id, needed, kFit, available, sentence: `In theory prompting suffices: ${count(needed)} examples are needed, ${count(kFit)} fit in the context and ${count(available)} are available.` };
+    return { kind: 'prompting-suffices', bound: bound.id, needed, kFit, available, sentence: `In theory prompting suffices: ${count(needed)} examples are needed, ${count(kFit)} fit in the context and ${count(available)} distinct examples are available.` };
   }
   if (needed <= available) {
     return { kind: 'retrieval', bound: bound.id, needed, kFit, available, sentence: `The ${count(needed)} examples needed exist but do not fit (${count(kFit)} fit): select the ${count(kFit)} most relevant examples per query (retrieval).` };
   }
-  return { kind: 'no-guarantee', bound: bound.id, needed, kFit, available, sentence: `No guarantee from theory: ${count(needed)} examples are needed and only ${count(available)} are available; decide from the measured curve, and consider fine-tuning.` };
+  return { kind: 'no-guarantee', bound: bound.id, needed, kFit, available, sentence: `No guarantee from theory: ${count(needed)} examples are needed and only ${count(available)} distinct examples are available; decide from the measured curve, and consider fine-tuning.` };
 }

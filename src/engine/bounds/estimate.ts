@@ -89,18 +89,22 @@ export function estimateShots(inspection: DatasetInspection, settings: EstimateS
     contextLength: settings.contextLength,
     instructionTokens: parts.instructionTokens,
     queryTokens,
-    reservedOutputTokens: reservedOutputTokens(answer.maxNewTokens, outputLength),
+    // The whole answer cap: a prompt that fills the context up to less would have its longer answers cut
+    // silently by the context's end.
+    reservedOutputTokens: answer.maxNewTokens,
     meanTokensPerExample: parts.meanTokensPerExample,
     percentile: 'p95',
     estimated: !tokenizer,
   });
   const bounds = computeBounds(inputs);
-  return { task, inputs, sources, bounds, fit, verdict: theoryVerdict(bounds, task, fit.kFit, inspection.usable), answer };
+  return { task, inputs, sources, bounds, fit, // Examples available are distinct inputs: a duplicate shows the model nothing new, so counting records would
+  // let a file of repeated lines claim the examples a bound needs.
+  verdict: theoryVerdict(bounds, task, fit.kFit, Math.max(0, inspection.distinctInputs)), answer };
 }
 
 /**
- * The answer cap: an explicit setting wins; else the references' p95 length plus a margin (a quarter, at least 8
- * tokens: room for the answer's end and the longer references), at most what the context leaves after the
+ * The answer cap: an explicit setting wins; else the references' p95 length plus a margin (a quarter of it, at
+ * least 8 tokens: room for the answer's end and the longer references), at most what the context leaves after the
  * instruction and a p95 query, but never cut below a quarter of the context by long queries (generation stops at
  * the context's end anyway). A fixed default (64 tokens against references of 2,000) would make exact match
  * impossible for long answers and force "fine-tune" silently.
@@ -118,11 +122,6 @@ export function answerCap(explicit: number | null, outputLength: number, context
   return floor === wanted
     ? { maxNewTokens: wanted, source: `p95 of the references (${Math.ceil(outputLength)} ${unit}) plus a margin` }
     : { maxNewTokens: floor, source: `p95 of the references plus a margin (${wanted} ${unit}), capped at a quarter of the context (long queries leave less)` };
-}
-
-/** Room kept for the answer: the references' p95 length, at least 8 tokens, at most the generation limit. */
-export function reservedOutputTokens(maxNewTokens: number, outputLength: number): number {
-  return Math.min(maxNewTokens, Math.max(8, Math.ceil(outputLength)));
 }
 
 function mean(values: readonly number[]): number {

@@ -3,7 +3,9 @@
  * datasets. Every per-item score is in [0, 1]; the report multiplies by 100 where it shows percentages.
  * Metrics with a standard name compute exactly the standard thing on the raw text: BLEU is sacreBLEU 2.x's
  * `sentence_bleu` (13a tokens, mixed case, exp smoothing, effective order), chrF is sacreBLEU's `CHRF()` defaults,
- * ROUGE-L is rouge-score's `RougeScorer(['rougeL'])` F-measure. Exact match and token F1 are SQuAD's, on normalized text.
+ * ROUGE-L is rouge-score's `RougeScorer(['rougeL'])` F-measure. Exact match and token F1 use SQuAD's formulas on a
+ * normalization widened to Unicode (text.ts), so they are not named SQuAD's: they differ where a text holds non-ASCII
+ * punctuation or symbols, or is written without spaces.
  */
 import { normalizeLightly, normalizeText, wordTokens } from './text';
 
@@ -35,7 +37,7 @@ export function exactMatch(prediction: string, reference: string): number {
 }
 
 /**
- * SQuAD token F1 on `wordTokens`: overlap = Σ min(count in prediction, count in reference),
+ * SQuAD's token F1 formula on `wordTokens`: overlap = Σ min(count in prediction, count in reference),
  * P = overlap/|prediction|, R = overlap/|reference|, F1 = 2PR/(P+R); both empty → 1, one empty → 0.
  */
 export function tokenF1(prediction: string, reference: string): number {

@@ -3,7 +3,7 @@
  * query alone does not fit, or the model never produced a valid label. Each is its own sentence, shown beside
  * the verdict (the report's `notes`), so that "levels off at 100% (best at 0 shots)" is never the whole story.
  */
-import type { ExperimentReport } from './report';
+import type { ExperimentReport, ItemRow, MeasuredVerdict } from './report';
 
 type NotesInput = Pick<ExperimentReport, 'estimate' | 'curve' | 'items' | 'skippedItems' | 'model' | 'primaryMetric'>;
 
@@ -34,4 +34,20 @@ export function degenerateNotes(report: NotesInput): string[] {
     notes.push(`The model produced no valid label in any of its ${measured} answers: none matched one of the dataset's labels, so the disagreement is 100% by construction. Check the prompt template, or try a model that follows the format.`);
   }
   return notes;
+}
+
+/**
+ * A classification run in which no answer was one of the labels measures the answer format, not the task: every
+ * k is at 100% disagreement by construction, and the rule would say "fine-tune" (with its guarantee intact, as a
+ * statement about this prompt). A template the model does not follow is the likelier cause, and fine-tuning on
+ * that evidence would be GPU days spent on a formatting problem, so such a run is not decided; the rule's own
+ * sentence stays beside the reason.
+ */
+export function withoutFormatFailure(measured: MeasuredVerdict, items: readonly ItemRow[], classification: boolean): MeasuredVerdict {
+  if (!classification || items.length === 0 || measured.kind === 'not-run' || items.some((item) => item.predictedLabel !== null)) return measured;
+  return {
+    ...measured, kind: 'undecided', itemsNeeded: null,
+    sentence: `Not decided: the model gave none of the dataset's labels in any of its ${items.length} answers, so the curve measures the answer ` +
+      `format, not the task (the rule alone: ${measured.sentence.replace(/\.$/, '')}).`,
+  };
 }

@@ -4,7 +4,7 @@
  * keeps what it did and the next run resumes from it.
  */
 import { matchLabel, METRICS } from '../compare/metrics';
-import { answerCapWarnings, reservedOutputTokens, type ShotEstimate } from '../bounds/estimate';
+import { answerCapWarnings, type ShotEstimate } from '../bounds/estimate';
 import { checkDataset, type DatasetCheck } from '../datasetCheck';
 import type { DatasetInspection } from '../dataset/inspect';
 import type { Example } from '../dataset/schema';
@@ -16,7 +16,7 @@ import type { CheckSettings } from '../settings';
 import { agreementSamples, curvePoint, measuredVerdict, withAdjustedPairedTests } from './aggregate';
 import { cacheKey, OutputCache } from './outputCache';
 import { SharedPrefixes } from './prefixPlan';
-import { degenerateNotes } from './degenerate';
+import { degenerateNotes, withoutFormatFailure } from './degenerate';
 import { promptNotes } from './promptNotes';
 import { REPORT_VERSION, type CurvePoint, type ExperimentReport, type ItemRow, type MetricId, type SkippedItem } from './report';
 import { splitExamples } from './split';
@@ -112,7 +112,7 @@ export async function planExperiment(
   const template = templateFor(inspection.schema, settings.template);
   const promptSettings: PromptSettings = {
     schema: inspection.schema, template, chatTemplate: settings.chatTemplate, contextLength: model.contextLength,
-    reservedOutputTokens: reservedOutputTokens(estimate.answer.maxNewTokens, estimate.inputs.outputLength), labels,
+    reservedOutputTokens: estimate.fit.reservedOutputTokens, labels,
     exampleOrder: isFixedPrompt(settings.selection) ? 'as-given' : 'most-relevant-last',
   };
   // A fixed prompt draws only examples that fit beside the longest held-out query: one that cannot would take
@@ -176,7 +176,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         ...(canScore ? epsilonAtK(rows, settings.delta) : {}),
       });
     }
-    const measured = measuredVerdict(agreementSamples(items, shots, primary), settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match');
+    const measured = withoutFormatFailure(
+      measuredVerdict(agreementSamples(items, shots, primary), settings.epsilon, settings.delta, classification ? 'label accuracy' : 'exact match'),
+      items, classification,
+    );
     const caveat = distributionCaveat(measured, curve, settings.epsilon);
     const built: ExperimentReport = {
       version: REPORT_VERSION, createdAt: new Date().toISOString(), complete,
