@@ -1,6 +1,7 @@
 /** From rows to a curve point and from the curve to the measured verdict, on hand-checked cases. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { wilsonInterval } from '../../src/engine/compare/statistics';
 import { agreementSamples, curvePoint, measuredVerdict, withAdjustedPairedTests, type AgreementSample } from '../../src/engine/experiment/aggregate';
 import { seededRandom } from '../../src/engine/random';
 import type { ItemRow } from '../../src/engine/experiment/report';
@@ -22,6 +23,18 @@ test('a classification point: accuracy, label shares of predictions and referenc
   // Mean log-probability per token: 4 rows × −2 over 4 × 2 tokens = −1; perplexity e.
   assert.equal(point.referenceLogProbPerToken, -1);
   assert.ok(Math.abs(point.referencePerplexity! - Math.E) < 1e-12);
+});
+
+test("metric intervals: Wilson's for 0/1 scores (not [100%, 100%] when every item is right), one bootstrap draw for every metric of a k", () => {
+  const rows = Array.from({ length: 20 }, (_, i) => ({ ...row(i + 1, 'a', 'a'), scores: { label_accuracy: 1, exact_match: 1, token_f1: (i % 4) / 4, rouge_l: (i % 4) / 4 } }));
+  const point = curvePoint(0, rows, { metrics: ['label_accuracy', 'exact_match', 'token_f1', 'rouge_l'], primary: 'label_accuracy', delta: 0.05, seed: 1 });
+  const wilson = wilsonInterval(20, 20, 0.95);
+  assert.deepEqual(point.metrics.exact_match, { mean: 1, low: wilson.low, high: 1, interval: 'wilson' });
+  assert.ok(wilson.low > 0.83 && wilson.low < 0.84, `${wilson.low}`); // 20/20: Wilson's 95% lower end is 0.8389
+  // token F1 and ROUGE-L equal item by item: the same resampled items, the same interval.
+  assert.equal(point.metrics.token_f1!.interval, 'bootstrap');
+  assert.deepEqual(point.metrics.token_f1, point.metrics.rouge_l);
+  assert.ok(point.metrics.token_f1!.low < 0.375 && point.metrics.token_f1!.high > 0.375);
 });
 
 /** One shot count's outcomes: '1' agrees, '0' disagrees, item i on line i + 1. */
@@ -81,6 +94,16 @@ test('still improving below ε but not shown within it says so, not "above ε"',
   const verdict = measuredVerdict([nested(0, 30), nested(4, 4)], 0.1, 0.05, 'exact match');
   assert.equal(verdict.kind, 'still-improving');
   assert.match(verdict.sentence, /disagreement 8\.0% fell from 60\.0% at k = 0 .*\), not yet shown within ε = 10%;/);
+});
+
+test('still improving over a flat last step, at a rate within ε: the sentence says so and asks for items, not shots', () => {
+  // 7/10 → 0/10 → 0/10: the fall from k = 0 is shown (p = 2 · 2^−7 after Holm), the last step is flat, and 0/10 is
+  // no evidence of r ≤ ε (P(X ≤ 0 | 10, 0.1) = 0.35); 39 = ⌈ln(0.05/3) / ln(0.9)⌉ items would decide an all-right k.
+  const verdict = measuredVerdict([nested(0, 7, 10), nested(1, 0, 10), nested(4, 0, 10)], 0.1, 0.05, 'exact match');
+  assert.equal(verdict.kind, 'still-improving');
+  assert.equal(verdict.itemsNeeded, 39);
+  assert.equal(verdict.sentence, 'Still improving at k = 4: disagreement 0.0% fell from 70.0% at k = 0 (n = 10 paired items, one-sided exact McNemar test, Holm over 2 steps: p = 0.016), ' +
+    'flat since k = 1 (0.0%), not yet shown within ε = 10%; the rate is within ε but too few items show it: about 39 held-out items per shot count would decide at this rate.');
 });
 
 test('a flat curve above ε is fine-tune, by an exact test at every k, and the sentence says the end did not fall', () => {

@@ -94,9 +94,9 @@ test('run writes a JSON report with a curve over the shot grid; the identical ru
     const report = JSON.parse(readFileSync(out, 'utf8')) as { curve: { k: number; n: number }[]; timing: { modelCalls: number; cachedCalls: number } };
     assert.deepEqual(report.curve.map((point) => [point.k, point.n]), [[0, 5], [1, 5], [2, 5]]);
     assert.equal(report.timing.modelCalls, 30);
-    assert.match(first.stdout, /30 model calls, 0 from the cache/);
+    assert.match(first.stdout, /30 answers and scores from the model, 0 from the cache/);
     const second = cli(...args, '--fail-on', 'fine-tune');
-    assert.match(second.stdout, /0 model calls, 30 from the cache/);
+    assert.match(second.stdout, /0 answers and scores from the model, 30 from the cache/);
     // stories260K writes children's stories, not Cantonese: the verdict is fine-tune, and --fail-on turns it into exit 3.
     assert.equal(second.status, 3, second.stderr);
     assert.equal(second.stderr.split('\n').filter((line) => line.startsWith('prompt-or-finetune:') && !line.startsWith('prompt-or-finetune: warning:')).join(''), 'prompt-or-finetune: the measured verdict is fine-tune, which --fail-on names.');

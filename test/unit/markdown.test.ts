@@ -16,7 +16,7 @@ function item(output: string, reference: string): ItemRow {
 
 /** A small report as a run yields it, with the given names and items. */
 function report(datasetName: string, modelId: string, items: ItemRow[], warnings?: string[]): ExperimentReport {
-  const summary = { mean: 0, low: 0, high: 0 };
+  const summary = { mean: 0, low: 0, high: 0, interval: 'wilson' as const };
   return {
     version: 1, createdAt: '2026-01-01T00:00:00.000Z', complete: true,
     dataset: { file: `/data/${datasetName}`, name: datasetName, schema: 'input-output', fields: { input: 'q', reference: 'a', context: null, label: null }, records: 10, usable: 10, invalid: 0 },
@@ -77,4 +77,18 @@ test('warnings of the run are in the export once, escaped', () => {
   assert.equal(markdown.split('could not be written').length - 1, 1, markdown);
   // The terminal summary carries no control characters from a file name.
   assert.ok(!summaryParagraph(report('evil\u001b[2J.jsonl', 'm', [item('a', 'b')])).includes('\u001b'));
+});
+
+test("the export says what the curve lacks (left-out shot counts, skipped item runs) and each metric's interval", () => {
+  const base = report('d.jsonl', 'm', [item('a', 'b')]);
+  const markdown = renderReportMarkdown({
+    ...base,
+    leftOutShots: [{ k: 32, reason: '23 shots fit in 512 tokens' }],
+    skippedItems: [{ k: 1, line: 572, reason: 'the prompt <is> too long' }],
+    curve: [{ ...base.curve[0]!, metrics: { exact_match: { mean: 0.25, low: 0.1, high: 0.5, interval: 'wilson' } } }],
+  });
+  assert.ok(markdown.includes('**Shot counts left out:**\n\n- k = 32: 23 shots fit in 512 tokens\n'), markdown);
+  assert.ok(markdown.includes('**Item runs skipped (1):**\n\n- line 572 at k = 1: the prompt \\<is\\> too long\n'), markdown);
+  assert.ok(markdown.includes('| Exact match (95% interval) |'), markdown);
+  assert.ok(markdown.includes('| 100.0% [50.0%, 100.0%] | 25.0% [10.0%, 50.0%] |'), markdown);
 });

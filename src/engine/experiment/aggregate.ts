@@ -8,7 +8,7 @@ import {
   normalQuantile, pairedBootstrap, perplexity, wilsonInterval,
 } from '../compare/statistics';
 import { deriveSeed } from '../random';
-import type { CurvePoint, ItemRow, MeasuredVerdict, MetricId, PairedTrendTest, ShotTest, TrendEvidence, VerdictEvidence } from './report';
+import type { CurvePoint, ItemRow, MeasuredVerdict, MetricId, MetricSummary, PairedTrendTest, ShotTest, TrendEvidence, VerdictEvidence } from './report';
 
 export const NO_LABEL = '(none)';
 
@@ -18,7 +18,7 @@ export function curvePoint(
   const metrics: CurvePoint['metrics'] = {};
   for (const metric of options.metrics) {
     const values = rows.map((row) => row.scores[metric] ?? 0);
-    metrics[metric] = { mean: mean(values), ...bootstrapInterval(values, { seed: deriveSeed(options.seed, `${metric}:${k}`) }) };
+    metrics[metric] = { mean: mean(values), ...metricInterval(values, deriveSeed(options.seed, `bootstrap:${k}`)) };
   }
   const agreements = rows.filter((row) => row.scores[options.primary] === 1).length;
   const n = rows.length;
@@ -40,6 +40,19 @@ export function curvePoint(
     labelTotalVariation: labelled ? totalVariationDistance(predicted, rows.map((row) => row.reference)) : null,
     paired: options.baseline ? paired(rows, options.baseline, options.primary, options.seed) : null,
   };
+}
+
+/**
+ * A metric's 95% interval. Scores of 0 and 1 only are a proportion: Wilson's interval, which a percentile
+ * bootstrap is not (every item right resamples to [100%, 100%]). Others: a percentile bootstrap whose seed is
+ * the k's, not the metric's, so every metric resamples the same items and two metrics equal item by item get
+ * the same interval.
+ */
+function metricInterval(values: readonly number[], seed: number): Pick<MetricSummary, 'low' | 'high' | 'interval'> {
+  if (values.length > 0 && values.every((value) => value === 0 || value === 1)) {
+    return { ...wilsonInterval(values.filter((value) => value === 1).length, values.length, 0.95), interval: 'wilson' };
+  }
+  return { ...bootstrapInterval(values, { seed }), interval: 'bootstrap' };
 }
 
 /** The same items at k and at the baseline k: McNemar on the primary (binary) metric. */
@@ -171,12 +184,19 @@ function stillImproving(context: RuleContext, trend: TrendEvidence): MeasuredVer
   const fall = trend.falls.reduce((a, b) => (b.adjustedPValue < a.adjustedPValue ? b : a));
   const last = context.shotTests[context.shotTests.length - 1]!;
   const test = mcnemarName(trend);
+  // The fall may reach back two steps over a last step that is flat; and a rate already within ε lacks items, not
+  // shots. Both are said, so "still improving" never reads as "more shots will help" where the data do not say so.
+  const previous = context.shotTests[context.shotTests.length - 2]!;
+  const flat = previous.rate <= last.rate ? `, flat since k = ${previous.k} (${percent(previous.rate)})` : '';
+  const itemsNeeded = last.rate <= context.epsilon ? itemsToDecide(last.rate, context.epsilon, context.delta, context.shotTests.length) : null;
+  const next = last.rate > context.epsilon
+    ? 'more shots, retrieval of similar examples or a longer context may close the gap, otherwise fine-tune.'
+    : `the rate is within ε but too few items show it${itemsNeeded ? `: about ${itemsNeeded.toLocaleString('en-US')} held-out items per shot count would decide at this rate` : ''}.`;
   return {
-    kind: 'still-improving', k: last.k, itemsNeeded: null,
+    kind: 'still-improving', k: last.k, itemsNeeded,
     evidence: { ...evidenceBase(context), n: fall.n, rate: last.rate, bound: null, test, pValue: fall.adjustedPValue },
     sentence: `Still improving at k = ${last.k}: disagreement ${percent(last.rate)} fell from ${rateAt(context, fall.from)} at k = ${fall.from} ` +
-      `(n = ${fall.n} paired items, ${test}: p = ${formatP(fall.adjustedPValue)}), ${last.rate > context.epsilon ? 'above' : 'not yet shown within'} ε = ${context.eps}; ` +
-      'more shots, retrieval of similar examples or a longer context may close the gap, otherwise fine-tune.',
+      `(n = ${fall.n} paired items, ${test}: p = ${formatP(fall.adjustedPValue)})${flat}, ${last.rate > context.epsilon ? 'above' : 'not yet shown within'} ε = ${context.eps}; ${next}`,
   };
 }
 

@@ -14,9 +14,10 @@ export type MetricId = 'exact_match' | 'token_f1' | 'rouge_l' | 'chrf' | 'bleu' 
 
 export interface MetricSummary {
   mean: number;
-  /** 95% percentile-bootstrap interval of the mean. */
+  /** 95% interval of the mean: Wilson's for scores of 0 and 1 only, else a percentile bootstrap over the items. */
   low: number;
   high: number;
+  interval: 'wilson' | 'bootstrap';
 }
 
 export interface Disagreement {
@@ -98,7 +99,7 @@ export interface MeasuredVerdict {
   k: number | null;
   /** One sentence that names the evidence: rate, n, the bound and its confidence, the test and its p-value. */
   sentence: string;
-  /** Undecided: held-out items per shot count that would decide at the observed rate (approximate). */
+  /** Undecided, or still improving at a rate within ε: held-out items per shot count that would decide at the observed rate (approximate). */
   itemsNeeded: number | null;
   /** The evidence the rule used; null when nothing was measured. */
   evidence: VerdictEvidence | null;
@@ -202,11 +203,12 @@ export interface SkippedItem {
 
 export interface RunTiming {
   seconds: number;
+  /** Answers generated and continuations scored by the model (not forward passes: a batch computes several). */
   modelCalls: number;
   cachedCalls: number;
   generatedTokens: number;
   scoredTokens: number;
-  /** Over the calls made (not the cached ones). */
+  /** Over the time spent inside the model's calls (not the run's whole time, nor the cached ones). */
   generatedTokensPerSecond: number | null;
   scoredTokensPerSecond: number | null;
 }

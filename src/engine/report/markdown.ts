@@ -24,7 +24,10 @@ export function summaryParagraph(report: ExperimentReport): string {
   const { measured, theory } = report.verdict;
   const best = report.curve.reduce<CurvePoint | undefined>((a, b) => (!a || b.disagreement.rate < a.disagreement.rate ? b : a), undefined);
   const timing = report.timing;
-  const speed = timing.generatedTokensPerSecond ? `, ${Math.round(timing.generatedTokensPerSecond)} generated and ${Math.round(timing.scoredTokensPerSecond ?? 0)} scored tokens/s` : '';
+  // Rates over the time spent inside the model's calls, not over the run's whole time beside them.
+  const speed = timing.generatedTokensPerSecond
+    ? `; while at it the model generated ${Math.round(timing.generatedTokensPerSecond)} tokens/s and scored ${Math.round(timing.scoredTokensPerSecond ?? 0)} tokens/s`
+    : '';
   // The paragraph goes to a terminal: no control characters (escape sequences) from a file or model name.
   const plain = (text: string): string => text.replace(CONTROL_CHARACTERS, '\uFFFD').replace(LINE_BREAKS, ' ');
   return [
@@ -35,7 +38,7 @@ export function summaryParagraph(report: ExperimentReport): string {
       (best ? `; best ${METRIC_TITLES[report.primaryMetric].toLowerCase()} ${percent(1 - best.disagreement.rate)} at k = ${best.k}` : '') +
       (report.leftOutShots.length ? `; left out ${report.leftOutShots.map((s) => `k = ${s.k} (${s.reason})`).join(', ')}` : '') +
       (report.skippedItems.length ? `; ${report.skippedItems.length} item runs skipped (e.g. line ${report.skippedItems[0]!.line}: ${report.skippedItems[0]!.reason})` : '') +
-      `. ${timing.modelCalls} model calls, ${timing.cachedCalls} from the cache, ${timing.seconds.toFixed(1)} s${speed}.`,
+      `. ${timing.modelCalls} answers and scores from the model, ${timing.cachedCalls} from the cache, ${timing.seconds.toFixed(1)} s${speed}.`,
   ].join(' ');
 }
 
@@ -79,6 +82,13 @@ export function renderReportMarkdown(report: ExperimentReport): string {
   lines.push(`Model ${codeSpan(report.model.id)} (context ${report.model.contextLength}), schema ${escapeMarkdown(report.dataset.schema)}, ${report.dataset.records} records, ` +
     `${report.split.heldOut} held out, pool ${report.split.pool}, seed ${report.settings.seed}, selection ${escapeMarkdown(describeSelection(report.settings.selection))}, ` +
     `ε = ${report.settings.epsilon}, δ = ${report.settings.delta}.`, '');
+  // Whatever the curve lacks is said where its n is read: left-out shot counts and skipped item runs.
+  if (report.leftOutShots.length) {
+    lines.push('**Shot counts left out:**', '', ...report.leftOutShots.map((shot) => `- k = ${shot.k}: ${escapeMarkdown(shot.reason)}`), '');
+  }
+  if (report.skippedItems.length) {
+    lines.push(`**Item runs skipped (${report.skippedItems.length}):**`, '', ...report.skippedItems.map((item) => `- line ${item.line} at k = ${item.k}: ${escapeMarkdown(item.reason)}`), '');
+  }
   // A served model: how the server provided each measurement, and what it could not give (never a made-up number).
   if (report.model.capabilities) {
     lines.push('**Served model:**', '', ...Object.entries(report.model.capabilities).map(([what, how]) => `- ${what}: ${escapeMarkdown(how)}`), '');
@@ -87,12 +97,12 @@ export function renderReportMarkdown(report: ExperimentReport): string {
     lines.push('**Not measured:**', '', ...report.unavailableMeasurements.map((entry) => `- ${entry.measurement}: ${escapeMarkdown(entry.reason)}`), '');
   }
   lines.push('## Agreement against shots', '');
-  lines.push(`| k | n | shots used | disagreement (interval) | ${metricIds.map((id) => METRIC_TITLES[id]).join(' | ')} | ref. log-prob/token | perplexity | Holm p vs k=${report.shots[0]} |`);
+  lines.push(`| k | n | shots used | disagreement (interval) | ${metricIds.map((id) => `${METRIC_TITLES[id]} (95% interval)`).join(' | ')} | ref. log-prob/token | perplexity | Holm p vs k=${report.shots[0]} |`);
   lines.push(`|---|---|---|---|${metricIds.map(() => '---').join('|')}|---|---|---|`);
   for (const point of report.curve) {
     const d = point.disagreement;
     lines.push(`| ${point.k} | ${point.n} | ${point.meanShotsUsed.toFixed(1)} | ${percent(d.rate)} [${percent(d.low)}, ${percent(d.high)}] | ` +
-      metricIds.map((id) => `${percent(point.metrics[id]?.mean)}`).join(' | ') +
+      metricIds.map((id) => metricCell(point.metrics[id])).join(' | ') +
       ` | ${point.referenceLogProbPerToken?.toFixed(3) ?? '—'} | ${point.referencePerplexity?.toFixed(2) ?? '—'} | ${point.paired ? `${(point.paired.adjustedPValue ?? point.paired.pValue).toPrecision(3)} (raw ${point.paired.pValue.toPrecision(3)})` : '—'} |`);
   }
   lines.push(...measuredEpsilonMarkdown(report));
@@ -108,6 +118,11 @@ export function renderReportMarkdown(report: ExperimentReport): string {
     lines.push(`| ${row.k} | ${row.line} | ${escapeMarkdown(row.output.slice(0, 200))} | ${escapeMarkdown(row.reference.slice(0, 200))} | ${row.scores[report.primaryMetric] ?? '—'} |`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** A metric's mean and its 95% interval (Wilson's or a bootstrap, as the report's JSON says). */
+function metricCell(summary: CurvePoint['metrics'][MetricId]): string {
+  return summary ? `${percent(summary.mean)} [${percent(summary.low)}, ${percent(summary.high)}]` : '—';
 }
 
 /** The paper's ε per k (measuredEpsilon.ts); nothing for reports that predate it. The run's warnings stand under the verdict. */

@@ -97,7 +97,7 @@ export function factsLine(report: ExperimentReport): HTMLElement {
     fact('epsilon', 'ε', String(settings.epsilon)),
     fact('delta', 'δ', String(settings.delta)),
     fact('duration', 'took', duration(timing.seconds), `run at ${report.createdAt}`),
-    fact('calls', 'model calls', `${count(timing.modelCalls)} (${count(timing.cachedCalls)} cached)`),
+    fact('calls', 'answers and scores', `${count(timing.modelCalls)} from the model, ${count(timing.cachedCalls)} cached`, 'One per generated answer or scored continuation (not forward passes: a batch computes several)'),
   ];
   const children: (HTMLElement | string)[] = [];
   facts.forEach((element, index) => {
