@@ -106,8 +106,14 @@ export function checkSettings(values: Values): CheckSettings {
   let template: Partial<PromptTemplate> | undefined;
   if (typeof values.template === 'string') {
     if (!existsSync(values.template)) throw new UserFacingError(`${values.template}: no such template file`);
+    let parsed: unknown;
     try {
-      template = parseTemplate(JSON.parse(readFileSync(values.template, 'utf8')), values.template);
+      parsed = JSON.parse(readFileSync(values.template, 'utf8'));
+    } catch (error) {
+      throw new UserFacingError(`${values.template}: not a JSON template (${(error as Error).message})`);
+    }
+    try {
+      template = parseTemplate(parsed, values.template);
     } catch (error) {
       throw new UserFacingError((error as Error).message);
     }

@@ -1,6 +1,6 @@
 /** `prompt-or-finetune run` and `demo`: measure the base model at several shot counts. */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { runExperiment, RunCancelledError, DatasetNotRunnableError } from '../engine/experiment/experiment';
 import type { ExperimentReport, MeasuredVerdictKind } from '../engine/experiment/report';
@@ -12,6 +12,7 @@ import { type CheckSettings, DEFAULT_MODEL, DEFAULT_SETTINGS, parseShots } from 
 import { UsageError, UserFacingError } from './errors';
 import { checkSettings, datasetArgument, INSPECT_OPTIONS, integerOption, LIMITS, numberOption } from './inspectCommand';
 import { cacheRoot } from './cacheFolder';
+import { checkReportFiles, writeReportFiles, type ReportFile } from './reportFiles';
 import { ProgressLine } from './progress';
 import { modelsFolder, outputsFolder } from '../engine/cacheFolders';
 
@@ -50,6 +51,7 @@ export async function runCommand(positionals: string[], values: Values): Promise
   // Every option is checked before the model loads (which can take minutes), so a typo costs nothing.
   runSettings(values);
   failOnKinds(values);
+  checkReportFiles(reportFiles(values), file, cacheRoot(values));
   const model = typeof values.endpoint === 'string' ? await connectToEndpoint(values.endpoint, values.model, values) : await loadModel(values.model, values);
   try {
     return await runAndReport(file, model, values);
@@ -193,6 +195,8 @@ async function loadModel(id: string, values: Values): Promise<LanguageModel> {
 /** The measured verdicts `--fail-on` names. */
 function failOnKinds(values: Values): string[] {
   const failOn = typeof values['fail-on'] === 'string' ? values['fail-on'].split(',').map((kind) => kind.trim()).filter(Boolean) : [];
+  // An empty value (a CI variable left unset) would turn the gate off without a word.
+  if (typeof values['fail-on'] === 'string' && failOn.length === 0) throw new UsageError(`--fail-on needs at least one measured verdict (${MEASURED_KINDS.join(', ')})`);
   const unknownKinds = failOn.filter((kind) => !MEASURED_KINDS.includes(kind as MeasuredVerdictKind));
   if (unknownKinds.length) throw new UsageError(`--fail-on takes measured verdicts (${MEASURED_KINDS.join(', ')}), not "${unknownKinds.join(', ')}"`);
   return failOn;
@@ -288,33 +292,17 @@ async function loadEmbedder(id: string, values: Values): Promise<Embedder> {
   return load({ model: id, allowDownload: !values.offline, cacheDir: modelsFolder(cacheRoot(values)) });
 }
 
-/**
- * Writes the reports the command line names. A partial (cancelled) report goes beside them, as
- * `report.partial.json`, so it never replaces a complete one; a complete report removes the partial one it
- * supersedes.
- */
-function writeOutputs(report: ExperimentReport, values: Values): void {
-  const write = (path: unknown, content: () => string, what: string): void => {
-    if (typeof path !== 'string') return;
-    mkdirSync(dirname(resolve(path)), { recursive: true });
-    if (report.complete) {
-      writeFileSync(path, content());
-      rmSync(partialPath(path), { force: true });
-      process.stderr.write(`${what} written to ${path}\n`);
-    } else {
-      writeFileSync(partialPath(path), content());
-      process.stderr.write(`Partial ${what} written to ${partialPath(path)}\n`);
-    }
-  };
-  write(values.json, () => JSON.stringify(report, null, 2) + '\n', 'JSON report');
-  write(values.markdown, () => renderReportMarkdown(report), 'Markdown report');
-  write(values.html, () => renderReportHtml(report, webviewAssets()), 'HTML report');
+/** The report files the command line names, in the order they are written. */
+function reportFiles(values: Values): ReportFile[] {
+  const files: ReportFile[] = [];
+  if (typeof values.json === 'string') files.push({ flag: 'json', path: values.json, what: 'JSON report', render: (report) => JSON.stringify(report, null, 2) + '\n' });
+  if (typeof values.markdown === 'string') files.push({ flag: 'markdown', path: values.markdown, what: 'Markdown report', render: renderReportMarkdown });
+  if (typeof values.html === 'string') files.push({ flag: 'html', path: values.html, what: 'HTML report', render: (report) => renderReportHtml(report, webviewAssets()) });
+  return files;
 }
 
-/** Where the partial report of a cancelled run goes: `report.json` → `report.partial.json`. */
-function partialPath(path: string): string {
-  const extension = extname(path);
-  return `${path.slice(0, path.length - extension.length)}.partial${extension}`;
+function writeOutputs(report: ExperimentReport, values: Values): void {
+  writeReportFiles(report, reportFiles(values), { cached: values['no-cache'] !== true });
 }
 
 /** The project folder (where package.json is), whether this runs bundled from dist/ or from src/ under tsx. */

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, realDataset, sharedMissing, STORIES_260K, temporaryFolder } from '../support/paths';
 
@@ -118,4 +118,43 @@ test('run and inspect look for a Hub model in one place: the cache folder\'s mod
     assert.equal(result.status, 1, `${command}: ${result.stderr}`);
     assert.ok(result.stderr.includes(`is not in the model cache (${join(cache, 'models')}:`), `${command}: ${result.stderr}`);
   }
+});
+
+test('report paths: the dataset or a cache file is refused before the model loads; a file that cannot be written is named and the others are written', { skip: sharedMissing }, () => {
+  const folder = temporaryFolder();
+  try {
+    const dataset = join(folder.path, 'd.jsonl');
+    const original = readFileSync(join(REPO_ROOT, 'examples', 'capitals.jsonl'), 'utf8');
+    writeFileSync(dataset, original);
+    const cache = join(folder.path, 'cache');
+    const base = ['run', dataset, '--model', STORIES_260K, '--limit', '2', '--shots', '0', '--max-new-tokens', '4', '--cache-dir', cache];
+    const overDataset = cli(...base, '--json', dataset);
+    assert.equal(overDataset.status, 2);
+    assert.match(overDataset.stderr, new RegExp(`^prompt-or-finetune: --json ${dataset.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is the dataset itself: the report would replace it\\. Name another file\\n`));
+    assert.equal(readFileSync(dataset, 'utf8'), original);
+    const inCache = cli(...base, '--markdown', join(cache, 'outputs', 'x.jsonl'));
+    assert.equal(inCache.status, 2);
+    assert.match(inCache.stderr, /is inside .*cache\/outputs, whose files the tool manages/);
+    assert.equal(cli(...base, '--fail-on', '').status, 2);
+    // /dev/full takes no byte: the HTML report fails after the run, the JSON and Markdown ones are written.
+    const json = join(folder.path, 'r.json');
+    const markdown = join(folder.path, 'r.md');
+    const full = cli(...base, '--json', json, '--html', '/dev/full', '--markdown', markdown);
+    assert.equal(full.status, 1, full.stderr);
+    assert.equal(full.stderr.split('\n').filter((line) => line.startsWith('prompt-or-finetune:')).join('\n'),
+      'prompt-or-finetune: the HTML report could not be written to /dev/full (ENOSPC: no space left on device, write); a report that was there before is left as it was. ' +
+      'The answers are in the output cache: the same command with another path writes the report without running the model again');
+    assert.equal((JSON.parse(readFileSync(json, 'utf8')) as { complete: boolean }).complete, true);
+    assert.match(readFileSync(markdown, 'utf8'), /^# Prompt or Fine-Tune: d\\\.jsonl\n/);
+    assert.equal(existsSync(`${json}.${process.pid}.tmp`), false);
+  } finally {
+    folder.remove();
+  }
+});
+
+test('an error message never carries a control character to the terminal (a name or a server text with an escape sequence)', () => {
+  const result = cli('inspect', 'missing\u001b]0;retitled\u0007\u001b[2J.jsonl');
+  assert.equal(result.status, 1);
+  assert.equal(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(result.stderr), false, JSON.stringify(result.stderr));
+  assert.match(result.stderr, /missing\uFFFD\]0;retitled\uFFFD\uFFFD\[2J\.jsonl/);
 });

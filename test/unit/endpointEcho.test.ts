@@ -34,6 +34,8 @@ interface StandInOptions {
   failures?: number[];
   /** Milliseconds before each completion answer, so requests overlap. */
   delay?: number;
+  /** A server that breaks the API: log-probabilities above 0, or more generated tokens than max_tokens. */
+  lies?: 'positive-log-probabilities' | 'too-many-tokens';
 }
 
 /** The vLLM stand-in. `requests` keeps every completion request's body; `maxInFlight` the most open at once. */
@@ -85,7 +87,14 @@ class VllmStandIn {
       this.inFlight--;
       if (body.echo === true && this.options.echo) {
         const recorded = RECORDED.echo.find((exchange) => JSON.stringify(exchange.request.prompt) === JSON.stringify(body.prompt));
+        if (recorded && this.options.lies === 'positive-log-probabilities') {
+          return send(200, { choices: [{ logprobs: { token_logprobs: recorded.response.choices[0]!.logprobs.token_logprobs.map((value) => (value === null ? null : value + 5)) } }] });
+        }
         return recorded ? send(200, recorded.response) : send(400, { object: 'error', message: 'the stand-in has no recording for this prompt', type: 'BadRequestError', code: 400 });
+      }
+      if (this.options.lies === 'too-many-tokens') {
+        const ids = Array.from({ length: Number(body.max_tokens) * 3 }, (_, i) => 100 + i);
+        return send(200, { choices: [{ index: 0, text: ' Lima'.repeat(ids.length), token_ids: ids, finish_reason: 'length' }] });
       }
       // Every generation answers " Lima": the stand-in has no model; these tests are about scoring and capabilities.
       return send(200, {
@@ -185,6 +194,19 @@ describe('endpoint model on a vLLM stand-in', { skip: sharedMissing }, () => {
     const markdown = renderReportMarkdown(report);
     assert.match(markdown, /\n\*\*Not measured:\*\*\n\n- reference-log-probability: .+\n- token-counts: .+\n- vocabulary-size: .+\n/);
     assert.match(markdown, /\n- tokenization: estimated as characters ÷ 4\n/);
+  });
+
+  test('a server that breaks the API (a log-probability above 0, more tokens than asked for) fails the request, naming it', async () => {
+    const liar = await standIn({ tokenize: true, echo: true, lies: 'positive-log-probabilities' });
+    const scoring = await connectEndpoint({ endpoint: liar.endpoint, model: SERVED });
+    const prompt = { text: 'Once upon a time', addSpecialTokens: true };
+    const first = RECORDED.echo[1]!.response.choices[0]!.logprobs.token_logprobs[5]!;
+    await assert.rejects(scoring.score(prompt, ', there was a little girl'), (error: Error) => error instanceof EndpointError &&
+      error.message === `${liar.endpoint}/completions gave ${first + 5} as the log-probability of token 5: a log-probability is at most 0`);
+    const verbose = await standIn({ tokenize: true, echo: true, lies: 'too-many-tokens' });
+    const generating = await connectEndpoint({ endpoint: verbose.endpoint, model: SERVED });
+    await assert.rejects(generating.generate(prompt, { maxNewTokens: 4 }), (error: Error) => error instanceof EndpointError &&
+      error.message === `${verbose.endpoint}/completions answered 12 tokens where at most 4 were asked for`);
   });
 
   test('429 and 5xx are retried with backoff; a 4xx is not', async () => {

@@ -153,7 +153,11 @@ export class EndpointModel implements LanguageModel {
     options.signal?.throwIfAborted();
     const ids = this.promptsAsIds ? await this.encode(prompt.text, prompt.addSpecialTokens, options.signal) : undefined;
     const promptTokenCount = ids?.length ?? this.tokenizer.encode(prompt.text, { addSpecialTokens: prompt.addSpecialTokens }).length;
-    if (ids && ids.length === 0) throw new Error('The prompt is empty and adds no BOS token: there is nothing to condition on.');
+    if (ids && ids.length === 0) {
+      throw prompt.text.length > 0
+        ? new EndpointError(`${this.client.rootUrl}/tokenize turned a prompt of ${prompt.text.length} characters into no token`)
+        : new Error('The prompt is empty and adds no BOS token: there is nothing to condition on.');
+    }
     const maxNewTokens = Math.min(options.maxNewTokens, this.contextLength - promptTokenCount);
     if (maxNewTokens <= 0) return { text: '', tokenIds: [], promptTokenCount, finishReason: 'max-new-tokens' };
     const request = {

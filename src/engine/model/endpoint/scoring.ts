@@ -35,7 +35,7 @@ export async function scoreByEcho(client: EndpointClient, model: string, pair: S
   // lm-evaluation-harness takes token_logprobs[ctxlen:-1]: the last entry is the one generated token.
   return total(logprobs.slice(pair.start, pair.jointIds.length).map((value, index) => {
     if (typeof value !== 'number') throw new EndpointError(`${client.baseUrl}/completions gave no log-probability for token ${pair.start + index}`);
-    return value;
+    return checkedLogProb(value, `${client.baseUrl}/completions`, `token ${pair.start + index}`);
   }));
 }
 
@@ -66,11 +66,24 @@ async function forcedLogProb(client: EndpointClient, prefix: number[], token: nu
     throw error;
   });
   const probability = direct?.completion_probabilities?.[0];
-  if (probability?.id === token && typeof probability.logprob === 'number') return probability.logprob;
+  const where = `${client.rootUrl}/completion`;
+  if (probability?.id === token && typeof probability.logprob === 'number') return checkedLogProb(probability.logprob, where, `token ${token} after ${prefix.length} tokens`);
   const listed = await client.post<NativeAnswer>('/completion', { ...forcedRequest(prefix, vocabulary.plainTokenId), n_probs: vocabulary.vocabularySize }, { root: true, signal });
   const entry = listed.completion_probabilities?.[0]?.top_logprobs?.find((candidate) => candidate.id === token);
   if (typeof entry?.logprob !== 'number') throw new EndpointError(`${client.rootUrl}/completion gave no log-probability for token ${token} after ${prefix.length} tokens`);
-  return entry.logprob;
+  return checkedLogProb(entry.logprob, where, `token ${token} after ${prefix.length} tokens`);
+}
+
+/**
+ * Rounding can put a log-probability a hair above 0; anything more, or not finite, is a server that does not
+ * answer what the API says (a probability above 1 would make every ε, perplexity and score in the report impossible).
+ */
+const LOG_PROBABILITY_ROUNDING = 1e-4;
+
+function checkedLogProb(value: number, where: string, what: string): number {
+  if (!Number.isFinite(value) && value !== Number.NEGATIVE_INFINITY) throw new EndpointError(`${where} gave ${value} as the log-probability of ${what}`);
+  if (value > LOG_PROBABILITY_ROUNDING) throw new EndpointError(`${where} gave ${value} as the log-probability of ${what}: a log-probability is at most 0`);
+  return Math.min(value, 0);
 }
 
 function total(tokenLogProbs: number[]): ContinuationScore {

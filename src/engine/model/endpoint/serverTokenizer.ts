@@ -151,7 +151,7 @@ export function tokenIds(tokens: unknown): number[] {
   if (!Array.isArray(tokens)) throw new Error('/tokenize answered without a token list');
   return tokens.map((token: unknown) => {
     const id = typeof token === 'number' ? token : (token as { id?: unknown } | null)?.id;
-    if (typeof id !== 'number' || !Number.isInteger(id)) throw new Error('/tokenize answered with a token that is not an id');
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw new Error(`/tokenize answered ${JSON.stringify(id)} as a token, which is not a token id`);
     return id;
   });
 }
