@@ -29,6 +29,7 @@ const CHANGES = 1;
 const CONTROL = 2;
 const UNDECIDED = 4;
 const SPACES = 16;
+const UNREAD = 32;
 /** keyHash.wat's memory: the table by code point, the hashes, the field names, a chunk of the file, the texts. */
 const TABLE_END = 0x110000;
 const HASH_OUT = 0x110000;
@@ -284,10 +285,11 @@ export function lineKeyAndReferenceHash(line: RecordLine, fields: LineFields, in
     decideCharacters(state, context);
     flags = state.hashLine(at, line.end - line.start, TEXT, trimLead, trimTrail);
   }
-  keyAndReference[2] = state.out[2]!;
+  const referenceHash = state.out[2]!;
   const key = (state.fastPathAgrees && keyFromFlags(state, flags, input, context)) || builtKeyHash(input, context);
   keyAndReference[0] = key[0]!;
   keyAndReference[1] = key[1]!;
+  keyAndReference[2] = flags & UNREAD ? trimmedHash32(reference) : referenceHash;
   return keyAndReference;
 }
 

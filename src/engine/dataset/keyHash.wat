@@ -29,6 +29,7 @@
 ;;   2 CONTROL     an ASCII control character (\t, \n … among them): white space to collapse, perhaps
 ;;   4 UNDECIDED   a character not classified yet: classify the text's characters and hash it again
 ;;  16 SPACES      two spaces side by side, or a space at either end: white space to collapse
+;;  32 UNREAD      (`hashLine` only) the reference's value holds an escape or is not a string: not hashed
 ;; ASCII is classified by arithmetic, not by the table.
 (module
   (memory (export "memory") 50)
@@ -315,14 +316,15 @@
   ;; A record's line of `length` bytes at `line`: a JSON object (JSON.parse read it, so it is valid JSON) as
   ;; valid UTF-8. Finds the named fields' values at its top level (the last of a key written twice, as
   ;; JSON.parse keeps), hashes the reference without its `lead` and `trail` bytes of white space (stored at
-  ;; 0x110008) and the input's key, the input alone or the input, a space and a non-empty context (joined at
-  ;; `text`), as `hash` does (stored at 0x110000); returns the key's flags, or -1 where the bytes are not the
-  ;; texts: the line lacks the input or the reference, a key holds an escape (it could spell a field's name),
-  ;; or a named field's value is not a string or holds an escape.
+  ;; 0x110008; UNREAD where its bytes are not its text) and the input's key, the input alone or the input, a
+  ;; space and a non-empty context (joined at `text`), as `hash` does (stored at 0x110000); returns the key's
+  ;; flags, or -1 where the key's bytes are not its text or the line lacks a field: the line lacks the input or
+  ;; the reference, a key holds an escape (it could spell a field's name), or the input's or the context's
+  ;; value is not a string or holds an escape.
   (func (export "hashLine") (param $line i32) (param $length i32) (param $text i32) (param $lead i32) (param $trail i32) (result i32)
     (local $at i32) (local $keyStart i32) (local $valueStart i32) (local $field i32) (local $usable i32)
     (local $inputStart i32) (local $inputEnd i32) (local $contextStart i32) (local $contextEnd i32)
-    (local $referenceStart i32) (local $referenceEnd i32) (local $inputLength i32) (local $contextLength i32)
+    (local $referenceStart i32) (local $referenceEnd i32) (local $inputLength i32) (local $contextLength i32) (local $unread i32)
     ;; -1: not in the line; -2: there, but not usable as bytes.
     (local.set $inputStart (i32.const -1))
     (local.set $contextStart (i32.const -1))
@@ -367,13 +369,17 @@
         (br_if $closed (i32.ne (i32.load8_u (local.get $at)) (i32.const 0x2c)))
         (local.set $at (call $skipSpace (i32.add (local.get $at) (i32.const 1))))
         (br $members)))
-    (if (i32.or (i32.or (i32.lt_s (local.get $inputStart) (i32.const 0)) (i32.lt_s (local.get $referenceStart) (i32.const 0)))
+    (if (i32.or (i32.or (i32.lt_s (local.get $inputStart) (i32.const 0)) (i32.eq (local.get $referenceStart) (i32.const -1)))
                 (i32.eq (local.get $contextStart) (i32.const -2)))
       (then (return (i32.const -1))))
 
-    (call $hashBytes (i32.add (local.get $referenceStart) (local.get $lead))
-      (i32.sub (i32.sub (i32.sub (local.get $referenceEnd) (local.get $referenceStart)) (local.get $lead)) (local.get $trail)))
-    (i64.store (i32.const 0x110008) (i64.load (i32.const 0x110000)))
+    ;; A reference with an escape (a completion that ends with \n, say) is hashed from its string instead.
+    (if (i32.lt_s (local.get $referenceStart) (i32.const 0))
+      (then (local.set $unread (i32.const 32)))
+      (else
+        (call $hashBytes (i32.add (local.get $referenceStart) (local.get $lead))
+          (i32.sub (i32.sub (i32.sub (local.get $referenceEnd) (local.get $referenceStart)) (local.get $lead)) (local.get $trail)))
+        (i64.store (i32.const 0x110008) (i64.load (i32.const 0x110000)))))
 
     (local.set $inputLength (i32.sub (local.get $inputEnd) (local.get $inputStart)))
     (local.set $contextLength (i32.sub (local.get $contextEnd) (local.get $contextStart)))
@@ -383,6 +389,7 @@
         (i32.store8 (i32.add (local.get $text) (local.get $inputLength)) (i32.const 0x20))
         (memory.copy (i32.add (i32.add (local.get $text) (local.get $inputLength)) (i32.const 1))
           (local.get $contextStart) (local.get $contextLength))
-        (return (call $hash (local.get $text) (i32.add (i32.add (local.get $inputLength) (i32.const 1)) (local.get $contextLength)) (i32.const 1)))))
-    (call $hash (local.get $inputStart) (local.get $inputLength) (i32.const 1)))
+        (return (i32.or (local.get $unread)
+          (call $hash (local.get $text) (i32.add (i32.add (local.get $inputLength) (i32.const 1)) (local.get $contextLength)) (i32.const 1))))))
+    (i32.or (local.get $unread) (call $hash (local.get $inputStart) (local.get $inputLength) (i32.const 1))))
 )
