@@ -3,6 +3,8 @@
  * - duplicate tracking hashes inputs without building their keys where it can (`duplicateKeyHash`, an input
  *   and its context without joining them); it must give exactly `hash64(duplicateKey(text))` for every text,
  *   so the counts of distinct, duplicate and conflicting inputs mean what `duplicateKey` says;
+ * - a record whose line is the compact JSON of string values is hashed from the line's UTF-8 bytes
+ *   (`lineKeyAndReferenceHash`), not from the parsed strings: it must give exactly what the strings give;
  * - a record's repeated top-level key is ruled out by native searches where they can decide, else found by
  *   the character scan as before: every repeated key is still reported, with its column.
  *
@@ -14,9 +16,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { inspectDataset } from '../../src/engine/dataset/inspect';
+import { asText } from '../../src/engine/dataset/schema';
 import { temporaryFolder } from '../support/paths';
 
-import { duplicateKeyHash, DuplicateTracker, hash32, hash64, keyAndReferenceHash, trimmedHash32 } from '../../src/engine/dataset/duplicates';
+import { DuplicateTracker } from '../../src/engine/dataset/duplicates';
+import {
+  duplicateKeyHash, hash32, hash64, isTrimmed, keyAndReferenceHash, lineKeyAndReferenceHash, trimmedHash32, type LineFields,
+} from '../../src/engine/dataset/keyHash';
+import type { RecordLine } from '../../src/engine/dataset/jsonLines';
 import { duplicateKey } from '../../src/engine/dataset/statistics';
 import { seededRandom } from '../../src/engine/random';
 
@@ -235,6 +242,170 @@ test('repeated top-level keys are reported as the character scan reports them; k
       [7, 15, 'key "te\\"xt"'],
       [8, 10, 'key "q"'],
     ]);
+  } finally {
+    folder.remove();
+  }
+});
+
+/** The pieces a compact line can hold as they are: no quote, backslash or line end, no lone surrogate. */
+const RAW_PIECES = PIECES.filter((piece) => !/["\\\n]/.test(piece) && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(piece));
+
+/** The compact line of these fields (values written as they are), with other bytes before and after it. */
+function recordLine(entries: readonly (readonly [string, string])[], before = '', after = ''): RecordLine {
+  const text = `{${entries.map(([key, value]) => `"${key}":"${value}"`).join(',')}}`;
+  const start = Buffer.byteLength(before);
+  return { bytes: Buffer.from(before + text + after), start, end: start + Buffer.byteLength(text) };
+}
+
+test('lineKeyAndReferenceHash is keyAndReferenceHash for compact lines: fields in any order, among others, with a context or none', () => {
+  const random = seededRandom(14);
+  const text = (pieces: number): string => Array.from({ length: pieces }, () => RAW_PIECES[Math.floor(random() * RAW_PIECES.length)]).join('');
+  const mappings: LineFields[] = [
+    { input: 'q', context: 'ctx', reference: 'a' },
+    { input: 'quéstion', context: null, reference: '答え🙂' },
+    { input: 'text', context: 'text', reference: 'label' }, // one field twice
+    { input: '0', context: null, reference: '__proto__' }, // keys JSON.parse reads as own fields like any other
+  ];
+  for (let n = 0; n < 4000; n++) {
+    const fields = mappings[n % mappings.length]!;
+    const input = text(Math.floor(random() * 30));
+    const reference = text(Math.floor(random() * 20));
+    const context = fields.context && fields.context !== fields.input && random() < 0.7 ? text(Math.floor(random() * 20)) : undefined;
+    const entries: [string, string][] = [[fields.input, input], [fields.reference, reference]];
+    if (context !== undefined) entries.push([fields.context!, context]);
+    if (random() < 0.5) entries.push(['other', text(5)], ['q2', text(3)], ['', text(2)]);
+    entries.sort(() => random() - 0.5);
+    const line = recordLine(entries, random() < 0.5 ? '{"prompt":"x"}\n' : '', random() < 0.5 ? '\n{"a":"b"}' : '');
+    const used = fields.context === fields.input ? input : context ?? '';
+    const expected = [...keyAndReferenceHash(input, reference, fields.context ? used : '')];
+    assert.deepEqual([...lineKeyAndReferenceHash(line, fields, input, reference, fields.context ? used : '')], expected, JSON.stringify(entries));
+  }
+});
+
+test('lineKeyAndReferenceHash is keyAndReferenceHash for any line JSON.parse reads as an object: white space, nested and escaped values, a key written twice', () => {
+  const random = seededRandom(18);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const raw = (pieces: number): string => Array.from({ length: pieces }, () => pick(RAW_PIECES)).join('');
+  const any = (pieces: number): string => Array.from({ length: pieces }, () => pick(PIECES)).join('');
+  const value = (): unknown => pick<() => unknown>([
+    () => raw(Math.floor(random() * 12)), () => raw(Math.floor(random() * 12)), () => any(Math.floor(random() * 8)),
+    () => 12.5, () => true, () => null, () => ['a"]', { b: '}{', c: [1, '\\'] }], () => ({ q: raw(2), a: '"' }), () => [],
+  ])();
+  const fields: LineFields = { input: 'q', context: 'c', reference: 'a' };
+  const space = (): string => pick(['', '', ' ', '\t', '  ', ' \t ']);
+  for (let n = 0; n < 6000; n++) {
+    const entries: [string, unknown][] = [['q', random() < 0.9 ? raw(Math.floor(random() * 20)) : value()], ['a', random() < 0.9 ? raw(5) : value()]];
+    if (random() < 0.5) entries.push(['c', random() < 0.8 ? raw(Math.floor(random() * 10)) : value()]);
+    for (let extra = Math.floor(random() * 4); extra > 0; extra--) entries.push([pick(['x', 'qq', '', 'q', 'a', 'c', 'é']), value()]);
+    entries.sort(() => random() - 0.5);
+    // A key spelled with an escape is the same key to JSON.parse.
+    const key = (name: string): string => (name === 'q' && random() < 0.05 ? '"\\u0071"' : JSON.stringify(name));
+    const json = `{${space()}${entries.map(([name, item]) => `${key(name)}${space()}:${space()}${JSON.stringify(item)}`).join(`${space()},${space()}`)}${space()}}`;
+    // Tabs inside strings written raw, as the scanner reads them (with a warning).
+    const text = `${pick(['', ' ', '\u00a0', '\u3000 '])}${random() < 0.2 ? json.replace(/\\t/g, '\t') : json}${pick(['', ' ', '\u2028'])}`;
+    const record = JSON.parse(json) as Record<string, unknown>;
+    const input = asText(record.q);
+    const reference = asText(record.a);
+    if (input === undefined || reference === undefined) continue;
+    const context = asText(record.c) ?? '';
+    const bytes = Buffer.from(`{"prompt":"x"}\n${text}\n`);
+    const line: RecordLine = { bytes, start: 15, end: bytes.length - 1 };
+    assert.deepEqual([...lineKeyAndReferenceHash(line, fields, input, reference, context)], [...keyAndReferenceHash(input, reference, context)], text);
+  }
+});
+
+test('lineKeyAndReferenceHash is keyAndReferenceHash for every UTF-16 code unit and characters beyond U+FFFF, at either end of a text', () => {
+  const fields: LineFields = { input: 'q', context: 'c', reference: 'a' };
+  const check = (character: string): void => {
+    for (const [input, reference, context] of [[`Ab${character} ${character}`, `${character}x${character}`, ''], [character, ` ${character} `, `${character}Z`]] as const) {
+      const entries: [string, string][] = [['q', input], ['a', reference]];
+      if (context) entries.push(['c', context]);
+      assert.deepEqual([...lineKeyAndReferenceHash(recordLine(entries), fields, input, reference, context)],
+        [...keyAndReferenceHash(input, reference, context)], `U+${character.codePointAt(0)!.toString(16)}`);
+    }
+  };
+  for (let unit = 0; unit < 0x10000; unit++) {
+    if (unit === 0x22 || unit === 0x5c || unit === 0x0a || (unit >= 0xd800 && unit <= 0xdfff)) continue;
+    check(String.fromCharCode(unit));
+  }
+  for (let point = 0x10000; point <= 0x10ffff; point += point % 1024 === 0 ? 1 : 61) check(String.fromCodePoint(point));
+});
+
+test('lineKeyAndReferenceHash reads lines from any place of a chunk, from a new chunk at the same places, and between string hashes', () => {
+  const fields: LineFields = { input: 'prompt', context: null, reference: 'completion' };
+  const chunk = (seed: number): { bytes: Buffer; lines: { line: RecordLine; input: string; reference: string }[] } => {
+    const random = seededRandom(seed);
+    const records: [string, string][] = [];
+    for (let i = 0; i < 3000; i++) {
+      const input = `${i}: ${Array.from({ length: 1 + Math.floor(random() * 20) }, () => RAW_PIECES[Math.floor(random() * RAW_PIECES.length)]).join('')}`;
+      records.push([i === 1500 ? input + ' données'.repeat(12_000) : input, RAW_PIECES[Math.floor(random() * RAW_PIECES.length)]!]);
+    }
+    const texts = records.map(([input, reference]) => `{"prompt":"${input}","completion":"${reference}"}`);
+    const bytes = Buffer.from(texts.join('\n'));
+    let start = 0;
+    const lines = texts.map((text, index) => {
+      const line = { bytes, start, end: start + Buffer.byteLength(text) };
+      start = line.end + 1;
+      return { line, input: records[index]![0], reference: records[index]![1] };
+    });
+    return { bytes, lines };
+  };
+  const first = chunk(15);
+  const second = chunk(16);
+  assert.equal(first.bytes.length > 256 * 1024, true);
+  const order = [...first.lines, ...[...first.lines].reverse(), ...second.lines];
+  for (const [index, { line, input, reference }] of order.entries()) {
+    if (index % 7 === 0) hash64(`between ${index}`);
+    assert.deepEqual([...lineKeyAndReferenceHash(line, fields, input, reference)], [...keyAndReferenceHash(input, reference)], `record ${index}`);
+  }
+});
+
+test('isTrimmed is what trim removes and \\s matches, for every UTF-16 code unit', () => {
+  for (let unit = 0; unit < 0x10000; unit++) {
+    const character = String.fromCharCode(unit);
+    assert.equal(isTrimmed(unit), /\s/.test(character), `U+${unit.toString(16)}`);
+    assert.equal(isTrimmed(unit), `${character}x${character}`.trim() === 'x', `U+${unit.toString(16)}`);
+  }
+});
+
+test('inspect counts duplicates and conflicts as duplicateKey and trim define them, from compact lines and from the same records spaced out', async () => {
+  const random = seededRandom(17);
+  const piece = (): string => PIECES[Math.floor(random() * PIECES.length)]!;
+  const inputs = Array.from({ length: 400 }, () => Array.from({ length: 1 + Math.floor(random() * 6) }, piece).join(''));
+  const references = [' Paris', 'Paris ', 'paris', '\u3000Paris\u00a0', 'Lyon', 'é', 'e\u0301', '\ufeffok\u2028'];
+  const records = Array.from({ length: 60_000 }, () => {
+    const record: Record<string, string> = { instruction: inputs[Math.floor(random() * inputs.length)]!, output: references[Math.floor(random() * references.length)]! };
+    if (random() < 0.6) record.input = random() < 0.2 ? '' : inputs[Math.floor(random() * 40)]!;
+    return record;
+  });
+  // Raw tabs are read (with a warning) and the line stays compact; escapes make it not compact.
+  const compact = records.map((record) => JSON.stringify(record).replace(/\\t/g, '\t')).join('\n');
+  const spaced = records.map((record) => JSON.stringify(record, null, 1).replace(/\n */g, ' ')).join('\r\n');
+  const expected = { distinct: 0, duplicates: 0, conflicts: 0 };
+  const firstReference = new Map<string, { reference: string; conflicting: boolean }>();
+  for (const { instruction, input, output } of records) {
+    const key = duplicateKey(input ? `${instruction}\n${input}` : instruction!);
+    const seen = firstReference.get(key);
+    if (!seen) {
+      expected.distinct++;
+      firstReference.set(key, { reference: output!.trim(), conflicting: false });
+      continue;
+    }
+    expected.duplicates++;
+    if (!seen.conflicting && seen.reference !== output!.trim()) {
+      seen.conflicting = true;
+      expected.conflicts++;
+    }
+  }
+  const folder = temporaryFolder();
+  try {
+    for (const [name, text] of [['compact.jsonl', compact], ['spaced.jsonl', spaced], ['bom.jsonl', `\ufeff${compact}\n`]] as const) {
+      const file = join(folder.path, name);
+      writeFileSync(file, text);
+      const result = await inspectDataset(file);
+      assert.equal(result.records, records.length, name);
+      assert.deepEqual({ distinct: result.distinctInputs, duplicates: result.duplicateInputs, conflicts: result.conflictingInputs }, expected, name);
+    }
   } finally {
     folder.remove();
   }

@@ -4,9 +4,9 @@
  */
 import { basename } from 'node:path';
 import type { TokenCounter } from '../model/languageModel';
-import { scanJsonLines, type LineProblem, type ScanSummary } from './jsonLines';
+import { scanJsonLines, type RecordLine, type LineProblem, type ScanSummary } from './jsonLines';
 import {
-  detectSchema, extractExample, type Example, type FieldMapping, type ReferenceCandidate, type SchemaName,
+  detectSchema, extractExample, topLevelFields, type Example, type FieldMapping, type ReferenceCandidate, type SchemaName,
 } from './schema';
 import { DuplicateTracker } from './duplicates';
 import { DistributionAccumulator, type Distribution } from './statistics';
@@ -124,7 +124,8 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
   let fields: FieldMapping = { input: null, context: null, reference: null, label: null };
   let referenceCandidates: ReferenceCandidate[] = [];
 
-  const process = (record: Record<string, unknown>, line: number): void => {
+  /** `recordLine`: the record's line, for the duplicate hash to read instead of the strings. */
+  const process = (record: Record<string, unknown>, line: number, recordLine?: RecordLine): void => {
     const extraction = extractExample(record, line, schema, fields);
     if (!extraction.ok) {
       unusable++;
@@ -139,7 +140,7 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
       tokens.input.add(options.tokenizer.countTokens(example.context ? `${example.input}\n${example.context}` : example.input));
       tokens.reference.add(options.tokenizer.countTokens(example.reference));
     }
-    duplicates.add(example.input, example.reference, example.context);
+    duplicates.add(example.input, example.reference, example.context, recordLine);
     if (example.label !== undefined) labels.set(example.label, (labels.get(example.label) ?? 0) + 1);
     if (options.collectExamples || examples.length < SAMPLE_EXAMPLES) examples.push(example);
   };
@@ -150,19 +151,20 @@ export async function inspectDataset(file: string, options: InspectOptions = {})
     schema = options.schema ?? detection.schema;
     fields = { ...detection.fields, ...options.fields };
     referenceCandidates = detection.referenceCandidates;
+    duplicates.readLinesBy(topLevelFields(schema, fields));
     const decided = sample;
     sample = null;
     for (const entry of decided) process(entry.record, entry.line);
   };
 
   const scan = await scanJsonLines(file, {
-    onRecord(record, span) {
+    onRecord(record, span, recordLine) {
       records++;
       countFields(record);
       if (sample) {
         sample.push({ record, line: span.line });
         if (sample.length >= DETECTION_SAMPLE) decide();
-      } else process(record, span.line);
+      } else process(record, span.line, recordLine);
     },
     onError(problem) {
       errorCount++;

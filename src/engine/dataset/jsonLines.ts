@@ -30,8 +30,21 @@ export interface LineProblem {
   message: string;
 }
 
+/**
+ * Where the line of a record read from one line stands in the file's bytes, when they are known to be valid
+ * UTF-8 (the line's text is then exactly what they spell): a JSON object, with white space perhaps around it.
+ * `bytes` is the chunk of the file read, never changed once read; the object itself is reused for the next
+ * line, so it is valid during onRecord only.
+ */
+export interface RecordLine {
+  bytes: Buffer;
+  start: number;
+  end: number;
+}
+
 export interface ScanHandlers {
-  onRecord(value: Record<string, unknown>, span: RecordSpan): void;
+  /** `line`: where the record's line stands in the file, where known (see RecordLine). */
+  onRecord(value: Record<string, unknown>, span: RecordSpan, line?: RecordLine): void;
   onError(problem: LineProblem): void;
   onWarning(problem: LineProblem): void;
 }
@@ -96,11 +109,14 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
   let lineNumber = 0;
   let firstChunk = true;
   let lastByte = -1;
+  const place: RecordLine = { bytes: Buffer.alloc(0), start: 0, end: 0 };
 
   /** The line in `bytes` from `start` to `end`; `knownUtf8` when a check of a larger span found it valid UTF-8. */
   const finishLine = (bytes: Buffer, start: number, end: number, knownUtf8: boolean): void => {
     lineNumber++;
     let text = bytes.toString('utf8', start, end);
+    let textStart = start;
+    let textEnd = end;
     // Bytes that are not UTF-8 (a Latin-1 file) become U+FFFD: say so, since the text is then not what was written.
     if (!knownUtf8 && text.includes('\uFFFD') && !isUtf8(bytes.subarray(start, end))) {
       handlers.onWarning({ line: lineNumber, column: 1, message: 'line is not valid UTF-8 (another encoding?); undecodable bytes read as U+FFFD' });
@@ -108,12 +124,20 @@ export async function scanJsonLines(path: string, handlers: ScanHandlers, option
     if (lineNumber === 1 && text.charCodeAt(0) === 0xfeff) {
       summary.hasByteOrderMark = true;
       text = text.slice(1);
+      textStart += 3;
     }
     if (lineEnd === 0x0a && text.charCodeAt(text.length - 1) === 0x0d) {
       summary.crlfLines++;
       text = text.slice(0, -1);
+      textEnd--;
     }
-    assembler.line(text, lineNumber);
+    // The text's bytes, when they are known to be what it was decoded from.
+    if (knownUtf8) {
+      place.bytes = bytes;
+      place.start = textStart;
+      place.end = textEnd;
+    }
+    assembler.line(text, lineNumber, knownUtf8 ? place : undefined);
   };
 
   const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
@@ -262,12 +286,15 @@ class RecordAssembler {
 
   constructor(private readonly handlers: ScanHandlers, private readonly summary: ScanSummary) {}
 
-  /** A line of the file (not a line read again after a broken record: those are counted once, here). */
-  line(text: string, lineNumber: number): void {
+  /**
+   * A line of the file (not a line read again after a broken record: those are counted once, here); `bytes`,
+   * where the line's text stands in the file, when known.
+   */
+  line(text: string, lineNumber: number, bytes?: RecordLine): void {
     // A printable ASCII character first (a record's brace) shows it without the search.
     const first = text.charCodeAt(0);
     if ((first > 0x20 && first < 0x7f) || /\S/.test(text)) this.nonBlankLines++;
-    this.read(text, lineNumber);
+    this.read(text, lineNumber, bytes);
   }
 
   /** A line longer than MAX_LINE_BYTES, skipped without being read. */
@@ -277,7 +304,7 @@ class RecordAssembler {
     this.handlers.onError({ line: lineNumber, column: 1, message: `line is longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB; skipped` });
   }
 
-  private read(text: string, lineNumber: number): void {
+  private read(text: string, lineNumber: number, bytes?: RecordLine): void {
     if (this.joined) {
       this.continueJoined(text, lineNumber);
       return;
@@ -298,7 +325,7 @@ class RecordAssembler {
     }
     const parsed = parseLine(trimmed);
     if (parsed.ok) {
-      if (this.accept(parsed.value, { line: lineNumber, endLine: lineNumber }, parsed.warnings, text)) this.recordLines++;
+      if (this.accept(parsed.value, { line: lineNumber, endLine: lineNumber }, parsed.warnings, text, bytes)) this.recordLines++;
       return;
     }
     const depth = bracketDepth(trimmed);
@@ -391,18 +418,23 @@ class RecordAssembler {
   }
 
   /** Hands a parsed value on as a record, or reports why it is none; true when it was a record. */
-  private accept(value: unknown, span: RecordSpan, warnings: readonly string[], text: string): boolean {
+  private accept(value: unknown, span: RecordSpan, warnings: readonly string[], text: string, bytes?: RecordLine): boolean {
+    // A line that is the compact JSON of string values (most lines of most files) nests nothing and repeats no key.
+    const compact = span.line === span.endLine && value !== null && typeof value === 'object' && !Array.isArray(value) && isCompactStringRecord(value, text);
     // Nesting deeper than the limit takes at least two characters a level: short lines need no walk.
-    if (text.length > 2 * MAX_NESTING_DEPTH && value !== null && typeof value === 'object' && nestedDeeperThan(value, MAX_NESTING_DEPTH)) {
+    if (!compact && text.length > 2 * MAX_NESTING_DEPTH && value !== null && typeof value === 'object' && nestedDeeperThan(value, MAX_NESTING_DEPTH)) {
       this.handlers.onError({ line: span.line, column: 1, message: `record is nested more than ${MAX_NESTING_DEPTH} levels deep; skipped` });
       return false;
     }
+    // An array's line is not its record's (the record's fields are "0", "1", …).
+    let line = bytes;
     if (Array.isArray(value)) {
       if (this.arrayOfRecordsAtTop) return false;
       this.summary.arrayLines++;
       const asRecord: Record<string, unknown> = {};
       value.forEach((element, index) => { asRecord[String(index)] = element; });
       value = asRecord;
+      line = undefined;
     } else if (value === null || typeof value !== 'object') {
       this.summary.scalarLines++;
       this.handlers.onError({ line: span.line, column: 1, message: `line is a JSON ${value === null ? 'null' : typeof value}, not an object` });
@@ -411,7 +443,7 @@ class RecordAssembler {
     for (const warning of warnings) this.handlers.onWarning({ line: span.line, column: 1, message: warning });
     // The line's length, or else native searches, rule out a repeated key in most lines; the character scan
     // decides the others.
-    const mayRepeat = span.line === span.endLine && !isCompactStringRecord(value as object, text) && !eachKeyWrittenOnce(value as object, text);
+    const mayRepeat = span.line === span.endLine && !compact && !eachKeyWrittenOnce(value as object, text);
     const duplicate = mayRepeat ? duplicateTopLevelKey(text) : undefined;
     if (duplicate) {
       this.handlers.onWarning({
@@ -420,7 +452,7 @@ class RecordAssembler {
       });
     }
     this.records++;
-    this.handlers.onRecord(value as Record<string, unknown>, span);
+    this.handlers.onRecord(value as Record<string, unknown>, span, line);
     return true;
   }
 }

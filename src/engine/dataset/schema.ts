@@ -198,6 +198,20 @@ export function asText(value: unknown): string | undefined {
   return JSON.stringify(value);
 }
 
+/**
+ * The top-level fields that extractExample takes a record's input, context and reference from as they are,
+ * when they hold strings (asText leaves a string alone); null where it takes them otherwise (a chat's
+ * messages, a nested path) or takes none.
+ */
+export function topLevelFields(schema: SchemaName, fields: FieldMapping): { input: string; context: string | null; reference: string } | null {
+  if (schema === 'chat' && fields.input === CHAT_INPUT && fields.reference === CHAT_REFERENCE) return null;
+  if (!fields.input || !fields.reference) return null;
+  // An empty context path reads no context, as extractExample does.
+  const context = fields.context || null;
+  if ([fields.input, fields.reference, context].some((path) => path !== null && path.includes('.'))) return null;
+  return { input: fields.input, context, reference: fields.reference };
+}
+
 /** Turns a record into an Example under a schema and field mapping, or says why it cannot. */
 export function extractExample(record: Record<string, unknown>, line: number, schema: SchemaName, fields: FieldMapping): Extraction {
   if (schema === 'chat' && fields.input === CHAT_INPUT && fields.reference === CHAT_REFERENCE) return extractChat(record, line);
