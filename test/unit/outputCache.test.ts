@@ -90,6 +90,8 @@ test('a cache folder that cannot be made is a warning, and the cache works in me
     assert.deepEqual(cache.generation('k'), generation);
     assert.equal(cache.warnings.length, 1);
     assert.match(cache.warnings[0]!, new RegExp(`^The output cache folder ${join(blocker, 'outputs')} could not be written \\(ENOTDIR: `));
+    // Not a full disk: the advice is another folder, not space.
+    assert.match(cache.warnings[0]!, /a new run makes these model calls again\. Choose a cache folder that can be written\.$/);
   } finally {
     folder.remove();
   }

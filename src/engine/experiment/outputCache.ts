@@ -104,7 +104,10 @@ export class OutputCache {
 
   private writeFailed(error: unknown): void {
     this.writable = false;
-    this.warnings.push(`The output cache folder ${this.folder} could not be written (${describe(error)}): this run's outputs are kept in memory only, and a new run makes these model calls again. Free some space or choose another cache folder.`);
+    // The advice follows the cause: a full disk wants space, a folder that cannot be written another folder.
+    const full = (error as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' || (error as NodeJS.ErrnoException | undefined)?.code === 'EDQUOT';
+    this.warnings.push(`The output cache folder ${this.folder} could not be written (${describe(error)}): this run's outputs are kept in memory only, and a new run makes these model calls again. ` +
+      `${full ? 'Free some space or choose another cache folder.' : 'Choose a cache folder that can be written.'}`);
   }
 }
 
