@@ -13,6 +13,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { inspectCommand, INSPECT_OPTIONS } from './inspectCommand';
 import { runCommand, demoCommand, RUN_OPTIONS } from './runCommand';
 import { UsageError, UserFacingError } from './errors';
+import { terminalText } from './terminalText';
 
 const USAGE = `Usage:
   prompt-or-finetune inspect <file.jsonl> [--json] [--context-length N] [--epsilon E] [--delta D]
@@ -51,28 +52,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/**
- * A message as the terminal may show it: control characters (an escape sequence a server or a file put in its
- * error text would recolour the terminal or retitle it) become U+FFFD; line breaks and tabs stay.
- */
-function printable(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD');
-}
-
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (error: unknown) => {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`prompt-or-finetune: ${printable((error as Error).message)}\n\n${USAGE}\n`);
+      process.stderr.write(`prompt-or-finetune: ${terminalText((error as Error).message)}\n\n${USAGE}\n`);
       process.exitCode = 2;
     } else if (error instanceof UserFacingError || ['ModelLoadError', 'ModelRunError'].includes((error as Error).name)) {
-      process.stderr.write(`prompt-or-finetune: ${printable((error as Error).message)}\n`);
+      process.stderr.write(`prompt-or-finetune: ${terminalText((error as Error).message)}\n`);
       process.exitCode = 1;
     } else if ((error as Error).name === 'AbortError') {
       process.stderr.write('prompt-or-finetune: cancelled; what was done is kept in the cache and a new run resumes from it.\n');
       process.exitCode = 130;
     } else {
-      process.stderr.write(`prompt-or-finetune: unexpected error: ${printable((error as Error).stack ?? String(error))}\n`);
+      process.stderr.write(`prompt-or-finetune: unexpected error: ${terminalText((error as Error).stack ?? String(error))}\n`);
       process.exitCode = 1;
     }
   },

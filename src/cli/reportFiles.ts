@@ -3,11 +3,11 @@
  * cannot be a report costs nothing, and written so that a failure never destroys what was there (a complete
  * report, the dataset itself, the output cache).
  */
-import { accessSync, constants, existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { modelsFolder, outputsFolder } from '../engine/cacheFolders';
 import type { ExperimentReport } from '../engine/experiment/report';
-import { UsageError, UserFacingError } from './errors';
+import { UsageError } from './errors';
 
 export interface ReportFile {
   flag: 'json' | 'markdown' | 'html';
@@ -43,8 +43,9 @@ function isWithin(folder: string, path: string): boolean {
 }
 
 /**
- * Refuses, before anything runs, a report path that is the dataset, lies in the cache folder's models or outputs
- * (which it would overwrite), is named twice, is a folder, or whose nearest existing folder cannot be written.
+ * Refuses, before anything runs, a report path that is the dataset (or would put its partial report there),
+ * lies in the cache folder's models or outputs (which it would overwrite), is named twice, is a folder, or
+ * cannot be written (an existing file or device that is not writable; else its nearest existing folder).
  */
 export function checkReportFiles(files: readonly ReportFile[], dataset: string, cacheFolder: string): void {
   const datasetPath = canonical(dataset);
@@ -54,41 +55,52 @@ export function checkReportFiles(files: readonly ReportFile[], dataset: string, 
     const target = canonical(file.path);
     const flag = `--${file.flag} ${file.path}`;
     if (target === datasetPath) throw new UsageError(`${flag} is the dataset itself: the report would replace it. Name another file`);
+    if (canonical(partialPath(file.path)) === datasetPath) {
+      throw new UsageError(`${flag} would put a cancelled run's partial report (and remove it after a complete one) at ${partialPath(file.path)}, the dataset itself. Name another file`);
+    }
     const managedFolder = managed.find((candidate) => isWithin(canonical(candidate), target));
     if (managedFolder) throw new UsageError(`${flag} is inside ${managedFolder}, whose files the tool manages (cached models or outputs). Name a file outside it`);
     const twice = seen.get(target);
     if (twice) throw new UsageError(`${flag} is also given as ${twice}: each report needs a file of its own`);
     seen.set(target, flag);
-    if (existsSync(target) && statSync(target).isDirectory()) throw new UsageError(`${flag} is a folder; name a file in it`);
-    let folder = dirname(target);
-    while (!existsSync(folder) && dirname(folder) !== folder) folder = dirname(folder);
+    const existing = statSync(target, { throwIfNoEntry: false });
+    if (existing?.isDirectory()) throw new UsageError(`${flag} is a folder; name a file in it`);
+    let checked = target;
+    if (!existing) {
+      checked = dirname(target);
+      while (!existsSync(checked) && dirname(checked) !== checked) checked = dirname(checked);
+    }
     try {
-      if (!statSync(folder).isDirectory()) throw new Error('not a folder');
-      accessSync(folder, constants.W_OK);
+      if (!existing && !statSync(checked).isDirectory()) throw new Error('not a folder');
+      accessSync(checked, constants.W_OK);
     } catch (error) {
-      throw new UsageError(`${flag} cannot be written: ${folder} ${(error as NodeJS.ErrnoException).code === 'EACCES' || (error as NodeJS.ErrnoException).code === 'EROFS' ? 'is not writable' : 'is not a folder'}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UsageError(`${flag} cannot be written: ${checked} ${code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? 'is not writable' : 'is not a folder'}`);
     }
   }
 }
 
 /**
- * Writes each report to a temporary file beside it, then renames it over the old one, so a full disk or a
- * killed process leaves the previous report whole. A partial (cancelled) report goes to `x.partial.ext` and
- * never replaces a complete one; a complete report removes the partial one it supersedes. A file that cannot be
- * written does not stop the others; the failures are reported together at the end.
+ * Writes each report. A regular file (or a new one) is written to a temporary file beside it, with the old one's
+ * permissions, then renamed over it, so a full disk or a killed process leaves the previous report whole. A path
+ * that is a symbolic link, a device or a pipe (`/dev/stdout`) is written through, never replaced. A partial
+ * (cancelled) report goes to `x.partial.ext` and never replaces a complete one; a complete report removes the
+ * partial one it supersedes. A file that cannot be written does not stop the others.
+ * Returns what could not be written, as one sentence, or null.
  */
-export function writeReportFiles(report: ExperimentReport, files: readonly ReportFile[], options: { cached: boolean }): void {
+export function writeReportFiles(report: ExperimentReport, files: readonly ReportFile[], options: { cached: boolean }): string | null {
   const failures: string[] = [];
   for (const file of files) {
     const target = report.complete ? file.path : partialPath(file.path);
     const temporary = `${target}.${process.pid}.tmp`;
     try {
       mkdirSync(dirname(resolve(target)), { recursive: true });
-      // A device or a pipe (/dev/stdout) is written to, never replaced by a file renamed over it.
-      if (existsSync(target) && !statSync(target).isFile()) {
+      const link = lstatSync(target, { throwIfNoEntry: false });
+      if (link && !link.isFile()) {
         writeFileSync(target, file.render(report));
       } else {
-        writeFileSync(temporary, file.render(report));
+        writeFileSync(temporary, file.render(report), link ? { mode: link.mode & 0o7777 } : {});
+        if (link) chmodSync(temporary, link.mode & 0o7777);
         renameSync(temporary, target);
       }
       if (report.complete) rmSync(partialPath(file.path), { force: true });
@@ -98,10 +110,9 @@ export function writeReportFiles(report: ExperimentReport, files: readonly Repor
       failures.push(`the ${file.what} could not be written to ${target} (${(error as Error).message})`);
     }
   }
-  if (failures.length > 0) {
-    throw new UserFacingError(`${failures.join('; ')}; a report that was there before is left as it was. ` +
-      (options.cached
-        ? 'The answers are in the output cache: the same command with another path writes the report without running the model again'
-        : 'This run kept no output cache (--no-cache): a new run computes the answers again'));
-  }
+  if (failures.length === 0) return null;
+  return `${failures.join('; ')}; a report that was there before is left as it was. ` +
+    (options.cached
+      ? 'The answers are in the output cache: the same command with another path writes the report without running the model again'
+      : 'This run kept no output cache (--no-cache): a new run computes the answers again');
 }

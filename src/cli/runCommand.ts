@@ -10,6 +10,7 @@ import { renderReportHtml } from '../engine/report/html';
 import { renderReportMarkdown, summaryParagraph } from '../engine/report/markdown';
 import { type CheckSettings, DEFAULT_MODEL, DEFAULT_SETTINGS, parseShots } from '../engine/settings';
 import { UsageError, UserFacingError } from './errors';
+import { terminalText } from './terminalText';
 import { checkSettings, datasetArgument, INSPECT_OPTIONS, integerOption, LIMITS, numberOption } from './inspectCommand';
 import { cacheRoot } from './cacheFolder';
 import { checkReportFiles, writeReportFiles, type ReportFile } from './reportFiles';
@@ -92,8 +93,9 @@ async function connectToEndpoint(endpoint: string, name: string, values: Values)
     if ((error as Error).name === 'EndpointError') throw new UserFacingError((error as Error).message);
     throw error;
   }
-  process.stderr.write(`Connected to ${model.capabilities.server}.\n`);
-  for (const [what, how] of Object.entries(model.capabilities)) if (what !== 'server') process.stderr.write(`  ${what}: ${how}\n`);
+  // The server's own words (its model's name, its version) are shown without the control characters they may hold.
+  process.stderr.write(terminalText(`Connected to ${model.capabilities.server}.\n`));
+  for (const [what, how] of Object.entries(model.capabilities)) if (what !== 'server') process.stderr.write(terminalText(`  ${what}: ${how}\n`));
   return model;
 }
 
@@ -110,12 +112,13 @@ export async function demoCommand(values: Values): Promise<number> {
   const reports: ExperimentReport[] = [];
   try {
     for (const select of ['similar', 'random'] as const) {
-      const report = await measure(file, model, {
+      const measured = await measure(file, model, {
         shots: '0,1,2,4', limit: '60', epsilon: '0.2', ...values, select,
         json: join(outputs, `report-${select}.json`), html: join(outputs, `report-${select}.html`),
       });
-      if (typeof report === 'number') return report;
-      reports.push(report);
+      if (typeof measured === 'number') return measured;
+      if (measured.writeFailure) throw new UserFacingError(measured.writeFailure);
+      reports.push(measured.report);
     }
   } finally {
     await model.dispose();
@@ -204,10 +207,13 @@ function failOnKinds(values: Values): string[] {
 
 async function runAndReport(file: string, model: LanguageModel, values: Values): Promise<number> {
   const failOn = failOnKinds(values);
-  const report = await measure(file, model, values);
-  if (typeof report === 'number') return report;
+  const measured = await measure(file, model, values);
+  if (typeof measured === 'number') return measured;
+  const { report, writeFailure } = measured;
   process.stdout.write(summaryParagraph(report) + '\n');
-  for (const entry of report.unavailableMeasurements ?? []) process.stdout.write(`Not measured (${entry.measurement}): ${entry.reason}.\n`);
+  for (const entry of report.unavailableMeasurements ?? []) process.stdout.write(terminalText(`Not measured (${entry.measurement}): ${entry.reason}.\n`));
+  // The verdict is on screen first: a report file that could not be written does not hide it.
+  if (writeFailure) throw new UserFacingError(writeFailure);
   if (failOn.includes(report.verdict.measured.kind)) {
     process.stderr.write(`prompt-or-finetune: the measured verdict is ${report.verdict.measured.kind}, which --fail-on names.\n`);
     return 3;
@@ -236,8 +242,14 @@ function runSettings(values: Values): CheckSettings {
   return settings;
 }
 
+/** A finished run: its report, and what of it could not be written (one sentence), if anything. */
+interface MeasuredRun {
+  report: ExperimentReport;
+  writeFailure: string | null;
+}
+
 /** One run with the command line's settings: the report, written where the flags say; 130 when cancelled. */
-async function measure(file: string, model: LanguageModel, values: Values): Promise<ExperimentReport | number> {
+async function measure(file: string, model: LanguageModel, values: Values): Promise<MeasuredRun | number> {
   const settings = runSettings(values);
   if (settings.maxNewTokens !== null && settings.maxNewTokens >= model.contextLength) {
     throw new UsageError(`--max-new-tokens ${settings.maxNewTokens} leaves no room for a prompt in ${model.id}'s context of ${model.contextLength} tokens; give at most ${model.contextLength - 1}`);
@@ -260,8 +272,9 @@ async function measure(file: string, model: LanguageModel, values: Values): Prom
     if (error instanceof RunCancelledError) {
       // A report of nothing (cancelled before the first item was answered) is not written.
       if (error.partial && error.partial.items.length > 0) {
-        for (const warning of error.partial.warnings ?? []) process.stderr.write(`prompt-or-finetune: warning: ${warning}\n`);
-        writeOutputs(error.partial, values);
+        for (const warning of error.partial.warnings ?? []) process.stderr.write(terminalText(`prompt-or-finetune: warning: ${warning}\n`));
+        const failure = writeOutputs(error.partial, values);
+        if (failure) process.stderr.write(terminalText(`prompt-or-finetune: ${failure}.\n`));
       }
       const answered = error.partial?.items.length ?? 0;
       process.stderr.write(answered > 0
@@ -279,9 +292,9 @@ async function measure(file: string, model: LanguageModel, values: Values): Prom
     const first = report.skippedItems[0]!;
     throw new UserFacingError(`${file}: no held-out item fits ${model.id}'s context of ${model.contextLength} tokens (line ${first.line}: ${first.reason}); nothing was measured. Use a model with a longer context, shorter records or a smaller --max-new-tokens.`);
   }
-  writeOutputs(report, values);
-  for (const warning of report.warnings ?? []) process.stderr.write(`prompt-or-finetune: warning: ${warning}\n`);
-  return report;
+  const writeFailure = writeOutputs(report, values);
+  for (const warning of report.warnings ?? []) process.stderr.write(terminalText(`prompt-or-finetune: warning: ${warning}\n`));
+  return { report, writeFailure };
 }
 
 /** Every measured verdict, for `--fail-on` (a CI check that fails when prompting does not do). */
@@ -301,8 +314,8 @@ function reportFiles(values: Values): ReportFile[] {
   return files;
 }
 
-function writeOutputs(report: ExperimentReport, values: Values): void {
-  writeReportFiles(report, reportFiles(values), { cached: values['no-cache'] !== true });
+function writeOutputs(report: ExperimentReport, values: Values): string | null {
+  return writeReportFiles(report, reportFiles(values), { cached: values['no-cache'] !== true });
 }
 
 /** The project folder (where package.json is), whether this runs bundled from dist/ or from src/ under tsx. */

@@ -106,6 +106,13 @@ test('still improving over a flat last step, at a rate within ε: the sentence s
     'flat since k = 1 (0.0%), not yet shown within ε = 10%; the rate is within ε but too few items show it: about 39 held-out items per shot count would decide at this rate.');
 });
 
+test('still improving with a last step that rose says so, not "flat"', () => {
+  // 8/10 → 1/10 → 2/10: the fall from k = 0 is shown (6 items agree only at 4: p = 2 · 2^−6), the last step rose.
+  const verdict = measuredVerdict([nested(0, 8, 10), nested(1, 1, 10), nested(4, 2, 10)], 0.1, 0.05, 'exact match');
+  assert.equal(verdict.kind, 'still-improving');
+  assert.match(verdict.sentence, /^Still improving at k = 4: disagreement 20\.0% fell from 80\.0% at k = 0 \(.*p = 0\.031\), up from 10\.0% at k = 1, above ε = 10%;/);
+});
+
 test('a flat curve above ε is fine-tune, by an exact test at every k, and the sentence says the end did not fall', () => {
   const verdict = measuredVerdict([nested(0, 30), nested(1, 30), nested(2, 30)], 0.1, 0.05, 'exact match');
   assert.equal(verdict.kind, 'fine-tune');

@@ -200,5 +200,6 @@ test('a classification run in which the model never gives a label is not decided
   assert.deepEqual(report.curve.map((point) => point.disagreement.rate), [1, 1, 1]);
   assert.equal(report.verdict.measured.kind, 'undecided');
   assert.equal(report.verdict.measured.itemsNeeded, null);
+  assert.equal(report.verdict.measured.evidence, null);
   assert.match(report.verdict.measured.sentence, /^Not decided: the model gave none of the dataset's labels in any of its 18 answers, so the curve measures the answer format, not the task \(the rule alone: Fine-tune: .*\)\.$/);
 });

@@ -187,7 +187,8 @@ function stillImproving(context: RuleContext, trend: TrendEvidence): MeasuredVer
   // The fall may reach back two steps over a last step that is flat; and a rate already within ε lacks items, not
   // shots. Both are said, so "still improving" never reads as "more shots will help" where the data do not say so.
   const previous = context.shotTests[context.shotTests.length - 2]!;
-  const flat = previous.rate <= last.rate ? `, flat since k = ${previous.k} (${percent(previous.rate)})` : '';
+  const flat = previous.rate === last.rate ? `, flat since k = ${previous.k} (${percent(previous.rate)})`
+    : previous.rate < last.rate ? `, up from ${percent(previous.rate)} at k = ${previous.k}` : '';
   const itemsNeeded = last.rate <= context.epsilon ? itemsToDecide(last.rate, context.epsilon, context.delta, context.shotTests.length) : null;
   const next = last.rate > context.epsilon
     ? 'more shots, retrieval of similar examples or a longer context may close the gap, otherwise fine-tune.'

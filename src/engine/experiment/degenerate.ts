@@ -46,7 +46,8 @@ export function degenerateNotes(report: NotesInput): string[] {
 export function withoutFormatFailure(measured: MeasuredVerdict, items: readonly ItemRow[], classification: boolean): MeasuredVerdict {
   if (!classification || items.length === 0 || measured.kind === 'not-run' || items.some((item) => item.predictedLabel !== null)) return measured;
   return {
-    ...measured, kind: 'undecided', itemsNeeded: null,
+    // The rule's evidence (a bound above ε, its test) is about the format failure, not shown as this verdict's.
+    ...measured, kind: 'undecided', itemsNeeded: null, evidence: null,
     sentence: `Not decided: the model gave none of the dataset's labels in any of its ${items.length} answers, so the curve measures the answer ` +
       `format, not the task (the rule alone: ${measured.sentence.replace(/\.$/, '')}).`,
   };

@@ -112,7 +112,7 @@ export function renderReportMarkdown(report: ExperimentReport): string {
     lines.push(`| ${escapeMarkdown(bound.task)} | ${escapeMarkdown(bound.context)} | ${escapeMarkdown(bound.paperForm)} | ${Math.ceil(bound.withUnitConstant).toLocaleString('en-US')} | ${escapeMarkdown(bound.standardInequality)} | ${Math.ceil(bound.standardValue).toLocaleString('en-US')} |`);
   }
   const fit = report.estimate.fit;
-  lines.push('', `k\\_fit = floor((${fit.contextLength} − ${fit.instructionTokens} − ${fit.queryTokens} − ${fit.reservedOutputTokens}) / ${fit.meanTokensPerExample.toFixed(1)}) = ${fit.kFit} (query and output at ${escapeMarkdown(fit.percentile)}).`, '');
+  lines.push('', `k\\_fit = floor((${fit.contextLength} − ${fit.instructionTokens} − ${fit.queryTokens} − ${fit.reservedOutputTokens}) / ${fit.meanTokensPerExample.toFixed(1)}) = ${fit.kFit} (query at ${escapeMarkdown(fit.percentile)}; the output reserved is the answer cap).`, '');
   lines.push('## Items', '', '| k | line | output | reference | ' + METRIC_TITLES[report.primaryMetric] + ' |', '|---|---|---|---|---|');
   for (const row of report.items) {
     lines.push(`| ${row.k} | ${row.line} | ${escapeMarkdown(row.output.slice(0, 200))} | ${escapeMarkdown(row.reference.slice(0, 200))} | ${row.scores[report.primaryMetric] ?? '—'} |`);

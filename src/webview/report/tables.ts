@@ -199,7 +199,7 @@ export function shotFit(report: ExperimentReport): HTMLElement {
     part('reserved output', count(fit.reservedOutputTokens)), ') / ',
     part('mean tokens per example', fixed(fit.meanTokensPerExample, 1)), '⌋ = ',
     h('strong', {}, [count(fit.kFit)]),
-    `; query and output at ${fit.percentile}`,
+    `; query at ${fit.percentile}, the output reserved is the answer cap`,
     fit.estimated ? h('span', { className: 'estimated' }, ['; estimated from characters (no tokenizer)']) : null,
     '.',
   ]);
