@@ -97,9 +97,9 @@ export function estimateShots(inspection: DatasetInspection, settings: EstimateS
     estimated: !tokenizer,
   });
   const bounds = computeBounds(inputs);
-  return { task, inputs, sources, bounds, fit, // Examples available are distinct inputs: a duplicate shows the model nothing new, so counting records would
-  // let a file of repeated lines claim the examples a bound needs.
-  verdict: theoryVerdict(bounds, task, fit.kFit, Math.max(0, inspection.distinctInputs)), answer };
+  // Examples available are distinct inputs: a duplicate shows the model nothing new, so counting records would let
+  // a file of repeated lines claim the examples a bound needs.
+  return { task, inputs, sources, bounds, fit, verdict: theoryVerdict(bounds, task, fit.kFit, inspection.distinctInputs), answer };
 }
 
 /**
